@@ -1,0 +1,22 @@
+import type { LlmDataDistBindings } from './generated/index.js';
+import type { HostMemory } from './memory.js';
+
+/** Which implementation stands behind a Bindings object. */
+export interface BackendInfo {
+  /** 'host' (our native backend), 'cann' (Ascend's libllm_datadist.so), 'fake' (@dd/testing)… */
+  readonly name: string;
+  /** Path of the native library that was loaded, when there is one. */
+  readonly library?: string;
+  /** Version of the generated shim the library was built from, when there is one. */
+  readonly shimVersion?: string;
+}
+
+/**
+ * Everything @dd/core needs from a backend: the generated LLM-DataDist functions, host memory
+ * access, the text of the last failure on this thread, and what the backend is.
+ */
+export interface Bindings extends LlmDataDistBindings, HostMemory {
+  readonly backend: BackendInfo;
+  /** Detail of the most recent non-success status returned on this thread ('' if none). */
+  lastError(): string;
+}
