@@ -1,1 +1,54 @@
-export const placeholder = true;
+/**
+ * `@dd/core`: the TypeScript API of LLM-DataDist. Importing it never loads native code; an engine
+ * loads the native backend only when created without `bindings`.
+ * @packageDocumentation
+ */
+export { LlmDataDist, type CloseOptions, type LinkOptions, type RegisterCacheOptions, type SetRoleOptions, type UnlinkOptions } from './engine.js';
+export type { EngineOptions, ListenAddress } from './engine-options.js';
+export type { Role } from './role.js';
+export { KvCache, type TensorMemory } from './kv-cache.js';
+export { MAX_REGISTERED_ADDRESSES, type CacheDesc, type CacheGeometry, type Placement } from './cache-desc.js';
+export { allocateHostTensors, cacheGeometry, type SizedCacheDesc } from './host-tensors.js';
+export { MAX_LINKS_PER_ENGINE, type ClusterLink, type ClusterPeer, type LinkOutcome, type PeerAddress, type UnlinkOutcome, type UnlinkTarget } from './cluster-link.js';
+export type { LayerRange } from './layer-range.js';
+export type {
+  PullBlocksOptions,
+  PullCacheOptions,
+  PushBlocksOptions,
+  PushCacheOptions,
+  RemoteCacheRef,
+  RemoteCacheRowRef,
+  TransferCallOptions,
+  TransferReport,
+} from './transfer-plan.js';
+export type { BlockList } from './validate.js';
+export {
+  AggregateLinkError,
+  CacheNotFoundError,
+  DataDistArgumentError,
+  DataDistError,
+  EngineClosedError,
+  FeatureNotEnabledError,
+  LinkError,
+  NotLinkedError,
+  OperationAbortedError,
+  OrderingError,
+  OutOfMemoryError,
+  ParamInvalidError,
+  TimeoutError,
+  isRetryableStatus,
+  statusMeaningOf,
+  statusNameOf,
+  type ClusterFailure,
+  type DataDistErrorInit,
+  type DataDistStatusName,
+  type OperationName,
+  type OrderingRule,
+} from './errors.js';
+export {
+  OPERATION_END_CHANNEL,
+  OPERATION_START_CHANNEL,
+  type OperationEndEvent,
+  type OperationStartEvent,
+} from './diagnostics.js';
+export { DataType, StatusCode, STATUS_TABLE, type Bindings, type BackendInfo, type StatusName } from '@dd/sys';

@@ -1,0 +1,41 @@
+import * as sys from '@dd/sys';
+import type { Bindings } from '@dd/sys';
+import { DataDistArgumentError, DataDistError } from './errors.js';
+import { describe } from './validate.js';
+
+type NativeLoader = (options?: { library?: string }) => Bindings;
+
+/**
+ * The bindings an engine runs on: the ones given, or the native library, loaded only now (importing
+ * this package never loads native code).
+ */
+export function resolveBindings(bindings: unknown, library: unknown): Bindings {
+  if (bindings !== undefined) {
+    if (typeof bindings !== 'object' || bindings === null || typeof (bindings as Partial<Bindings>).LlmDataDist_create !== 'function') {
+      throw new DataDistArgumentError('create', 'options.bindings', 'must be a Bindings object (e.g. new FakeNetwork().bindings)', describe(bindings));
+    }
+    return bindings as Bindings;
+  }
+  if (library !== undefined && (typeof library !== 'string' || library.length === 0)) {
+    throw new DataDistArgumentError('create', 'options.nativeLibrary', 'must be a non-empty path', describe(library));
+  }
+  const load = (sys as { readonly loadNativeBindings?: NativeLoader }).loadNativeBindings;
+  if (load === undefined) {
+    throw new DataDistError({
+      status: sys.StatusCode.LLM_FAILED,
+      operation: 'create',
+      message: 'create: this @dd/sys has no native loader (loadNativeBindings); pass options.bindings',
+    });
+  }
+  try {
+    return load(library === undefined ? undefined : { library });
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new DataDistError({
+      status: sys.StatusCode.LLM_FAILED,
+      operation: 'create',
+      message: `create: the native backend could not be loaded: ${reason}`,
+      cause,
+    });
+  }
+}

@@ -1,0 +1,100 @@
+import { OptionKey, type Bindings, type LlmRole } from '@dd/sys';
+import { DataDistArgumentError, type OperationName } from './errors.js';
+import { toNativeRole, type Role } from './role.js';
+import { describe, requireObject, toIP, toIntInRange, toPort, toTimeoutMs, toU64 } from './validate.js';
+
+/** An address this engine listens on for incoming links (IPv4 or IPv6). */
+export interface ListenAddress {
+  readonly ip: string;
+  /** TCP port in [1, 65535]. */
+  readonly port: number;
+}
+
+/** Everything {@link LlmDataDist.create} needs, in one object. */
+export interface EngineOptions {
+  /** This engine's cluster id: a bigint in [0, 2^64), or a non-negative safe-integer number. */
+  readonly clusterId: bigint | number;
+  /** The engine's role. */
+  readonly role: Role;
+  /** Device (card) id, an integer in [0, 2^31); default 0. Becomes `llm.DeviceId`. */
+  readonly deviceId?: number;
+  /**
+   * Listen for incoming links on this address (`llm.ListenIpInfo`); omit for a client-only engine.
+   * Peers that pull from or push to this engine link to this address.
+   */
+  readonly listen?: ListenAddress;
+  /**
+   * The native deadline of every pull and push, in ms (`llm.SyncKvCacheWaitTime`, default 1000).
+   * This is the deadline the backend enforces; a per-call `timeoutMs` can only give up earlier.
+   */
+  readonly syncTimeoutMs?: number;
+  /** Local communication resources (`llm.LocalCommRes`): the JSON rank table, as text or an object. */
+  readonly localCommResources?: string | Readonly<Record<string, unknown>>;
+  /** Further raw options passed through unchanged (e.g. `'llm.MemPoolConfig'`); must not repeat a key set above. */
+  readonly extraOptions?: Readonly<Record<string, string>>;
+  /** The backend to run on, e.g. `new FakeNetwork().bindings`; default: the native library via `loadNativeBindings()`. */
+  readonly bindings?: Bindings;
+  /** Path of the native library, passed to `loadNativeBindings({ library })` when `bindings` is not given. */
+  readonly nativeLibrary?: string;
+}
+
+/** Engine options after validation, in native form. */
+export interface ResolvedEngineOptions {
+  readonly clusterId: bigint;
+  readonly role: Role;
+  readonly nativeRole: LlmRole;
+  readonly listen: ListenAddress | undefined;
+  readonly hasLocalCommResources: boolean;
+  readonly nativeOptions: Readonly<Record<string, string>>;
+}
+
+const OP: OperationName = 'create';
+
+/** `ip:port`, with IPv6 in brackets, as `llm.ListenIpInfo` expects. */
+export function formatListenAddress(address: ListenAddress): string {
+  return address.ip.includes(':') ? `[${address.ip}]:${address.port}` : `${address.ip}:${address.port}`;
+}
+
+/** A listen address checked for `op`. */
+export function toListenAddress(op: OperationName, argument: string, value: unknown): ListenAddress {
+  const obj = requireObject(op, argument, value);
+  return { ip: toIP(op, `${argument}.ip`, obj.ip), port: toPort(op, `${argument}.port`, obj.port, false) };
+}
+
+/** Validates the options and builds the native option map. */
+export function resolveEngineOptions(value: unknown): ResolvedEngineOptions {
+  const options = requireObject(OP, 'options', value);
+  const clusterId = toU64(OP, 'options.clusterId', options.clusterId);
+  const nativeRole = toNativeRole(OP, 'options.role', options.role);
+  const role = options.role as Role;
+  const deviceId = options.deviceId === undefined ? 0 : toIntInRange(OP, 'options.deviceId', options.deviceId, 0, 0x7fffffff);
+  const native: Record<string, string> = { [OptionKey.OPTION_DEVICE_ID]: String(deviceId) };
+
+  let listen: ListenAddress | undefined;
+  if (options.listen !== undefined) {
+    listen = toListenAddress(OP, 'options.listen', options.listen);
+    native[OptionKey.OPTION_LISTEN_IP_INFO] = formatListenAddress(listen);
+  }
+  if (options.syncTimeoutMs !== undefined) {
+    native[OptionKey.OPTION_SYNC_CACHE_WAIT_TIME] = String(toTimeoutMs(OP, 'options.syncTimeoutMs', options.syncTimeoutMs));
+  }
+  const comm = options.localCommResources;
+  if (comm !== undefined) {
+    if (typeof comm === 'string' && comm.length > 0) native[OptionKey.OPTION_LOCAL_COMM_RES] = comm;
+    else if (typeof comm === 'object' && comm !== null && !Array.isArray(comm)) native[OptionKey.OPTION_LOCAL_COMM_RES] = JSON.stringify(comm);
+    else throw new DataDistArgumentError(OP, 'options.localCommResources', 'must be a non-empty JSON string or an object', describe(comm));
+  }
+  if (options.extraOptions !== undefined) {
+    const extra = requireObject(OP, 'options.extraOptions', options.extraOptions);
+    for (const [key, raw] of Object.entries(extra)) {
+      if (typeof raw !== 'string') {
+        throw new DataDistArgumentError(OP, `options.extraOptions[${JSON.stringify(key)}]`, 'must be a string', describe(raw));
+      }
+      if (Object.hasOwn(native, key)) {
+        throw new DataDistArgumentError(OP, `options.extraOptions[${JSON.stringify(key)}]`, 'repeats an option set by a typed field (deviceId, listen, syncTimeoutMs, localCommResources); set it there');
+      }
+      native[key] = raw;
+    }
+  }
+  return { clusterId, role, nativeRole, listen, hasLocalCommResources: comm !== undefined, nativeOptions: native };
+}

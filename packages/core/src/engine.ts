@@ -1,0 +1,658 @@
+import { OptionKey, StatusCode, type BackendInfo, type Bindings, type LlmDataDistHandle, type StatusWithRets } from '@dd/sys';
+import { resolveBindings } from './backend.js';
+import { MAX_REGISTERED_ADDRESSES, resolveCacheDesc, type CacheDesc } from './cache-desc.js';
+import { waitWithin } from './call-deadline.js';
+import {
+  checkUniqueIds,
+  toClusterInfo,
+  toClusterLink,
+  toClusterList,
+  toPeerAddress,
+  type ClusterLink,
+  type ClusterPeer,
+  type LinkOutcome,
+  type UnlinkOutcome,
+  type UnlinkTarget,
+} from './cluster-link.js';
+import { beginOperation, endOperation } from './diagnostics.js';
+import { formatListenAddress, resolveEngineOptions, toListenAddress, type EngineOptions, type ListenAddress } from './engine-options.js';
+import {
+  AggregateLinkError,
+  DataDistArgumentError,
+  DataDistError,
+  EngineClosedError,
+  OperationAbortedError,
+  OrderingError,
+  errorFromStatus,
+  statusNameOf,
+  type ClusterFailure,
+  type OperationName,
+} from './errors.js';
+import { allocateHostTensors, type SizedCacheDesc } from './host-tensors.js';
+import { KvCache, cacheInternals, type CacheOwner, type TensorMemory } from './kv-cache.js';
+import { toNativeRole, type Role } from './role.js';
+import {
+  planPullBlocks,
+  planPullCache,
+  planPushBlocks,
+  planPushCache,
+  type PullBlocksOptions,
+  type PullCacheOptions,
+  type PushBlocksOptions,
+  type PushCacheOptions,
+  type TransferPlan,
+  type TransferReport,
+} from './transfer-plan.js';
+import { describe, requireObject, toSignal, toTimeoutMs, toU64 } from './validate.js';
+
+/** Options of `linkClusters()` / `link()`. */
+export interface LinkOptions {
+  /** Native link deadline per cluster, in ms, an integer in [1, 2^31); default 1000 (upstream recommends ≥ 200). */
+  readonly timeoutMs?: number;
+  /** Stop waiting; links that complete anyway still appear in `engine.links`. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of `unlinkClusters()` / `unlink()`. */
+export interface UnlinkOptions extends LinkOptions {
+  /**
+   * Tear down only this side, without contacting the peer (upstream `force_flag`); the peer must
+   * then unlink with `force` too. Default false.
+   */
+  readonly force?: boolean;
+}
+
+/** Options of `setRole()`. */
+export interface SetRoleOptions {
+  /**
+   * Where to listen from now on: an address (re)starts listening there, `null` stops listening,
+   * and leaving it out keeps the current listen address. (Upstream stops listening whenever the
+   * address is missing; this API makes that explicit.)
+   */
+  readonly listen?: ListenAddress | null;
+}
+
+/** Options of `close()`. */
+export interface CloseOptions {
+  /**
+   * Close even though caches are registered or links exist: Finalize unregisters and unlinks them
+   * natively (the peer is not told). Running transfers still make `close()` throw.
+   */
+  readonly force?: boolean;
+}
+
+/** What to register: the description plus either JS memory or raw addresses. */
+export interface RegisterCacheOptions {
+  readonly desc: CacheDesc;
+  /**
+   * One JS buffer per tensor, each at least `tensorBytes` long. The KvCache holds them, so they
+   * stay alive (ArrayBuffer memory never moves) while registered.
+   */
+  readonly tensors?: readonly TensorMemory[];
+  /**
+   * Raw native addresses, one per tensor (non-zero). The caller keeps that memory alive and
+   * unmoved until the cache is unregistered; nothing here can check it.
+   */
+  readonly addresses?: BigUint64Array | readonly (bigint | number)[];
+}
+
+const DEFAULT_LINK_TIMEOUT_MS = 1000;
+
+/**
+ * An LLM-DataDist engine: one cluster that registers KV caches, links to other clusters and pulls
+ * or pushes caches over those links. Create it with {@link LlmDataDist.create}; close it with
+ * `close()`, `using` or `await using`. Works unchanged over any `Bindings` (native or fake).
+ */
+export class LlmDataDist {
+  /** This engine's cluster id. */
+  readonly clusterId: bigint;
+  readonly #bindings: Bindings;
+  readonly #handle: LlmDataDistHandle;
+  readonly #hasLocalCommResources: boolean;
+  readonly #owner: CacheOwner;
+  #role: Role;
+  #listen: ListenAddress | undefined;
+  #closed = false;
+  readonly #links = new Map<bigint, ClusterLink>();
+  readonly #caches = new Set<KvCache>();
+  readonly #inFlight = new Set<Promise<void>>();
+
+  private constructor(bindings: Bindings, handle: LlmDataDistHandle, clusterId: bigint, role: Role, listen: ListenAddress | undefined, hasLocalCommResources: boolean) {
+    this.#bindings = bindings;
+    this.#handle = handle;
+    this.clusterId = clusterId;
+    this.#role = role;
+    this.#listen = listen;
+    this.#hasLocalCommResources = hasLocalCommResources;
+    this.#owner = { bindings, unregisterCache: (cache) => this.#unregisterCache(cache) };
+  }
+
+  /**
+   * Creates and initializes an engine. Options are checked before any native code runs; the
+   * native library is loaded only here, and only when `options.bindings` is not given.
+   * @throws DataDistArgumentError for a bad option; a DataDistError with the native detail when
+   *   the backend refuses to initialize (e.g. the listen port is taken).
+   */
+  static create(options: EngineOptions): LlmDataDist {
+    const resolved = resolveEngineOptions(options);
+    const bindings = resolveBindings(options.bindings, options.nativeLibrary);
+    const span = beginOperation({ operation: 'initialize', clusterId: resolved.clusterId });
+    const created = bindings.LlmDataDist_create(resolved.clusterId, resolved.nativeRole);
+    if (created.status !== StatusCode.LLM_SUCCESS) {
+      const error = errorFromStatus({ status: created.status, operation: 'create', nativeMessage: bindings.lastError() });
+      endOperation(span, { status: created.status, statusName: error.statusName, error });
+      throw error;
+    }
+    const status = bindings.LlmDataDist_Initialize(created.handle, resolved.nativeOptions);
+    if (status !== StatusCode.LLM_SUCCESS) {
+      const error = errorFromStatus({ status, operation: 'initialize', nativeMessage: bindings.lastError() });
+      bindings.LlmDataDist_destroy(created.handle);
+      endOperation(span, { status, statusName: error.statusName, error });
+      throw error;
+    }
+    endOperation(span, { status, statusName: 'LLM_SUCCESS' });
+    return new LlmDataDist(bindings, created.handle, resolved.clusterId, resolved.role, resolved.listen, resolved.hasLocalCommResources);
+  }
+
+  /** The current role. */
+  get role(): Role {
+    return this.#role;
+  }
+
+  /** The address this engine listens on, or undefined for a client-only engine. */
+  get listen(): ListenAddress | undefined {
+    return this.#listen;
+  }
+
+  /** Whether `close()` has run. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Which backend runs this engine ('host', 'cann', 'fake'…). */
+  get backend(): BackendInfo {
+    return this.#bindings.backend;
+  }
+
+  /** The links this engine made and has not unlinked, in the order they were made. */
+  get links(): readonly ClusterLink[] {
+    return [...this.#links.values()];
+  }
+
+  /** The caches registered on this engine and not yet unregistered. */
+  get caches(): readonly KvCache[] {
+    return [...this.#caches];
+  }
+
+  /**
+   * Changes the role (and optionally the listen address). Requires that this engine holds no
+   * links (upstream answers LLM_EXIST_LINK; checked here first).
+   */
+  setRole(role: Role, options: SetRoleOptions = {}): void {
+    const op = 'setRole';
+    this.#assertOpen(op);
+    const nativeRole = toNativeRole(op, 'role', role);
+    const opts = requireObject(op, 'options', options);
+    let listen = this.#listen;
+    if (opts.listen === null) listen = undefined;
+    else if (opts.listen !== undefined) listen = toListenAddress(op, 'options.listen', opts.listen);
+    if (this.#links.size > 0) {
+      throw new OrderingError(op, 'unlink-before-set-role', StatusCode.LLM_EXIST_LINK, `unlink clusters ${this.#linkIds()} before changing the role`);
+    }
+    const nativeOptions: Record<string, string> = listen === undefined ? {} : { [OptionKey.OPTION_LISTEN_IP_INFO]: formatListenAddress(listen) };
+    this.#runSync(op, () => this.#bindings.LlmDataDist_SetRole(this.#handle, nativeRole, nativeOptions));
+    this.#role = role;
+    this.#listen = listen;
+  }
+
+  /**
+   * Links to one or more clusters and reports each cluster's result as data; a cluster that
+   * failed does not make this throw. Register caches before linking: a peer sees only the caches
+   * that existed when the link was made.
+   * @throws DataDistArgumentError for a bad peer; a DataDistError when the whole call was refused.
+   */
+  async linkClusters(peers: ClusterPeer | readonly ClusterPeer[], options: LinkOptions = {}): Promise<LinkOutcome> {
+    const op = 'link';
+    this.#assertOpen(op);
+    const { timeoutMs, signal } = this.#linkOptions(op, options);
+    const list = toClusterList(op, 'peers', peers);
+    const defaultLocal = this.#listen === undefined ? undefined : toPeerAddress(op, 'listen', this.#listen, true);
+    const localRequired = this.#listen === undefined && !this.#hasLocalCommResources;
+    const links = list.map((peer, i) => toClusterLink(op, Array.isArray(peers) ? `peers[${i}]` : 'peers', peer, defaultLocal, localRequired));
+    checkUniqueIds(op, 'peers', links.map((l) => l.clusterId));
+    const infos = links.map(toClusterInfo);
+    return this.#runAsync(
+      op,
+      {},
+      [],
+      () => this.#bindings.LlmDataDist_LinkLlmClustersAsync(this.#handle, infos, timeoutMs),
+      (r) => r.status,
+      'LinkLlmClusters',
+      (r, nativeMessage) => {
+        const { failures, succeeded } = this.#perCluster(op, r, links.map((l) => l.clusterId), nativeMessage);
+        const linked = links.filter((l) => succeeded.includes(l.clusterId));
+        for (const l of linked) this.#links.set(l.clusterId, l);
+        return { status: r.status >>> 0, linked, failures };
+      },
+      undefined,
+      signal,
+    );
+  }
+
+  /**
+   * Links to one or more clusters; throws unless every one linked.
+   * @throws AggregateLinkError listing each failed cluster (the others stay linked).
+   */
+  async link(peers: ClusterPeer | readonly ClusterPeer[], options: LinkOptions = {}): Promise<readonly ClusterLink[]> {
+    const outcome = await this.linkClusters(peers, options);
+    if (outcome.failures.length > 0) {
+      throw new AggregateLinkError('link', outcome.status, outcome.failures, outcome.linked.map((l) => l.clusterId));
+    }
+    return outcome.linked;
+  }
+
+  /**
+   * Unlinks one or more clusters and reports each one's result as data. A target is a cluster id
+   * (of a link in `links`, or any id with `force`), a ClusterLink, or a ClusterPeer.
+   */
+  async unlinkClusters(targets: UnlinkTarget | readonly UnlinkTarget[], options: UnlinkOptions = {}): Promise<UnlinkOutcome> {
+    const op = 'unlink';
+    this.#assertOpen(op);
+    const { timeoutMs, signal } = this.#linkOptions(op, options);
+    const force = (options as { force?: unknown }).force ?? false;
+    if (typeof force !== 'boolean') throw new DataDistArgumentError(op, 'options.force', 'must be a boolean', describe(force));
+    const list = toClusterList(op, 'targets', targets);
+    const resolved = list.map((target, i) => this.#unlinkTarget(Array.isArray(targets) ? `targets[${i}]` : 'targets', target, force));
+    const ids = resolved.map((l) => l.clusterId);
+    checkUniqueIds(op, 'targets', ids);
+    const infos = resolved.map(toClusterInfo);
+    return this.#runAsync(
+      op,
+      {},
+      [],
+      () => this.#bindings.LlmDataDist_UnlinkLlmClustersAsync(this.#handle, infos, timeoutMs, force),
+      (r) => r.status,
+      'UnlinkLlmClusters',
+      (r, nativeMessage) => {
+        const { failures, succeeded } = this.#perCluster(op, r, ids, nativeMessage);
+        for (const id of succeeded) this.#links.delete(id);
+        return { status: r.status >>> 0, unlinked: succeeded, failures };
+      },
+      undefined,
+      signal,
+    );
+  }
+
+  /**
+   * Unlinks one or more clusters; throws unless every one unlinked.
+   * @throws AggregateLinkError listing each failed cluster.
+   */
+  async unlink(targets: UnlinkTarget | readonly UnlinkTarget[], options: UnlinkOptions = {}): Promise<void> {
+    const outcome = await this.unlinkClusters(targets, options);
+    if (outcome.failures.length > 0) {
+      throw new AggregateLinkError('unlink', outcome.status, outcome.failures, outcome.unlinked);
+    }
+  }
+
+  /**
+   * Registers KV cache memory: JS buffers (`tensors`) or raw addresses (`addresses`), one per tensor.
+   * Register every cache before linking (checked: registering while this engine holds links throws
+   * an OrderingError). At most 240 addresses per engine.
+   */
+  registerCache(options: RegisterCacheOptions): KvCache {
+    const op = 'registerCache';
+    this.#assertOpen(op);
+    const opts = requireObject(op, 'options', options);
+    if ((opts.tensors === undefined) === (opts.addresses === undefined)) {
+      throw new DataDistArgumentError(op, 'options', 'must give exactly one of `tensors` (JS memory) and `addresses` (raw addresses)');
+    }
+    const source = opts.tensors ?? opts.addresses;
+    const count = Array.isArray(source) || source instanceof BigUint64Array ? source.length : -1;
+    const argument = opts.tensors !== undefined ? 'tensors' : 'addresses';
+    if (count < 1 || count > MAX_REGISTERED_ADDRESSES) {
+      throw new DataDistArgumentError(op, argument, `must be a list of 1 to ${MAX_REGISTERED_ADDRESSES} entries, one per tensor`, describe(source));
+    }
+    const { geometry, native } = resolveCacheDesc(op, 'desc', opts.desc, count);
+    let addresses: BigUint64Array;
+    let memory: TensorMemory[] | undefined;
+    if (opts.tensors !== undefined) {
+      memory = (opts.tensors as readonly unknown[]).map((buffer, i) => {
+        if (!(buffer instanceof ArrayBuffer) && !ArrayBuffer.isView(buffer)) {
+          throw new DataDistArgumentError(op, `tensors[${i}]`, 'must be an ArrayBuffer, Buffer or typed array', describe(buffer));
+        }
+        if (buffer.byteLength < geometry.tensorBytes) {
+          throw new DataDistArgumentError(op, `tensors[${i}]`, `must hold at least the tensor's ${geometry.tensorBytes} bytes`, `${buffer.byteLength} bytes`);
+        }
+        return buffer;
+      });
+      addresses = BigUint64Array.from(memory, (buffer) => this.#bindings.addressOf(buffer));
+    } else {
+      const raw = opts.addresses as BigUint64Array | readonly unknown[];
+      addresses = new BigUint64Array(count);
+      for (let i = 0; i < count; i += 1) {
+        const address = toU64(op, `addresses[${i}]`, raw[i]);
+        if (address === 0n) throw new DataDistArgumentError(op, `addresses[${i}]`, 'must not be 0');
+        addresses[i] = address;
+      }
+    }
+    const registered = [...this.#caches].reduce((sum, c) => sum + c.numTensors, 0);
+    if (registered + count > MAX_REGISTERED_ADDRESSES) {
+      throw new DataDistArgumentError(
+        op,
+        argument,
+        `would bring this engine to ${registered + count} registered addresses; the limit is ${MAX_REGISTERED_ADDRESSES}`,
+      );
+    }
+    if (this.#links.size > 0) {
+      throw new OrderingError(
+        op,
+        'register-before-link',
+        StatusCode.LLM_EXIST_LINK,
+        `register caches before linking: clusters ${this.#linkIds()} are linked and would not see this cache; unlink them, register, then link again`,
+      );
+    }
+    const span = beginOperation({ operation: op, clusterId: this.clusterId });
+    const result = this.#bindings.LlmDataDist_RegisterKvCache(this.#handle, native, addresses);
+    this.#checkSync(op, span, result.status);
+    const cache = new KvCache({ owner: this.#owner, id: BigInt(result.cache_id), geometry, nativeDesc: native, addresses, memory });
+    this.#caches.add(cache);
+    return cache;
+  }
+
+  /** Allocates zeroed JS memory of exactly the right size for every tensor of `desc`, and registers it. */
+  registerHostCache(desc: SizedCacheDesc): KvCache {
+    this.#assertOpen('registerCache');
+    return this.registerCache({ desc, tensors: allocateHostTensors(desc) });
+  }
+
+  /**
+   * Pulls blocks of a remote cache into a local cache (`srcBlocks[i]` → `dstBlocks[i]`, per
+   * selected tensor). Resolves when the bytes are in place.
+   */
+  async pullBlocks(options: PullBlocksOptions): Promise<TransferReport> {
+    this.#assertOpen('pullBlocks');
+    const plan = planPullBlocks(options, this.#owner, this.clusterId);
+    const dst = cacheInternals.nativeCache(plan.cache);
+    return this.#transfer('pullBlocks', 'PullKvBlocks', plan, () =>
+      this.#bindings.LlmDataDist_PullKvBlocksAsync(this.#handle, plan.remote, dst, plan.src, plan.dst, plan.ext),
+    );
+  }
+
+  /** Pulls one row (batch index) of a remote cache into a row of a local cache, optionally only `size` bytes of it. */
+  async pullCache(options: PullCacheOptions): Promise<TransferReport> {
+    this.#assertOpen('pullCache');
+    const plan = planPullCache(options, this.#owner, this.clusterId);
+    const dst = cacheInternals.nativeCache(plan.cache);
+    return this.#transfer('pullCache', 'PullKvCache', plan, () =>
+      this.#bindings.LlmDataDist_PullKvCacheAsync(this.#handle, plan.remote, dst, plan.batchIndex, plan.size, plan.ext),
+    );
+  }
+
+  /** Pushes blocks of a local `'device'` cache into a remote cache. Resolves when the remote bytes are written. */
+  async pushBlocks(options: PushBlocksOptions): Promise<TransferReport> {
+    this.#assertOpen('pushBlocks');
+    const plan = planPushBlocks(options, this.#owner);
+    const src = cacheInternals.nativeCache(plan.cache);
+    return this.#transfer('pushBlocks', 'PushKvBlocks', plan, () =>
+      this.#bindings.LlmDataDist_PushKvBlocksAsync(this.#handle, src, plan.remote, plan.src, plan.dst, plan.ext),
+    );
+  }
+
+  /** Pushes one row of a local `'device'` cache into a row of a remote cache. */
+  async pushCache(options: PushCacheOptions): Promise<TransferReport> {
+    this.#assertOpen('pushCache');
+    const plan = planPushCache(options, this.#owner);
+    const src = cacheInternals.nativeCache(plan.cache);
+    return this.#transfer('pushCache', 'PushKvCache', plan, () =>
+      this.#bindings.LlmDataDist_PushKvCacheAsync(this.#handle, src, plan.remote, plan.batchIndex, -1n, plan.ext),
+    );
+  }
+
+  /** Resolves once no native call of this engine is running (including calls whose caller gave up). */
+  async settled(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+  }
+
+  /**
+   * Finalizes the engine; idempotent. Refuses (OrderingError) while caches are registered or links
+   * exist, unless `force`, and always while a native call is running (await `settled()`).
+   * Afterwards every method throws EngineClosedError and no call reaches native code.
+   */
+  close(options: CloseOptions = {}): void {
+    if (this.#closed) return;
+    const op = 'close';
+    const force = requireObject(op, 'options', options).force ?? false;
+    if (typeof force !== 'boolean') throw new DataDistArgumentError(op, 'options.force', 'must be a boolean', describe(force));
+    if (this.#inFlight.size > 0) {
+      throw new OrderingError(op, 'settle-before-close', StatusCode.LLM_FAILED, `${this.#inFlight.size} native calls are still running; await engine.settled() first`);
+    }
+    if (!force && this.#caches.size > 0) {
+      const ids = [...this.#caches].map((c) => c.id).join(', ');
+      throw new OrderingError(op, 'unregister-before-close', StatusCode.LLM_FAILED, `unregister caches ${ids} first (or close({ force: true }))`);
+    }
+    if (!force && this.#links.size > 0) {
+      throw new OrderingError(op, 'unlink-before-close', StatusCode.LLM_EXIST_LINK, `unlink clusters ${this.#linkIds()} first (or close({ force: true }))`);
+    }
+    const span = beginOperation({ operation: op, clusterId: this.clusterId });
+    const status = this.#bindings.LlmDataDist_Finalize(this.#handle);
+    const nativeMessage = status === StatusCode.LLM_SUCCESS ? '' : this.#bindings.lastError();
+    this.#bindings.LlmDataDist_destroy(this.#handle);
+    this.#closed = true;
+    for (const cache of this.#caches) cacheInternals.markReleased(cache);
+    this.#caches.clear();
+    this.#links.clear();
+    const error = status === StatusCode.LLM_SUCCESS ? undefined : errorFromStatus({ status, operation: op, nativeMessage });
+    endOperation(span, { status, statusName: statusNameOf(status), ...(error === undefined ? {} : { error }) });
+    if (error !== undefined) throw error;
+  }
+
+  /**
+   * Synchronous teardown for `using`: unregisters every cache, then finalizes (which drops the
+   * links locally without telling peers). Throws OrderingError while a native call is running.
+   */
+  [Symbol.dispose](): void {
+    if (this.#closed) return;
+    if (this.#inFlight.size > 0) {
+      throw new OrderingError('close', 'settle-before-close', StatusCode.LLM_FAILED, `${this.#inFlight.size} native calls are still running; use await using, or await engine.settled() first`);
+    }
+    for (const cache of [...this.#caches]) cache.unregister();
+    this.close({ force: true });
+  }
+
+  /**
+   * Orderly teardown for `await using`: waits for running native calls, unlinks every link
+   * (telling the peer; a link the peer cannot be told about is dropped locally with `force`),
+   * unregisters every cache, then finalizes.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#closed) return;
+    await this.settled();
+    if (this.#links.size > 0) {
+      const outcome = await this.unlinkClusters([...this.#links.keys()]);
+      if (outcome.failures.length > 0) await this.unlinkClusters(outcome.failures.map((f) => f.clusterId), { force: true });
+    }
+    for (const cache of [...this.#caches]) cache.unregister();
+    this.close({ force: true });
+  }
+
+  #assertOpen(op: OperationName): void {
+    if (this.#closed) {
+      throw new EngineClosedError({
+        status: StatusCode.LLM_ENGINE_FINALIZED,
+        operation: op,
+        message: `${op}: engine of cluster ${this.clusterId} is closed; create a new one`,
+      });
+    }
+  }
+
+  #linkIds(): string {
+    return [...this.#links.keys()].join(', ');
+  }
+
+  #linkOptions(op: OperationName, options: unknown): { readonly timeoutMs: number; readonly signal: AbortSignal | undefined } {
+    const opts = requireObject(op, 'options', options);
+    return {
+      timeoutMs: opts.timeoutMs === undefined ? DEFAULT_LINK_TIMEOUT_MS : toTimeoutMs(op, 'options.timeoutMs', opts.timeoutMs),
+      signal: toSignal(op, 'options.signal', opts.signal),
+    };
+  }
+
+  #unlinkTarget(argument: string, target: unknown, force: boolean): { readonly clusterId: bigint; readonly remote?: ClusterLink['remote']; readonly local?: ClusterLink['local'] } {
+    const op = 'unlink';
+    if (typeof target === 'bigint' || typeof target === 'number') {
+      const clusterId = toU64(op, argument, target);
+      const link = this.#links.get(clusterId);
+      if (link !== undefined) return link;
+      if (force) return { clusterId };
+      throw new DataDistArgumentError(op, argument, 'must be a linked cluster id (see engine.links), or pass the ClusterPeer, or use force', describe(target));
+    }
+    const link = toClusterLink(op, argument, target, undefined, false);
+    return this.#links.get(link.clusterId) ?? link;
+  }
+
+  /** Splits a per-cluster native result into successes and typed failures. */
+  #perCluster(
+    op: 'link' | 'unlink',
+    result: StatusWithRets,
+    ids: readonly bigint[],
+    nativeMessage: string,
+  ): { readonly failures: readonly ClusterFailure[]; readonly succeeded: readonly bigint[] } {
+    const status = result.status >>> 0;
+    const perClusterKnown = result.rets.length === ids.length && (status === 0 || result.rets.some((r) => r !== 0));
+    if (!perClusterKnown) {
+      if (status === 0) return { failures: [], succeeded: ids };
+      throw errorFromStatus({ status, operation: op, nativeMessage });
+    }
+    const failures: ClusterFailure[] = [];
+    const succeeded: bigint[] = [];
+    ids.forEach((clusterId, i) => {
+      const code = (result.rets[i] as number) >>> 0;
+      if (code === 0) succeeded.push(clusterId);
+      else failures.push({ clusterId, error: errorFromStatus({ status: code, operation: op, nativeMessage }) });
+    });
+    return { failures, succeeded };
+  }
+
+  #runSync(op: OperationName, call: () => number): void {
+    const span = beginOperation({ operation: op, clusterId: this.clusterId });
+    this.#checkSync(op, span, call());
+  }
+
+  #checkSync(op: OperationName, span: ReturnType<typeof beginOperation>, status: number): void {
+    if (status === StatusCode.LLM_SUCCESS) {
+      endOperation(span, { status, statusName: 'LLM_SUCCESS' });
+      return;
+    }
+    const error = errorFromStatus({ status, operation: op, nativeMessage: this.#bindings.lastError() });
+    endOperation(span, { status, statusName: error.statusName, error });
+    throw error;
+  }
+
+  #transfer(op: OperationName, method: string, plan: TransferPlan, call: () => Promise<number>): Promise<TransferReport> {
+    const started = performance.now();
+    return this.#runAsync(
+      op,
+      { remoteClusterId: plan.remoteClusterId, bytes: plan.bytes },
+      [plan.cache],
+      call,
+      (status) => status,
+      method,
+      (status, nativeMessage) => {
+        if (status !== StatusCode.LLM_SUCCESS) throw errorFromStatus({ status, operation: op, nativeMessage });
+        return { bytes: plan.bytes, durationMs: performance.now() - started };
+      },
+      plan.timeoutMs,
+      plan.signal,
+    );
+  }
+
+  /**
+   * Runs one async native call: traces it, keeps its caches marked busy and the engine unclosable
+   * until the native side is done, and lets the caller stop waiting early. `interpret` runs when
+   * the native call ends, even when the caller has stopped waiting, so link state stays true.
+   */
+  #runAsync<R, T>(
+    op: OperationName,
+    event: { readonly remoteClusterId?: bigint; readonly bytes?: number },
+    caches: readonly KvCache[],
+    call: () => Promise<R>,
+    statusOf: (result: R) => number,
+    method: string,
+    interpret: (result: R, nativeMessage: string) => T,
+    timeoutMs: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    if (signal?.aborted) return Promise.reject(new OperationAbortedError(op, signal.reason));
+    const span = beginOperation({ operation: op, clusterId: this.clusterId, ...event });
+    let abandoned = false;
+    for (const cache of caches) cacheInternals.beginTransfer(cache);
+    let native: Promise<R>;
+    try {
+      native = call();
+    } catch (cause) {
+      native = Promise.reject(cause);
+    }
+    const completion = native
+      .then(
+        (result) => {
+          const status = statusOf(result) >>> 0;
+          const nativeMessage = status === StatusCode.LLM_SUCCESS ? '' : this.#asyncNativeMessage(method);
+          try {
+            const value = interpret(result, nativeMessage);
+            endOperation(span, { status, statusName: statusNameOf(status), abandoned });
+            return value;
+          } catch (error) {
+            endOperation(span, { status, statusName: statusNameOf(status), abandoned, ...(error instanceof DataDistError ? { error } : {}) });
+            throw error;
+          }
+        },
+        (cause: unknown) => {
+          const reason = cause instanceof Error ? cause.message : String(cause);
+          const error = new DataDistError({ status: StatusCode.LLM_FAILED, operation: op, message: `${op}: the backend call failed: ${reason}`, cause });
+          endOperation(span, { status: error.status, statusName: error.statusName, error, abandoned });
+          throw error;
+        },
+      )
+      .finally(() => {
+        for (const cache of caches) cacheInternals.endTransfer(cache);
+      });
+    const tracked = completion.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#inFlight.add(tracked);
+    void tracked.then(() => this.#inFlight.delete(tracked));
+    return waitWithin(op, completion, timeoutMs, signal, () => {
+      abandoned = true;
+    });
+  }
+
+  /**
+   * The backend's last-error text for an async call. It is thread-local natively, so it is only
+   * trusted when it names the method that failed.
+   */
+  #asyncNativeMessage(method: string): string {
+    const text = this.#bindings.lastError();
+    return text.includes(method) ? text : '';
+  }
+
+  #unregisterCache(cache: KvCache): void {
+    const op = 'unregisterCache';
+    if (this.#closed) {
+      cacheInternals.markReleased(cache);
+      return;
+    }
+    if (cache.pendingTransfers > 0) {
+      throw new OrderingError(
+        op,
+        'settle-before-unregister',
+        StatusCode.LLM_FAILED,
+        `cache ${cache.id} still has ${cache.pendingTransfers} transfers running natively; await cache.settled() first`,
+      );
+    }
+    const span = beginOperation({ operation: op, clusterId: this.clusterId });
+    this.#checkSync(op, span, this.#bindings.LlmDataDist_UnregisterKvCache(this.#handle, cache.id));
+    cacheInternals.markReleased(cache);
+    this.#caches.delete(cache);
+  }
+}
