@@ -53,6 +53,7 @@ export type UnlinkTarget = bigint | number | ClusterPeer;
 /** The most links one engine holds upstream, hence the most clusters one call can name. */
 export const MAX_LINKS_PER_ENGINE = 512;
 
+/** A checked IPv4 address and port. */
 export function toPeerAddress(op: OperationName, argument: string, value: unknown, allowZeroPort: boolean): PeerAddress {
   const obj = requireObject(op, argument, value);
   return Object.freeze({ ip: toIPv4(op, `${argument}.ip`, obj.ip), port: toPort(op, `${argument}.port`, obj.port, allowZeroPort) });
@@ -67,6 +68,7 @@ export function toClusterList(op: OperationName, argument: string, value: unknow
   return list;
 }
 
+/** Throws when a cluster id repeats within one call. */
 export function checkUniqueIds(op: OperationName, argument: string, ids: readonly bigint[]): void {
   const seen = new Set<bigint>();
   ids.forEach((id, i) => {

@@ -17,25 +17,25 @@ export interface EngineOptions {
   /** The engine's role. */
   readonly role: Role;
   /** Device (card) id, an integer in [0, 2^31); default 0. Becomes `llm.DeviceId`. */
-  readonly deviceId?: number;
+  readonly deviceId?: number | undefined;
   /**
    * Listen for incoming links on this address (`llm.ListenIpInfo`); omit for a client-only engine.
    * Peers that pull from or push to this engine link to this address.
    */
-  readonly listen?: ListenAddress;
+  readonly listen?: ListenAddress | undefined;
   /**
    * The native deadline of every pull and push, in ms (`llm.SyncKvCacheWaitTime`, default 1000).
    * This is the deadline the backend enforces; a per-call `timeoutMs` can only give up earlier.
    */
-  readonly syncTimeoutMs?: number;
+  readonly syncTimeoutMs?: number | undefined;
   /** Local communication resources (`llm.LocalCommRes`): the JSON rank table, as text or an object. */
   readonly localCommResources?: string | Readonly<Record<string, unknown>>;
   /** Further raw options passed through unchanged (e.g. `'llm.MemPoolConfig'`); must not repeat a key set above. */
   readonly extraOptions?: Readonly<Record<string, string>>;
   /** The backend to run on, e.g. `new FakeNetwork().bindings`; default: the native library via `loadNativeBindings()`. */
-  readonly bindings?: Bindings;
+  readonly bindings?: Bindings | undefined;
   /** Path of the native library, passed to `loadNativeBindings({ library })` when `bindings` is not given. */
-  readonly nativeLibrary?: string;
+  readonly nativeLibrary?: string | undefined;
 }
 
 /** Engine options after validation, in native form. */

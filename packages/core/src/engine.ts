@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { OptionKey, StatusCode, type BackendInfo, type Bindings, type LlmDataDistHandle, type StatusWithRets } from '@dd/sys';
 import { resolveBindings } from './backend.js';
 import { MAX_REGISTERED_ADDRESSES, resolveCacheDesc, type CacheDesc } from './cache-desc.js';
@@ -7,7 +8,6 @@ import {
   toClusterInfo,
   toClusterLink,
   toClusterList,
-  toPeerAddress,
   type ClusterLink,
   type ClusterPeer,
   type LinkOutcome,
@@ -216,7 +216,7 @@ export class LlmDataDist {
     this.#assertOpen(op);
     const { timeoutMs, signal } = this.#linkOptions(op, options);
     const list = toClusterList(op, 'peers', peers);
-    const defaultLocal = this.#listen === undefined ? undefined : toPeerAddress(op, 'listen', this.#listen, true);
+    const defaultLocal = this.#listen !== undefined && isIPv4(this.#listen.ip) ? { ip: this.#listen.ip, port: this.#listen.port } : undefined;
     const localRequired = this.#listen === undefined && !this.#hasLocalCommResources;
     const links = list.map((peer, i) => toClusterLink(op, Array.isArray(peers) ? `peers[${i}]` : 'peers', peer, defaultLocal, localRequired));
     checkUniqueIds(op, 'peers', links.map((l) => l.clusterId));
@@ -307,8 +307,8 @@ export class LlmDataDist {
       throw new DataDistArgumentError(op, 'options', 'must give exactly one of `tensors` (JS memory) and `addresses` (raw addresses)');
     }
     const source = opts.tensors ?? opts.addresses;
-    const count = Array.isArray(source) || source instanceof BigUint64Array ? source.length : -1;
     const argument = opts.tensors !== undefined ? 'tensors' : 'addresses';
+    const count = Array.isArray(source) || (argument === 'addresses' && source instanceof BigUint64Array) ? source.length : -1;
     if (count < 1 || count > MAX_REGISTERED_ADDRESSES) {
       throw new DataDistArgumentError(op, argument, `must be a list of 1 to ${MAX_REGISTERED_ADDRESSES} entries, one per tensor`, describe(source));
     }
@@ -455,24 +455,34 @@ export class LlmDataDist {
     if (this.#inFlight.size > 0) {
       throw new OrderingError('close', 'settle-before-close', StatusCode.LLM_FAILED, `${this.#inFlight.size} native calls are still running; use await using, or await engine.settled() first`);
     }
-    for (const cache of [...this.#caches]) cache.unregister();
-    this.close({ force: true });
+    this.#teardown();
   }
 
   /**
    * Orderly teardown for `await using`: waits for running native calls, unlinks every link
-   * (telling the peer; a link the peer cannot be told about is dropped locally with `force`),
-   * unregisters every cache, then finalizes.
+   * (telling the peer), unregisters every cache, then finalizes. A link the peer could not be told
+   * about is dropped by Finalize; its failure is on the diagnostics channel.
    */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#closed) return;
     await this.settled();
-    if (this.#links.size > 0) {
-      const outcome = await this.unlinkClusters([...this.#links.keys()]);
-      if (outcome.failures.length > 0) await this.unlinkClusters(outcome.failures.map((f) => f.clusterId), { force: true });
+    if (this.#links.size > 0) await this.unlinkClusters([...this.#links.keys()]).catch(() => undefined);
+    await this.settled();
+    this.#teardown();
+  }
+
+  /** Unregisters every cache, then finalizes even if one failed; rethrows the first failure. */
+  #teardown(): void {
+    let first: unknown;
+    for (const cache of [...this.#caches]) {
+      try {
+        cache.unregister();
+      } catch (error) {
+        first ??= error;
+      }
     }
-    for (const cache of [...this.#caches]) cache.unregister();
     this.close({ force: true });
+    if (first !== undefined) throw first;
   }
 
   #assertOpen(op: OperationName): void {
@@ -523,12 +533,17 @@ export class LlmDataDist {
       if (status === 0) return { failures: [], succeeded: ids };
       throw errorFromStatus({ status, operation: op, nativeMessage });
     }
+    // The native last error describes the last failure, the one whose code the call returned.
+    let described = -1;
+    result.rets.forEach((code, i) => {
+      if (code >>> 0 === status) described = i;
+    });
     const failures: ClusterFailure[] = [];
     const succeeded: bigint[] = [];
     ids.forEach((clusterId, i) => {
       const code = (result.rets[i] as number) >>> 0;
       if (code === 0) succeeded.push(clusterId);
-      else failures.push({ clusterId, error: errorFromStatus({ status: code, operation: op, nativeMessage }) });
+      else failures.push({ clusterId, error: errorFromStatus({ status: code, operation: op, nativeMessage: i === described ? nativeMessage : '' }) });
     });
     return { failures, succeeded };
   }

@@ -48,14 +48,23 @@ function stateOf(cache: KvCache): CacheState {
 export class KvCache implements CacheGeometry {
   /** The cache id the backend assigned (ids start at 1 per engine); peers address this cache by it. */
   readonly id: bigint;
+  /** Where the memory lives, as told to the backend. */
   readonly placement: Placement;
+  /** Element type of every tensor. */
   readonly dataType: DataType;
+  /** Dimensions of every tensor; `shape[0]` is the block count. */
   readonly shape: readonly number[];
+  /** Number of tensors (registered addresses). */
   readonly numTensors: number;
+  /** Blocks (batch rows) per tensor: `shape[0]`. */
   readonly numBlocks: number;
+  /** Bytes of one tensor. */
   readonly tensorBytes: number;
+  /** Bytes of one block of one tensor (the native stride). */
   readonly bytesPerBlock: number;
+  /** Tensors per layer, which layer ranges count in. */
   readonly tensorsPerLayer: number;
+  /** `ceil(numTensors / tensorsPerLayer)`. */
   readonly numLayers: number;
 
   /** @internal Created by the engine only. */

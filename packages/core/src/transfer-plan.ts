@@ -167,6 +167,7 @@ function checkNotSelf(op: OperationName, argument: string, remote: CacheIndex, o
   }
 }
 
+/** Checks a pullBlocks call and prepares its native arguments. */
 export function planPullBlocks(value: unknown, owner: CacheOwner, ownClusterId: bigint): TransferPlan & { readonly src: BigUint64Array; readonly dst: BigUint64Array } {
   const op = 'pullBlocks';
   const options = requireObject(op, 'options', value);
@@ -182,6 +183,7 @@ export function planPullBlocks(value: unknown, owner: CacheOwner, ownClusterId: 
   return { cache, remoteClusterId: remote.cluster_id, remote, ext, src, dst, bytes: tensors * dst.length * cache.bytesPerBlock, ...callOptions(op, options) };
 }
 
+/** Checks a pushBlocks call and prepares its native arguments. */
 export function planPushBlocks(value: unknown, owner: CacheOwner): TransferPlan & { readonly src: BigUint64Array; readonly dst: BigUint64Array } {
   const op = 'pushBlocks';
   const options = requireObject(op, 'options', value);
@@ -205,6 +207,7 @@ function localRow(op: OperationName, value: unknown, cache: KvCache): number {
   return row;
 }
 
+/** Checks a pullCache call and prepares its native arguments. */
 export function planPullCache(value: unknown, owner: CacheOwner, ownClusterId: bigint): TransferPlan & { readonly batchIndex: number; readonly size: bigint } {
   const op = 'pullCache';
   const options = requireObject(op, 'options', value);
@@ -226,6 +229,7 @@ export function planPullCache(value: unknown, owner: CacheOwner, ownClusterId: b
   return { cache, remoteClusterId: remote.cluster_id, remote, ext, batchIndex, size, bytes: tensors * perTensor, ...callOptions(op, options) };
 }
 
+/** Checks a pushCache call and prepares its native arguments. */
 export function planPushCache(value: unknown, owner: CacheOwner): TransferPlan & { readonly batchIndex: number } {
   const op = 'pushCache';
   const options = requireObject(op, 'options', value);
