@@ -1,0 +1,251 @@
+import {
+  StatusCode,
+  makeCache,
+  makeKvCacheExtParam,
+  type Bindings,
+  type Cache,
+  type CacheDesc,
+  type CacheIndex,
+  type ClusterInfo,
+  type KvCacheExtParam,
+  type LlmDataDistHandle,
+  type LlmRole,
+  type Status,
+  type StatusWithRets,
+} from '@dd/sys';
+import * as check from './argument-checks.js';
+import type { FakeDataDist, LinkCallResult } from './data-dist.js';
+import type { NetworkState } from './network-state.js';
+import { statusName, type Outcome } from './outcome.js';
+import { planPullKvBlocks, planPullKvCache, planPushKvBlocks, planPushKvCache } from './transfer-plan.js';
+import { nextTurn, runTransferAsync, runTransferSync, sleep } from './transfer-runner.js';
+
+const DEFAULT_LINK_TIMEOUT_MS = 1000;
+
+/** The generated Bindings interface, served by a fake network instead of a native library. */
+export function createFakeBindings(state: NetworkState): Bindings {
+  // One JS thread, so "the last error of this thread" is the last error of these bindings.
+  let lastError = '';
+
+  function settle(method: string, status: Status, detail: string): Status {
+    lastError = status === StatusCode.LLM_SUCCESS ? '' : `${method}: ${statusName(status)}${detail === '' ? '' : `: ${detail}`}`;
+    return status;
+  }
+
+  function settleOutcome(method: string, outcome: Outcome<unknown>): Status {
+    return outcome.ok ? settle(method, StatusCode.LLM_SUCCESS, '') : settle(method, outcome.status, outcome.detail);
+  }
+
+  /** Like the C shim: a NULL handle is LLM_PARAM_INVALID. */
+  function call<T>(method: string, self: LlmDataDistHandle, onNull: (status: Status) => T, body: (instance: FakeDataDist) => T): T {
+    if (self === 0n) return onNull(settle(method, StatusCode.LLM_PARAM_INVALID, 'self is NULL'));
+    return body(state.instance(self));
+  }
+
+  const bare = (status: Status): Status => status;
+  const withRets = (status: Status): StatusWithRets => ({ status, rets: new Uint32Array(0) });
+
+  function linkResult(method: string, result: LinkCallResult): StatusWithRets {
+    return { status: settle(method, result.status, result.detail), rets: result.rets };
+  }
+
+  function checkLinkArgs(clusters: readonly ClusterInfo[], timeout: number): void {
+    check.clusterInfos('clusters', clusters);
+    check.int32('timeout_in_millis', timeout);
+  }
+
+  function checkPullArgs(src: CacheIndex, dst: Cache, ext: KvCacheExtParam): void {
+    check.cacheIndex('src_cache_index', src);
+    check.cache('dst_cache', dst);
+    check.extParam('ext_param', ext);
+  }
+
+  function checkPushArgs(src: Cache, dst: CacheIndex, ext: KvCacheExtParam): void {
+    check.cache('src_cache', src);
+    check.cacheIndex('dst_cache_index', dst);
+    check.extParam('ext_param', ext);
+  }
+
+  function checkBlocks(src: BigUint64Array, dst: BigUint64Array): void {
+    check.bigUint64Array('src_blocks', src);
+    check.bigUint64Array('dst_blocks', dst);
+  }
+
+  function pullKvCachePlan(instance: FakeDataDist, src: CacheIndex, dst: Cache, batchIndex: number, size: bigint, ext: KvCacheExtParam) {
+    return () => planPullKvCache(instance, src, dst, batchIndex, size, ext);
+  }
+
+  return {
+    backend: { name: 'fake' },
+    lastError: () => lastError,
+    addressOf: (memory) => state.memory.addressOf(memory),
+    view: (address, length) => state.memory.view(address, length),
+
+    LlmDataDist_create(cluster_id: bigint, role: LlmRole) {
+      check.uint64('cluster_id', cluster_id);
+      check.int32('role', role);
+      const handle = state.create(cluster_id, role);
+      return { status: settle('create', StatusCode.LLM_SUCCESS, ''), handle };
+    },
+    LlmDataDist_destroy(self) {
+      if (self !== 0n) state.destroy(self);
+    },
+    LlmDataDist_Initialize(self, options) {
+      check.stringMap('options', options);
+      return call('Initialize', self, bare, (dd) => settleOutcome('Initialize', dd.initialize(options)));
+    },
+    LlmDataDist_Finalize(self) {
+      return call('Finalize', self, bare, (dd) => {
+        dd.finalize();
+        return settle('Finalize', StatusCode.LLM_SUCCESS, '');
+      });
+    },
+    LlmDataDist_SetRole(self, role, options = {}) {
+      check.int32('role', role);
+      check.stringMap('options', options);
+      return call('SetRole', self, bare, (dd) => settleOutcome('SetRole', dd.setRole(role, options)));
+    },
+    LlmDataDist_LinkLlmClusters(self, clusters, timeout_in_millis = DEFAULT_LINK_TIMEOUT_MS) {
+      checkLinkArgs(clusters, timeout_in_millis);
+      return call('LinkLlmClusters', self, withRets, (dd) => linkResult('LinkLlmClusters', dd.link(clusters, timeout_in_millis)));
+    },
+    async LlmDataDist_LinkLlmClustersAsync(self, clusters, timeout_in_millis = DEFAULT_LINK_TIMEOUT_MS) {
+      checkLinkArgs(clusters, timeout_in_millis);
+      await nextTurn();
+      return call('LinkLlmClusters', self, async (status) => withRets(status), async (dd) => {
+        const result = dd.link(clusters, timeout_in_millis);
+        await sleep(result.delayMs);
+        return linkResult('LinkLlmClusters', result);
+      });
+    },
+    LlmDataDist_UnlinkLlmClusters(self, clusters, timeout_in_millis = DEFAULT_LINK_TIMEOUT_MS, force_flag = false) {
+      checkLinkArgs(clusters, timeout_in_millis);
+      if (typeof force_flag !== 'boolean') throw new TypeError('force_flag must be a boolean');
+      return call('UnlinkLlmClusters', self, withRets, (dd) => linkResult('UnlinkLlmClusters', dd.unlink(clusters, timeout_in_millis, force_flag)));
+    },
+    async LlmDataDist_UnlinkLlmClustersAsync(self, clusters, timeout_in_millis = DEFAULT_LINK_TIMEOUT_MS, force_flag = false) {
+      checkLinkArgs(clusters, timeout_in_millis);
+      if (typeof force_flag !== 'boolean') throw new TypeError('force_flag must be a boolean');
+      await nextTurn();
+      return call('UnlinkLlmClusters', self, async (status) => withRets(status), async (dd) => {
+        const result = dd.unlink(clusters, timeout_in_millis, force_flag);
+        await sleep(result.delayMs);
+        return linkResult('UnlinkLlmClusters', result);
+      });
+    },
+
+    // V2 has no cache pool: these four always answer FEATURE_NOT_ENABLED, even before Initialize.
+    LlmDataDist_AllocateCache(self, cache_desc: CacheDesc) {
+      check.cacheDesc('cache_desc', cache_desc);
+      const notEnabled = (status: Status) => ({ status, cache: makeCache() });
+      return call('AllocateCache', self, notEnabled, () =>
+        notEnabled(settle('AllocateCache', StatusCode.LLM_FEATURE_NOT_ENABLED, 'V2 has no cache pool; register memory with RegisterKvCache')),
+      );
+    },
+    LlmDataDist_DeallocateCache(self, cache_id) {
+      check.int64('cache_id', cache_id);
+      return call('DeallocateCache', self, bare, () => settle('DeallocateCache', StatusCode.LLM_FEATURE_NOT_ENABLED, 'V2 has no cache pool'));
+    },
+    LlmDataDist_CopyKvCache(self, src_cache, dst_cache, src_batch_index = 0, dst_batch_index = 0, offset = 0n, size = -1n) {
+      check.cache('src_cache', src_cache);
+      check.cache('dst_cache', dst_cache);
+      check.uint32('src_batch_index', src_batch_index);
+      check.uint32('dst_batch_index', dst_batch_index);
+      check.uint64('offset', offset);
+      check.int64('size', size);
+      return call('CopyKvCache', self, bare, () => settle('CopyKvCache', StatusCode.LLM_FEATURE_NOT_ENABLED, 'V2 has no cache pool'));
+    },
+    LlmDataDist_CopyKvBlocks(self, src_cache, dst_cache, src_blocks, dst_blocks_list) {
+      check.cache('src_cache', src_cache);
+      check.cache('dst_cache', dst_cache);
+      check.bigUint64Array('src_blocks', src_blocks);
+      dst_blocks_list.forEach((blocks, index) => check.bigUint64Array(`dst_blocks_list[${index}]`, blocks));
+      return call('CopyKvBlocks', self, bare, () => settle('CopyKvBlocks', StatusCode.LLM_FEATURE_NOT_ENABLED, 'V2 has no cache pool'));
+    },
+
+    LlmDataDist_PullKvCache(self, src_cache_index, dst_cache, batch_index = 0, size = -1n, ext_param = makeKvCacheExtParam()) {
+      checkPullArgs(src_cache_index, dst_cache, ext_param);
+      check.uint32('batch_index', batch_index);
+      check.int64('size', size);
+      return call('PullKvCache', self, bare, (dd) =>
+        settleOutcome('PullKvCache', runTransferSync(pullKvCachePlan(dd, src_cache_index, dst_cache, batch_index, size, ext_param)())),
+      );
+    },
+    async LlmDataDist_PullKvCacheAsync(self, src_cache_index, dst_cache, batch_index = 0, size = -1n, ext_param = makeKvCacheExtParam()) {
+      checkPullArgs(src_cache_index, dst_cache, ext_param);
+      check.uint32('batch_index', batch_index);
+      check.int64('size', size);
+      return call('PullKvCache', self, async (status) => status, async (dd) =>
+        settleOutcome('PullKvCache', await runTransferAsync(pullKvCachePlan(dd, src_cache_index, dst_cache, batch_index, size, ext_param))),
+      );
+    },
+    LlmDataDist_PullKvBlocks(self, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param = makeKvCacheExtParam()) {
+      checkPullArgs(src_cache_index, dst_cache, ext_param);
+      checkBlocks(src_blocks, dst_blocks);
+      return call('PullKvBlocks', self, bare, (dd) =>
+        settleOutcome('PullKvBlocks', runTransferSync(planPullKvBlocks(dd, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param))),
+      );
+    },
+    async LlmDataDist_PullKvBlocksAsync(self, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param = makeKvCacheExtParam()) {
+      checkPullArgs(src_cache_index, dst_cache, ext_param);
+      checkBlocks(src_blocks, dst_blocks);
+      return call('PullKvBlocks', self, async (status) => status, async (dd) =>
+        settleOutcome(
+          'PullKvBlocks',
+          await runTransferAsync(() => planPullKvBlocks(dd, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param)),
+        ),
+      );
+    },
+    LlmDataDist_PushKvCache(self, src_cache, dst_cache_index, src_batch_index = 0, size = -1n, ext_param = makeKvCacheExtParam()) {
+      checkPushArgs(src_cache, dst_cache_index, ext_param);
+      check.uint32('src_batch_index', src_batch_index);
+      check.int64('size', size);
+      return call('PushKvCache', self, bare, (dd) =>
+        settleOutcome('PushKvCache', runTransferSync(planPushKvCache(dd, src_cache, dst_cache_index, src_batch_index, size, ext_param))),
+      );
+    },
+    async LlmDataDist_PushKvCacheAsync(self, src_cache, dst_cache_index, src_batch_index = 0, size = -1n, ext_param = makeKvCacheExtParam()) {
+      checkPushArgs(src_cache, dst_cache_index, ext_param);
+      check.uint32('src_batch_index', src_batch_index);
+      check.int64('size', size);
+      return call('PushKvCache', self, async (status) => status, async (dd) =>
+        settleOutcome(
+          'PushKvCache',
+          await runTransferAsync(() => planPushKvCache(dd, src_cache, dst_cache_index, src_batch_index, size, ext_param)),
+        ),
+      );
+    },
+    LlmDataDist_PushKvBlocks(self, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param = makeKvCacheExtParam()) {
+      checkPushArgs(src_cache, dst_cache_index, ext_param);
+      checkBlocks(src_blocks, dst_blocks);
+      return call('PushKvBlocks', self, bare, (dd) =>
+        settleOutcome('PushKvBlocks', runTransferSync(planPushKvBlocks(dd, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param))),
+      );
+    },
+    async LlmDataDist_PushKvBlocksAsync(self, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param = makeKvCacheExtParam()) {
+      checkPushArgs(src_cache, dst_cache_index, ext_param);
+      checkBlocks(src_blocks, dst_blocks);
+      return call('PushKvBlocks', self, async (status) => status, async (dd) =>
+        settleOutcome(
+          'PushKvBlocks',
+          await runTransferAsync(() => planPushKvBlocks(dd, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param)),
+        ),
+      );
+    },
+
+    LlmDataDist_RegisterKvCache(self, cache_desc, addrs) {
+      check.cacheDesc('cache_desc', cache_desc);
+      check.bigUint64Array('addrs', addrs);
+      const failed = (status: Status) => ({ status, cache_id: -1n });
+      return call('RegisterKvCache', self, failed, (dd) => {
+        const outcome = dd.register(cache_desc, addrs);
+        const status = settleOutcome('RegisterKvCache', outcome);
+        return outcome.ok ? { status, cache_id: outcome.value } : failed(status);
+      });
+    },
+    LlmDataDist_UnregisterKvCache(self, cache_id) {
+      check.int64('cache_id', cache_id);
+      return call('UnregisterKvCache', self, bare, (dd) => settleOutcome('UnregisterKvCache', dd.unregister(cache_id)));
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import type { CachePlacement, DataType, LlmRole, Status } from '@dd/sys';
+
+export type TransferKind = 'PullKvCache' | 'PullKvBlocks' | 'PushKvCache' | 'PushKvBlocks';
+
+/** One LlmDataDist on the network. */
+export interface InstanceRecord {
+  readonly clusterId: bigint;
+  readonly role: LlmRole;
+  readonly initialized: boolean;
+  /** `ip:port` it listens on, or null for a client-only instance. */
+  readonly listenAddress: string | null;
+  readonly deviceId: number | null;
+}
+
+/** One end of a link; a healthy link shows up twice, once per side. */
+export interface LinkRecord {
+  /** Cluster of the instance that holds this end. */
+  readonly clusterId: bigint;
+  /** The cluster id this end is keyed by: remote_cluster_id on the client, the client's id on the server. */
+  readonly peerClusterId: bigint;
+  readonly side: 'client' | 'server';
+  /** The server's `ip:port`. */
+  readonly address: string;
+  /** The peer went away without unlinking; this end stays until it is unlinked. */
+  readonly broken: boolean;
+}
+
+/** A cache currently registered on an instance. */
+export interface RegistrationRecord {
+  readonly clusterId: bigint;
+  readonly cacheId: bigint;
+  readonly placement: CachePlacement;
+  readonly dataType: DataType;
+  readonly shape: readonly bigint[];
+  readonly tensorAddresses: readonly bigint[];
+  readonly tensorBytes: number;
+}
+
+/** One LinkLlmClusters / UnlinkLlmClusters attempt for one cluster. */
+export interface LinkAttemptRecord {
+  readonly seq: number;
+  readonly operation: 'link' | 'unlink';
+  readonly from: bigint;
+  readonly remoteClusterId: bigint;
+  readonly address: string;
+  readonly force: boolean;
+  readonly status: Status;
+}
+
+/** One pull or push that passed validation (failed attempts included, with their status). */
+export interface TransferRecord {
+  readonly seq: number;
+  readonly kind: TransferKind;
+  /** Cluster of the instance that called. */
+  readonly initiator: bigint;
+  /** Cluster on the other end of the link. */
+  readonly peer: bigint;
+  readonly localCacheId: bigint;
+  readonly remoteCacheId: bigint;
+  readonly status: Status;
+  /** Bytes copied, summed over tensors (0 when the transfer failed). */
+  readonly bytes: number;
+  /** Tensors copied per side. */
+  readonly tensors: number;
+  /** Block pairs requested (PullKvBlocks / PushKvBlocks), else empty. */
+  readonly srcBlocks: readonly bigint[];
+  readonly dstBlocks: readonly bigint[];
+  /** Contiguous runs the block pairs merged into, per tensor. */
+  readonly runs: number;
+  /** How long the transfer took on the fake's timers (injected latency), in ms. */
+  readonly latencyMs: number;
+}
+
+/** Everything a downstream test may want to assert about the network. */
+export interface NetworkSnapshot {
+  readonly instances: readonly InstanceRecord[];
+  readonly links: readonly LinkRecord[];
+  readonly registrations: readonly RegistrationRecord[];
+  readonly linkAttempts: readonly LinkAttemptRecord[];
+  readonly transfers: readonly TransferRecord[];
+}

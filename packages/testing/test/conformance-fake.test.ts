@@ -1,0 +1,3 @@
+import { fakeBackend, runConformance } from '../src/conformance/index.js';
+
+runConformance(fakeBackend, { name: 'fake' });

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Nothing here should come near these; they only bound a hung native backend.
+    testTimeout: 10_000,
+    hookTimeout: 10_000,
+  },
+});
