@@ -1,0 +1,188 @@
+import { LlmRole, OptionKey, StatusCode, makeCache, makeCacheIndex } from '@dd/sys';
+import { describe, expect, it } from 'vitest';
+import { FakeNetwork } from '../src/index.js';
+import { SERVER_ADDRESS, blocks, clusterInfo, create, fakePair, kvMemory, register, row } from './fake-pair.js';
+
+// Rules the conformance suite cannot observe on a real backend the same way, or that only the
+// fake adds (stricter checks that catch bugs before they reach Ascend).
+
+describe('fake: register before link (facts §3.5)', () => {
+  it('a remote cache registered after the first transfer is not in the fetched table: KV_CACHE_NOT_EXIST', () => {
+    const { b, client, server, srcIndex, dstCache } = fakePair();
+    expect(b.LlmDataDist_PullKvCache(client, srcIndex, dstCache)).toBe(StatusCode.LLM_SUCCESS);
+    const late = register(b, server, kvMemory(b, 50));
+    expect(b.LlmDataDist_PullKvCache(client, { ...srcIndex, cache_id: late }, dstCache)).toBe(StatusCode.LLM_KV_CACHE_NOT_EXIST);
+    expect(b.lastError()).toMatch(/register before linking/);
+  });
+
+  it('a cache registered after the link was made is not bound to it: LLM_FAILED, on either side', () => {
+    const { b, client, server, srcIndex, dstCache } = fakePair();
+    const lateRemote = register(b, server, kvMemory(b, 50));
+    expect(b.LlmDataDist_PullKvCache(client, { ...srcIndex, cache_id: lateRemote }, dstCache)).toBe(StatusCode.LLM_FAILED);
+    const lateLocal = register(b, client, kvMemory(b, 60));
+    expect(b.LlmDataDist_PullKvCache(client, srcIndex, makeCache({ cache_id: lateLocal }))).toBe(StatusCode.LLM_FAILED);
+    expect(b.lastError()).toMatch(/^PullKvCache: LLM_FAILED: local cache 2 was registered after the link/);
+  });
+
+  it('enforceRegisterBeforeLink: false lets late registrations through', () => {
+    const { b, client, server, srcIndex, dstCache } = fakePair({ enforceRegisterBeforeLink: false });
+    expect(b.LlmDataDist_PullKvCache(client, srcIndex, dstCache)).toBe(StatusCode.LLM_SUCCESS);
+    const late = kvMemory(b, 50);
+    const lateId = register(b, server, late);
+    expect(b.LlmDataDist_PullKvBlocks(client, { ...srcIndex, cache_id: lateId }, dstCache, blocks(1), blocks(2))).toBe(StatusCode.LLM_SUCCESS);
+  });
+
+  it('a remote cache unregistered after the table was fetched is KV_CACHE_NOT_EXIST', () => {
+    const { b, client, server, srcIndex, dstCache } = fakePair();
+    expect(b.LlmDataDist_PullKvCache(client, srcIndex, dstCache)).toBe(StatusCode.LLM_SUCCESS);
+    expect(b.LlmDataDist_UnregisterKvCache(server, srcIndex.cache_id)).toBe(StatusCode.LLM_SUCCESS);
+    expect(b.LlmDataDist_PullKvCache(client, srcIndex, dstCache)).toBe(StatusCode.LLM_KV_CACHE_NOT_EXIST);
+  });
+});
+
+describe('fake: memory and registration', () => {
+  it('memory that did not come from addressOf cannot be registered', () => {
+    const network = new FakeNetwork();
+    const b = network.bindings;
+    const dd = create(b, 1n);
+    const memory = kvMemory(b, 1);
+    expect(b.LlmDataDist_RegisterKvCache(dd, memory.desc, BigUint64Array.from([memory.addrs[0] as bigint, 0x1000n])).status).toBe(StatusCode.LLM_PARAM_INVALID);
+    const tooShort = { ...memory.desc, shape: BigInt64Array.from([8n, 16n]) }; // 128 bytes in a 64-byte buffer
+    expect(b.LlmDataDist_RegisterKvCache(dd, tooShort, memory.addrs).status).toBe(StatusCode.LLM_PARAM_INVALID);
+    expect(b.lastError()).toMatch(/not inside memory from this network's addressOf/);
+  });
+
+  it('inspect() lists registrations with their geometry', () => {
+    const { network, src } = fakePair();
+    const mine = network.inspect().registrations.find((entry) => entry.clusterId === 0n);
+    expect(mine).toMatchObject({ cacheId: 1n, shape: [4n, 16n], tensorBytes: 64, tensorAddresses: [...src.addrs] });
+  });
+});
+
+describe('fake: links', () => {
+  it('a link works both ways: the server can pull from the client over it', () => {
+    const { b, server, client, src, dst } = fakePair();
+    const index = makeCacheIndex({ cluster_id: 1n, cache_id: 1n });
+    expect(b.LlmDataDist_PullKvBlocks(server, index, makeCache({ cache_id: 1n }), blocks(3), blocks(0))).toBe(StatusCode.LLM_SUCCESS);
+    expect(row(src, 1, 0)).toEqual([...dst.buffers[1]!.subarray(48, 64)]);
+    void client;
+  });
+
+  it('a listener on 0.0.0.0 accepts links to any address at its port', () => {
+    const { bindings: b } = new FakeNetwork();
+    create(b, 0n, { [OptionKey.OPTION_LISTEN_IP_INFO]: '0.0.0.0:26000' });
+    const client = create(b, 1n);
+    expect(b.LlmDataDist_LinkLlmClusters(client, [clusterInfo(0n, '192.168.3.4:26000')]).status).toBe(StatusCode.LLM_SUCCESS);
+  });
+
+  it('an address already in use makes Initialize and SetRole fail', () => {
+    const { bindings: b } = new FakeNetwork();
+    create(b, 0n, { [OptionKey.OPTION_LISTEN_IP_INFO]: SERVER_ADDRESS });
+    const second = b.LlmDataDist_create(1n, LlmRole.kPrompt).handle;
+    expect(b.LlmDataDist_Initialize(second, { [OptionKey.OPTION_DEVICE_ID]: '0', [OptionKey.OPTION_LISTEN_IP_INFO]: SERVER_ADDRESS })).toBe(StatusCode.LLM_FAILED);
+    const third = create(b, 2n);
+    expect(b.LlmDataDist_SetRole(third, LlmRole.kPrompt, { [OptionKey.OPTION_LISTEN_IP_INFO]: SERVER_ADDRESS })).toBe(StatusCode.LLM_FAILED);
+  });
+
+  it('at most 512 links per instance (HCCL comm domain); rank table v1.3 lifts the cap', () => {
+    const { bindings: b } = new FakeNetwork();
+    const clusters = Array.from({ length: 513 }, (_x, i) => {
+      create(b, BigInt(1000 + i), { [OptionKey.OPTION_LISTEN_IP_INFO]: `10.1.${i >> 8}.${i & 0xff}:26000` });
+      return clusterInfo(BigInt(1000 + i), `10.1.${i >> 8}.${i & 0xff}:26000`);
+    });
+    const capped = create(b, 1n);
+    const result = b.LlmDataDist_LinkLlmClusters(capped, clusters);
+    expect(result.status).toBe(StatusCode.LLM_CLUSTER_NUM_EXCEED_LIMIT);
+    expect(result.rets.filter((ret) => ret === StatusCode.LLM_SUCCESS)).toHaveLength(512);
+    expect(result.rets[512]).toBe(StatusCode.LLM_CLUSTER_NUM_EXCEED_LIMIT);
+    // The servers are now linked to `capped`; a v1.3 client links to all of them.
+    const uncapped = create(b, 2n, { [OptionKey.OPTION_LOCAL_COMM_RES]: '{"version":"1.3"}' });
+    expect(b.LlmDataDist_LinkLlmClusters(uncapped, clusters).status).toBe(StatusCode.LLM_SUCCESS);
+  });
+
+  it('with llm.LocalCommRes the local ip may be left out; malformed JSON is PARAM_INVALID', () => {
+    const { bindings: b } = new FakeNetwork();
+    create(b, 0n, { [OptionKey.OPTION_LISTEN_IP_INFO]: SERVER_ADDRESS });
+    const withTable = create(b, 1n, { [OptionKey.OPTION_LOCAL_COMM_RES]: '{"version":"1.2","server_list":[]}' });
+    expect(b.LlmDataDist_LinkLlmClusters(withTable, [clusterInfo(0n, SERVER_ADDRESS, { local_ip_infos: [] })]).status).toBe(StatusCode.LLM_SUCCESS);
+    const dd = b.LlmDataDist_create(2n, LlmRole.kDecoder).handle;
+    expect(b.LlmDataDist_Initialize(dd, { [OptionKey.OPTION_DEVICE_ID]: '0', [OptionKey.OPTION_LOCAL_COMM_RES]: '{version' })).toBe(StatusCode.LLM_PARAM_INVALID);
+  });
+
+  it('Finalize of a client unlinks both sides', () => {
+    const { b, server, client } = fakePair();
+    b.LlmDataDist_Finalize(client);
+    expect(b.LlmDataDist_SetRole(server, LlmRole.kPrompt, { [OptionKey.OPTION_LISTEN_IP_INFO]: SERVER_ADDRESS })).toBe(StatusCode.LLM_SUCCESS);
+  });
+
+  it('Finalize of a server breaks the client side: transfers time out until the client force-unlinks', () => {
+    const { network, b, server, client, srcIndex, dstCache } = fakePair();
+    b.LlmDataDist_Finalize(server);
+    expect(network.inspect().links).toEqual([{ clusterId: 1n, peerClusterId: 0n, side: 'client', address: SERVER_ADDRESS, broken: true }]);
+    expect(b.LlmDataDist_PullKvCache(client, srcIndex, dstCache)).toBe(StatusCode.LLM_TIMEOUT);
+    expect(b.LlmDataDist_SetRole(client, LlmRole.kPrompt)).toBe(StatusCode.LLM_EXIST_LINK);
+    expect(b.LlmDataDist_UnlinkLlmClusters(client, [clusterInfo(0n)], 1000, true).status).toBe(StatusCode.LLM_SUCCESS);
+    expect(b.LlmDataDist_PullKvCache(client, srcIndex, dstCache)).toBe(StatusCode.LLM_NOT_YET_LINK);
+  });
+
+  it('with TransferBackend "hixl" SetRole cannot move the listener', () => {
+    const { bindings: b } = new FakeNetwork();
+    const dd = create(b, 0n, { [OptionKey.OPTION_LISTEN_IP_INFO]: SERVER_ADDRESS, [OptionKey.OPTION_TRANSFER_BACKEND]: 'hixl' });
+    expect(b.LlmDataDist_SetRole(dd, LlmRole.kPrompt, { [OptionKey.OPTION_LISTEN_IP_INFO]: '10.0.0.1:26001' })).toBe(StatusCode.LLM_PARAM_INVALID);
+    expect(b.LlmDataDist_SetRole(dd, LlmRole.kPrompt, { [OptionKey.OPTION_LISTEN_IP_INFO]: SERVER_ADDRESS })).toBe(StatusCode.LLM_SUCCESS);
+  });
+
+  it('an unknown TransferBackend is LLM_FAILED (Initialize squashes unknown codes)', () => {
+    const { bindings: b } = new FakeNetwork();
+    const dd = b.LlmDataDist_create(0n, LlmRole.kPrompt).handle;
+    expect(b.LlmDataDist_Initialize(dd, { [OptionKey.OPTION_DEVICE_ID]: '0', [OptionKey.OPTION_TRANSFER_BACKEND]: 'rdma' })).toBe(StatusCode.LLM_FAILED);
+  });
+
+  it('IPv6 listen addresses are accepted and keyed as [v6]:port', () => {
+    const network = new FakeNetwork();
+    create(network.bindings, 0n, { [OptionKey.OPTION_LISTEN_IP_INFO]: '[::1]:26000' });
+    expect(network.inspect().instances[0]?.listenAddress).toBe('[::1]:26000');
+  });
+});
+
+describe('fake: the bindings contract', () => {
+  it('mechanical checks throw before any rule runs, like @dd/sys', () => {
+    const { b, client, srcIndex, dstCache } = fakePair();
+    expect(() => b.LlmDataDist_LinkLlmClusters(client, [clusterInfo(0n, '10.0.0.1:70000')])).toThrow(RangeError);
+    expect(() => b.LlmDataDist_PullKvCache(client, srcIndex, dstCache, -1)).toThrow(RangeError);
+    expect(() => b.LlmDataDist_PullKvCache(client, { ...srcIndex, cluster_id: -1n }, dstCache)).toThrow(RangeError);
+    expect(() => b.LlmDataDist_PullKvBlocks(client, srcIndex, dstCache, [1n] as unknown as BigUint64Array, blocks(1))).toThrow(TypeError);
+    expect(() => b.LlmDataDist_Initialize(client, { [OptionKey.OPTION_DEVICE_ID]: 0 } as unknown as Record<string, string>)).toThrow(TypeError);
+    expect(() => b.LlmDataDist_create(1n << 64n, LlmRole.kPrompt)).toThrow(RangeError);
+  });
+
+  it('a NULL handle is PARAM_INVALID; a destroyed handle throws', () => {
+    const network = new FakeNetwork();
+    const b = network.bindings;
+    const handle = create(b, 1n);
+    expect(b.LlmDataDist_Finalize(0n as typeof handle)).toBe(StatusCode.LLM_PARAM_INVALID);
+    b.LlmDataDist_destroy(handle);
+    expect(() => b.LlmDataDist_Finalize(handle)).toThrow(TypeError);
+    expect(network.inspect().instances).toEqual([]);
+  });
+
+  it('async twins settle on a later turn of the event loop; the bytes move then', async () => {
+    const { b, client, srcIndex, dstCache, src, dst } = fakePair();
+    const before = row(dst, 0, 2);
+    const pending = b.LlmDataDist_PullKvBlocksAsync(client, srcIndex, dstCache, blocks(1), blocks(2));
+    await Promise.resolve();
+    expect(row(dst, 0, 2)).toEqual(before);
+    expect(await pending).toBe(StatusCode.LLM_SUCCESS);
+    expect(row(dst, 0, 2)).toEqual(row(src, 0, 1));
+  });
+
+  it('lastError carries the reason after the method and status', () => {
+    const { b, client, srcIndex, dstCache } = fakePair();
+    expect(b.LlmDataDist_PullKvCache(client, srcIndex, dstCache, 9)).toBe(StatusCode.LLM_PARAM_INVALID);
+    expect(b.lastError()).toBe('PullKvCache: LLM_PARAM_INVALID: batch_index 9 is not below the local batch size 4');
+  });
+
+  it('backend.name is "fake"', () => {
+    expect(new FakeNetwork().bindings.backend.name).toBe('fake');
+  });
+});
