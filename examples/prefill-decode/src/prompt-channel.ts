@@ -1,0 +1,67 @@
+/**
+ * The side channel between the decode process and the prompt process it spawned: one JSON object
+ * per line, commands on the prompt's stdin, events on its stdout. It carries what a serving
+ * router would carry out of band (where the prompt listens, which cache holds the request) and the
+ * demo's own checks; KV bytes only ever move through LLM-DataDist.
+ */
+
+/** Sent once the prompt engine listens and its cache is registered and filled. */
+export interface ReadyEvent {
+  readonly event: 'ready';
+  readonly port: number;
+  readonly clusterId: string;
+  readonly cacheId: string;
+  readonly cacheBytes: number;
+  readonly fillMs: number;
+}
+
+export interface VerifiedEvent {
+  readonly event: 'verified';
+  readonly bytes: number;
+}
+
+export interface ClosedEvent {
+  readonly event: 'closed';
+}
+
+/** The prompt side failed; `message` says why. */
+export interface FailedEvent {
+  readonly event: 'failed';
+  readonly message: string;
+}
+
+export type PromptEvent = ReadyEvent | VerifiedEvent | ClosedEvent | FailedEvent;
+
+/** Check every byte of the prompt cache (`pushed`: decode has pushed its blocks back). */
+export interface VerifyCommand {
+  readonly command: 'verify';
+  readonly pushed: boolean;
+}
+
+/** Unregister, finalize and exit. */
+export interface FinishCommand {
+  readonly command: 'finish';
+}
+
+export type PromptCommand = VerifyCommand | FinishCommand;
+
+const EVENTS = new Set(['ready', 'verified', 'closed', 'failed']);
+
+/** Parses one stdout line of the prompt process; undefined for lines that are not events. */
+export function parseEvent(line: string): PromptEvent | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const value = JSON.parse(line) as { event?: unknown };
+    return typeof value.event === 'string' && EVENTS.has(value.event) ? (value as PromptEvent) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses one stdin line of the prompt process; throws on anything else. */
+export function parseCommand(line: string): PromptCommand {
+  const value = JSON.parse(line) as { command?: unknown; pushed?: unknown };
+  if (value.command === 'finish') return { command: 'finish' };
+  if (value.command === 'verify' && typeof value.pushed === 'boolean') return { command: 'verify', pushed: value.pushed };
+  throw new Error(`not a prompt command: ${line}`);
+}

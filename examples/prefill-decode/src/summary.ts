@@ -1,0 +1,34 @@
+import type { DemoReport } from './decode-run.js';
+import type { DemoOptions } from './demo-options.js';
+import { gigabytesPerSecond } from './phase-stats.js';
+import { formatBytes, formatMs } from './units.js';
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The summary printed at the end of a run. */
+export function formatSummary(o: DemoOptions, report: DemoReport, wallMs: number): string {
+  const rows = report.phases.map((p) => [
+    p.name,
+    String(p.calls),
+    formatBytes(p.bytes / p.calls),
+    formatBytes(p.bytes),
+    gigabytesPerSecond(p.bytes, p.busyMs).toFixed(2),
+    formatMs(p.p50Ms),
+    formatMs(p.p99Ms),
+  ]);
+  return [
+    '',
+    `KV cache per side: ${o.layers} layers × K,V × ${o.blocks} blocks of ${o.blockTokens} tokens × ${o.kvHeads} heads × ${o.headDim} dims (bf16)` +
+      ` = ${formatBytes(report.bytesPerBlock)} per block per tensor, ${formatBytes(report.cacheBytes)} in all`,
+    `request: ${o.requestBlocks} blocks pulled; ${o.pushBlocks} generated blocks pushed back; backend: ${report.backend}`,
+    '',
+    table(['operation', 'calls', 'bytes/call', 'bytes', 'GB/s', 'p50', 'p99'], rows),
+    '',
+    `link ${formatMs(report.linkMs)}, unlink ${formatMs(report.unlinkMs)}, wall time ${formatMs(wallMs)}`,
+    `✓ verified ${formatBytes(report.verifiedBytes)} on both sides: every byte matched`,
+  ].join('\n');
+}

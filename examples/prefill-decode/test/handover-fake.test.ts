@@ -1,0 +1,80 @@
+import { FakeNetwork } from '@dd/testing';
+import { describe, expect, it } from 'vitest';
+import { runDecoder, type PromptPeer } from '../src/decode-run.js';
+import { bytesPerBlock, parseDemoOptions } from '../src/demo-options.js';
+import { KvMismatchError } from '../src/kv-pattern.js';
+import { Progress } from '../src/progress.js';
+import { PromptSide } from '../src/prompt-side.js';
+
+// The same two sides as the demo, in one process over the fake, so the flow and its checks are
+// tested apart from the native transport (demo.e2e.test.ts runs the real two-process demo).
+const options = parseDemoOptions(['--layers', '3', '--blocks', '16', '--request-blocks', '9', '--push-blocks', '3', '--iterations', '2', '--head-dim', '16']);
+const LISTEN = { ip: '127.0.0.1', port: 26000 };
+
+function quietProgress(): { progress: Progress; lines: string[] } {
+  const lines: string[] = [];
+  return { lines, progress: new Progress({ write: (text) => lines.push(text) > 0 }) };
+}
+
+function peerOf(side: PromptSide): PromptPeer {
+  return {
+    address: LISTEN,
+    clusterId: side.engine.clusterId,
+    cacheId: side.cache.id,
+    verifyCache: async (pushed) => side.verifyCache(pushed),
+  };
+}
+
+describe('prefill→decode hand-over over the fake', () => {
+  it('moves, verifies and counts every byte, then leaves both sides clean', async () => {
+    const net = new FakeNetwork();
+    const side = PromptSide.open(options, LISTEN, net.bindings);
+    const { progress, lines } = quietProgress();
+    const report = await runDecoder(options, peerOf(side), progress, net.bindings);
+
+    const block = bytesPerBlock(options);
+    const [whole, perLayer, push] = report.phases;
+    expect(whole).toMatchObject({ calls: 2, bytes: 2 * 6 * 9 * block, verifiedBytes: 2 * 6 * 9 * block });
+    expect(perLayer).toMatchObject({ calls: 2 * 3, bytes: 2 * 6 * 9 * block });
+    expect(push).toMatchObject({ calls: 2, bytes: 2 * 6 * 3 * block, verifiedBytes: side.cacheBytes });
+    expect(report.backend).toBe('fake');
+    expect(lines.join('')).toMatch(/unlinked/);
+
+    const snapshot = net.inspect();
+    const pulls = snapshot.transfers.filter((t) => t.kind === 'PullKvBlocks');
+    expect(pulls).toHaveLength(2 + 6);
+    expect(pulls.map((t) => t.tensors)).toEqual([6, 6, 2, 2, 2, 2, 2, 2]);
+    expect(snapshot.transfers.filter((t) => t.kind === 'PushKvBlocks').map((t) => t.dstBlocks.map(Number))).toEqual([side.plan.pushTarget, side.plan.pushTarget]);
+    expect(snapshot.links).toHaveLength(0);
+    side.close();
+    expect(side.engine.closed).toBe(true);
+  });
+
+  it('fails loudly, naming the block, when one prompt byte is wrong', async () => {
+    const net = new FakeNetwork();
+    const side = PromptSide.open(options, LISTEN, net.bindings);
+    const victim = side.plan.promptBlocks[4] as number;
+    const bytes = side.cache.block(5, victim);
+    bytes[100] = (bytes[100] as number) ^ 0x40;
+    const run = runDecoder(options, peerOf(side), quietProgress().progress, net.bindings);
+    await expect(run).rejects.toThrow(KvMismatchError);
+    await expect(run).rejects.toThrow(new RegExp(`decode block 4 \\(pulled from prompt block ${victim}\\): tensor 5.*byte offset 100`));
+    expect(net.inspect().links).toHaveLength(0);
+    side.engine.close({ force: true });
+  });
+
+  it('fails when the prompt side sees its cache changed outside the pushed blocks', async () => {
+    const net = new FakeNetwork();
+    const side = PromptSide.open(options, LISTEN, net.bindings);
+    const peer = peerOf(side);
+    const spoiled: PromptPeer = {
+      ...peer,
+      verifyCache: async (pushed) => {
+        if (pushed) side.cache.block(0, side.plan.promptBlocks[0] as number).fill(0);
+        return side.verifyCache(pushed);
+      },
+    };
+    await expect(runDecoder(options, spoiled, quietProgress().progress, net.bindings)).rejects.toThrow(/prompt cache block/);
+    side.engine.close({ force: true });
+  });
+});
