@@ -1,0 +1,207 @@
+import type { ScalarName } from '../config.js';
+import type { ClassModel, Mapped, MethodModel, ParamModel, StructModel } from './model.js';
+
+/**
+ * The C side of the contract (docs/design/bindings-contract.md §1): how each mapped type becomes
+ * C fields and parameters, and the LP64 layout of every `dd_` struct. The shim emitter and the
+ * koffi emitter both read this, so the two cannot disagree.
+ */
+export const C_SCALARS: Readonly<Record<ScalarName, { readonly c: string; readonly size: number }>> = {
+  bool: { c: 'bool', size: 1 },
+  int8: { c: 'int8_t', size: 1 },
+  uint8: { c: 'uint8_t', size: 1 },
+  int16: { c: 'int16_t', size: 2 },
+  uint16: { c: 'uint16_t', size: 2 },
+  int32: { c: 'int32_t', size: 4 },
+  uint32: { c: 'uint32_t', size: 4 },
+  int64: { c: 'int64_t', size: 8 },
+  uint64: { c: 'uint64_t', size: 8 },
+  uintptr: { c: 'uintptr_t', size: 8 },
+  size: { c: 'size_t', size: 8 },
+  float: { c: 'float', size: 4 },
+  double: { c: 'double', size: 8 },
+};
+
+const POINTER_SIZE = 8;
+
+export type CType =
+  | { readonly kind: 'scalar'; readonly scalar: ScalarName }
+  /** `const char *`, NUL-terminated UTF-8. */
+  | { readonly kind: 'string' }
+  | { readonly kind: 'struct'; readonly struct: StructModel }
+  | { readonly kind: 'pointer'; readonly to: CType; readonly const: boolean }
+  /** `dd_Class *` */
+  | { readonly kind: 'handle'; readonly cName: string }
+  /** `dd_Class **` (create's out-parameter) */
+  | { readonly kind: 'handleOut'; readonly cName: string };
+
+/** What a C field or parameter carries for the C++ value it came from. */
+export type CRole = 'value' | 'first' | 'second' | 'data' | 'count' | 'lengths' | 'keys' | 'values' | 'capacity' | 'outCount';
+
+export interface CSlot {
+  readonly name: string;
+  readonly type: CType;
+  readonly role: CRole;
+}
+
+export interface CField extends CSlot {
+  readonly offset: number;
+}
+
+export interface CStructLayout {
+  readonly struct: StructModel;
+  readonly fields: readonly CField[];
+  readonly size: number;
+  readonly align: number;
+}
+
+/** The scalar an element crosses as: enums as their underlying type. */
+export function scalarOf(t: Mapped): ScalarName | undefined {
+  if (t.kind === 'scalar') return t.scalar;
+  if (t.kind === 'enum') return t.enum.scalar;
+  return undefined;
+}
+
+function elementType(t: Mapped): CType {
+  const scalar = scalarOf(t);
+  if (scalar) return { kind: 'scalar', scalar };
+  if (t.kind === 'string') return { kind: 'string' };
+  if (t.kind === 'struct') return { kind: 'struct', struct: t.struct };
+  throw new Error(`no C element type for ${t.kind}`);
+}
+
+/** C fields of one C++ field (none for reserved fields, which the model already dropped). */
+export function fieldSlots(name: string, t: Mapped, constPointers: boolean): CSlot[] {
+  const scalar = scalarOf(t);
+  if (scalar) return [{ name, type: { kind: 'scalar', scalar }, role: 'value' }];
+  switch (t.kind) {
+    case 'string':
+      return [{ name, type: { kind: 'string' }, role: 'value' }];
+    case 'struct':
+      return [{ name, type: { kind: 'struct', struct: t.struct }, role: 'value' }];
+    case 'pair':
+      return [
+        { name: `${name}_first`, type: elementType(t.first), role: 'first' },
+        { name: `${name}_second`, type: elementType(t.second), role: 'second' },
+      ];
+    case 'vector':
+      return [
+        { name, type: { kind: 'pointer', to: elementType(t.element), const: constPointers }, role: 'data' },
+        { name: `${name}_count`, type: { kind: 'scalar', scalar: 'size' }, role: 'count' },
+      ];
+    default:
+      throw new Error(`no C field shape for ${t.kind}`);
+  }
+}
+
+/** C parameters of one C++ parameter; an all-reserved struct parameter has none. */
+export function paramSlots(p: ParamModel): CSlot[] {
+  const t = p.type;
+  const scalar = scalarOf(t);
+  const size: CType = { kind: 'scalar', scalar: 'size' };
+  if (p.direction === 'out') {
+    if (scalar) return [{ name: p.name, type: { kind: 'pointer', to: { kind: 'scalar', scalar }, const: false }, role: 'value' }];
+    if (t.kind === 'struct') return [{ name: p.name, type: { kind: 'pointer', to: { kind: 'struct', struct: t.struct }, const: false }, role: 'value' }];
+    if (t.kind === 'vector') {
+      return [
+        { name: p.name, type: { kind: 'pointer', to: elementType(t.element), const: false }, role: 'data' },
+        { name: `${p.name}_capacity`, type: size, role: 'capacity' },
+        { name: `${p.name}_count`, type: { kind: 'pointer', to: size, const: false }, role: 'outCount' },
+      ];
+    }
+    throw new Error(`no C out-parameter shape for ${t.kind}`);
+  }
+  if (t.kind === 'struct') return t.struct.reservedOnly ? [] : [{ name: p.name, type: { kind: 'pointer', to: { kind: 'struct', struct: t.struct }, const: true }, role: 'value' }];
+  if (t.kind === 'map') {
+    return [
+      { name: `${p.name}_keys`, type: { kind: 'pointer', to: { kind: 'string' }, const: true }, role: 'keys' },
+      { name: `${p.name}_values`, type: { kind: 'pointer', to: { kind: 'string' }, const: true }, role: 'values' },
+      { name: `${p.name}_count`, type: size, role: 'count' },
+    ];
+  }
+  if (t.kind === 'vector' && t.element.kind === 'vector') {
+    return [
+      { name: p.name, type: { kind: 'pointer', to: elementType(t.element.element), const: true }, role: 'data' },
+      { name: `${p.name}_lengths`, type: { kind: 'pointer', to: size, const: true }, role: 'lengths' },
+      { name: `${p.name}_count`, type: size, role: 'count' },
+    ];
+  }
+  return fieldSlots(p.name, t, true);
+}
+
+/** `const char *name`, `const dd_IpInfo *name`, `const char *const *name`. */
+export function cDeclaration(t: CType, name: string): string {
+  const sep = name === '' ? '' : ' ';
+  switch (t.kind) {
+    case 'scalar':
+      return `${C_SCALARS[t.scalar].c}${sep}${name}`;
+    case 'string':
+      return `const char *${name}`;
+    case 'struct':
+      return `${t.struct.cName}${sep}${name}`;
+    case 'handle':
+      return `${t.cName} *${name}`;
+    case 'handleOut':
+      return `${t.cName} **${name}`;
+    case 'pointer':
+      if (t.to.kind === 'string') return `const char *${t.const ? 'const ' : ''}*${name}`;
+      return `${t.const ? 'const ' : ''}${cDeclaration(t.to, '')} *${name}`;
+  }
+}
+
+function sizeAlign(t: CType, layouts: ReadonlyMap<StructModel, CStructLayout>): { size: number; align: number } {
+  if (t.kind === 'scalar') return { size: C_SCALARS[t.scalar].size, align: C_SCALARS[t.scalar].size };
+  if (t.kind === 'struct') {
+    const l = layouts.get(t.struct)!;
+    return { size: l.size, align: l.align };
+  }
+  return { size: POINTER_SIZE, align: POINTER_SIZE };
+}
+
+/** LP64 layouts (x86_64 and aarch64 agree) of every C struct, in declaration order. */
+export function structLayouts(structs: readonly StructModel[]): CStructLayout[] {
+  const layouts = new Map<StructModel, CStructLayout>();
+  for (const struct of structs.filter((s) => !s.reservedOnly)) {
+    let offset = 0;
+    let align = 1;
+    const fields: CField[] = [];
+    for (const f of struct.fields) {
+      for (const slot of fieldSlots(f.name, f.type, !struct.usedAsOutput)) {
+        const sa = sizeAlign(slot.type, layouts);
+        offset = Math.ceil(offset / sa.align) * sa.align;
+        fields.push({ ...slot, offset });
+        offset += sa.size;
+        align = Math.max(align, sa.align);
+      }
+    }
+    const layout = { struct, fields, size: Math.ceil(Math.max(offset, 1) / align) * align, align };
+    layouts.set(struct, layout);
+  }
+  return [...layouts.values()];
+}
+
+export interface CFunction {
+  readonly name: string;
+  readonly returns: 'uint32_t' | 'void';
+  readonly params: readonly CSlot[];
+  readonly doc?: string;
+}
+
+const selfSlot = (c: ClassModel): CSlot => ({ name: 'self', type: { kind: 'handle', cName: c.cName }, role: 'value' });
+
+export function createFunction(c: ClassModel): CFunction {
+  return {
+    name: `${c.cName}_create`,
+    returns: 'uint32_t',
+    params: [...c.constructorParams.flatMap(paramSlots), { name: 'out', type: { kind: 'handleOut', cName: c.cName }, role: 'value' }],
+    doc: `Constructs a ${c.qualifiedName}; *out receives the handle (NULL on failure).`,
+  };
+}
+
+export function destroyFunction(c: ClassModel): CFunction {
+  return { name: `${c.cName}_destroy`, returns: 'void', params: [selfSlot(c)], doc: `Destroys a ${c.qualifiedName}; NULL is ignored.` };
+}
+
+export function methodFunction(c: ClassModel, m: MethodModel): CFunction {
+  return { name: m.cName, returns: 'uint32_t', params: [selfSlot(c), ...m.params.flatMap(paramSlots)], ...(m.doc === undefined ? {} : { doc: m.doc }) };
+}

@@ -1,0 +1,457 @@
+import type { SourceFile } from 'ts-morph';
+import type { ScalarName } from '../config.js';
+import {
+  C_SCALARS,
+  createFunction,
+  destroyFunction,
+  methodFunction,
+  paramSlots,
+  scalarOf,
+  structLayouts,
+  type CFunction,
+  type CSlot,
+  type CType,
+} from '../bind/c-abi.js';
+import type { ApiModel, ClassModel, Mapped, MethodModel, ParamModel, StructModel } from '../bind/model.js';
+import { runtimeHelpers } from './ts-native-runtime.js';
+import {
+  bindingName,
+  bindingsInterface,
+  defaultExpression,
+  handleType,
+  inParams,
+  isBigScalar,
+  namedResult,
+  resultType,
+  TYPED_ARRAYS,
+  tsString,
+  tsType,
+} from './ts-types.js';
+
+/** Collects the runtime helpers the generated code calls. */
+class Uses {
+  readonly names = new Set<string>();
+  call(name: string, args: string): string {
+    this.names.add(name);
+    return `${name}(${args})`;
+  }
+}
+
+/** A path for error messages, as the body of a template literal (`${where}: clusters[${i}]`). */
+const lit = (path: string): string => `\`${path}\``;
+
+function checkScalar(u: Uses, s: ScalarName, value: string, path: string): string {
+  if (s === 'bool') return u.call('expectBoolean', `${value}, ${lit(path)}`);
+  if (s === 'float' || s === 'double') return u.call('expectFloat', `${value}, ${lit(path)}`);
+  if (isBigScalar(s)) return u.call('expectBigInteger', `${value}, '${s === 'int64' ? 'int64' : 'uint64'}', ${lit(path)}`);
+  return u.call('expectInteger', `${value}, '${s}', ${lit(path)}`);
+}
+
+interface Encoded {
+  /** Statements to run first (typed-array checks, nested encodings). */
+  readonly pre: string[];
+  /** One expression per C slot, in slot order. */
+  readonly values: string[];
+}
+
+/** Encodes one value of mapped type `t` into the C slots of the contract; `local` names temporaries. */
+function encodeValue(u: Uses, t: Mapped, value: string, path: string, local: string): Encoded {
+  const scalar = scalarOf(t);
+  if (scalar) return { pre: [], values: [checkScalar(u, scalar, value, path)] };
+  switch (t.kind) {
+    case 'string':
+      return { pre: [], values: [u.call('expectString', `${value}, ${lit(path)}`)] };
+    case 'struct':
+      return { pre: [], values: [`encode${t.struct.name}(${value}, ${lit(path)})`] };
+    case 'pair': {
+      const pre = [`const ${local} = ${u.call('expectPair', `${value}, ${lit(path)}`)};`];
+      const first = encodeValue(u, t.first, `${local}[0]`, `${path}[0]`, `${local}_first`);
+      const second = encodeValue(u, t.second, `${local}[1]`, `${path}[1]`, `${local}_second`);
+      return { pre: [...pre, ...first.pre, ...second.pre], values: [...first.values, ...second.values] };
+    }
+    case 'map': {
+      const pre = [`const ${local} = ${u.call('expectStringMap', `${value}, ${lit(path)}`)};`];
+      return { pre, values: [`${local}.keys`, `${local}.values`, `${local}.keys.length`] };
+    }
+    case 'vector': {
+      const e = t.element;
+      const es = scalarOf(e);
+      const typed = es ? TYPED_ARRAYS[es] : undefined;
+      if (typed) return { pre: [`const ${local} = ${u.call('expectTypedArray', `${value}, ${typed}, ${lit(path)}`)};`], values: [local, `${local}.length`] };
+      if (e.kind === 'vector') {
+        const inner = scalarOf(e.element);
+        const innerTyped = inner ? TYPED_ARRAYS[inner] : undefined;
+        if (!innerTyped) throw new Error('rows of non-typed elements');
+        return { pre: [`const ${local} = ${u.call('flattenRows', `${value}, ${innerTyped}, ${lit(path)}`)};`], values: [`${local}.data`, `${local}.lengths`, `${local}.lengths.length`] };
+      }
+      const each = (item: string, itemPath: string): string => {
+        if (es) return checkScalar(u, es, item, itemPath);
+        if (e.kind === 'string') return u.call('expectString', `${item}, ${lit(itemPath)}`);
+        if (e.kind === 'struct') return `encode${e.struct.name}(${item}, ${lit(itemPath)})`;
+        throw new Error(`no encoding for vector of ${e.kind}`);
+      };
+      const pre = [`const ${local} = ${u.call('expectArray', `${value}, ${lit(path)}`)}.map((item, i) => ${each('item', `${path}[\${i}]`)});`];
+      return { pre, values: [local, `${local}.length`] };
+    }
+    default:
+      throw new Error(`no encoding for ${t.kind}`);
+  }
+}
+
+/** The koffi type expression of a C type; `types` is how the generated code reaches declared types. */
+function koffiSpec(t: CType, types = 't.'): string {
+  switch (t.kind) {
+    case 'scalar':
+      return `'${C_SCALARS[t.scalar].c}'`;
+    case 'string':
+      return `'const char *'`;
+    case 'struct':
+      return `${types}${t.struct.cName}`;
+    case 'handle':
+      return `${types}${t.cName}`;
+    case 'handleOut':
+      return `koffi.out(koffi.pointer(${types}${t.cName}))`;
+    case 'pointer':
+      return `koffi.pointer(${koffiSpec(t.to, types)})`;
+  }
+}
+
+/** koffi type of a function parameter; out-pointers get their direction. */
+function koffiParamSpec(slot: CSlot, direction: 'in' | 'out'): string {
+  if (direction === 'out' && slot.type.kind === 'pointer') {
+    if (slot.role === 'outCount' || (slot.role === 'value' && slot.type.to.kind === 'scalar')) return `koffi.out(${koffiSpec(slot.type)})`;
+    if (slot.role === 'value' && slot.type.to.kind === 'struct') return `koffi.inout(${koffiSpec(slot.type)})`;
+  }
+  return koffiSpec(slot.type);
+}
+
+function functionDeclaration(f: CFunction, directions: readonly ('in' | 'out')[]): string {
+  const params = f.params.map((slot, i) => koffiParamSpec(slot, directions[i] ?? 'in'));
+  return `${f.name}: lib.func('${f.name}', '${f.returns}', [${params.join(', ')}]),`;
+}
+
+function slotDirections(params: readonly ParamModel[], leading: number): ('in' | 'out')[] {
+  return [...Array<'in'>(leading).fill('in'), ...params.flatMap((p) => paramSlots(p).map(() => p.direction))];
+}
+
+function encoders(u: Uses, structs: readonly StructModel[]): string[] {
+  const out: string[] = [];
+  for (const s of structs.filter((x) => !x.reservedOnly)) {
+    const pre: string[] = [];
+    const entries: string[] = [];
+    for (const f of s.fields) {
+      const e = encodeValue(u, f.type, `v.${f.name}`, `\${path}.${f.name}`, f.name);
+      pre.push(...e.pre);
+      const slots = fieldSlotsOf(f.name, f.type);
+      slots.forEach((slot, i) => entries.push(`${slot}: ${e.values[i]}`));
+    }
+    u.names.add('expectRecord');
+    out.push(
+      `function encode${s.name}(value: unknown, path: string): Record<string, unknown> {`,
+      '  const v = expectRecord(value, path);',
+      ...pre.map((l) => `  ${l}`),
+      '  return {',
+      ...entries.map((e) => `    ${e},`),
+      '  };',
+      '}',
+      '',
+    );
+  }
+  return out;
+}
+
+function fieldSlotsOf(name: string, t: Mapped): string[] {
+  if (t.kind === 'pair') return [`${name}_first`, `${name}_second`];
+  if (t.kind === 'vector') return [name, `${name}_count`];
+  return [name];
+}
+
+/** Out-structs: caller-allocated buffers for vector fields, and a reader for the result. */
+function allocators(u: Uses, structs: readonly StructModel[]): string[] {
+  const out: string[] = [];
+  for (const s of structs.filter((x) => x.usedAsOutput && !x.reservedOnly)) {
+    const pre: string[] = [];
+    const nativeEntries: string[] = [];
+    const readEntries: string[] = [];
+    for (const f of s.fields) {
+      const t = f.type;
+      const scalar = scalarOf(t);
+      if (scalar) {
+        nativeEntries.push(`${f.name}: ${isBigScalar(scalar) ? '0n' : scalar === 'bool' ? 'false' : '0'}`);
+        const read = isBigScalar(scalar) ? u.call('toBigInt', `r.${f.name}`) : scalar === 'bool' ? `Boolean(r.${f.name})` : u.call('toNumber', `r.${f.name}`);
+        // Native code may return values the header's enum does not list; the union documents the known ones.
+        readEntries.push(`${f.name}: ${t.kind === 'enum' ? `${read} as ${t.enum.name}` : read}`);
+      } else if (t.kind === 'pair') {
+        for (const [part, m] of [['first', t.first], ['second', t.second]] as const) {
+          const ps = scalarOf(m)!;
+          nativeEntries.push(`${f.name}_${part}: ${isBigScalar(ps) ? '0n' : '0'}`);
+        }
+        const readPart = (part: string, m: Mapped): string => {
+          const ps = scalarOf(m)!;
+          const v = isBigScalar(ps) ? u.call('toBigInt', `r.${f.name}_${part}`) : u.call('toNumber', `r.${f.name}_${part}`);
+          return m.kind === 'enum' ? `${v} as ${m.enum.name}` : v;
+        };
+        readEntries.push(`${f.name}: [${readPart('first', t.first)}, ${readPart('second', t.second)}] as const`);
+      } else if (t.kind === 'struct') {
+        pre.push(`const ${f.name} = allocate${t.struct.name}(capacity);`);
+        nativeEntries.push(`${f.name}: ${f.name}.native`);
+        readEntries.push(`${f.name}: ${f.name}.read(r.${f.name})`);
+      } else if (t.kind === 'vector') {
+        const typed = TYPED_ARRAYS[scalarOf(t.element)!]!;
+        pre.push(`const ${f.name} = new ${typed}(capacity);`);
+        nativeEntries.push(`${f.name}, ${f.name}_count: capacity`);
+        readEntries.push(`${f.name}: ${f.name}.subarray(0, Math.min(capacity, ${u.call('toNumber', `r.${f.name}_count`)}))`);
+      }
+    }
+    u.names.add('expectRecord');
+    out.push(
+      `/** Caller-allocated ${s.cName} (vector fields have \`capacity\` elements) and a reader for what the shim wrote. */`,
+      `function allocate${s.name}(capacity: number): { native: Record<string, unknown>; read(result: unknown): ${s.name} } {`,
+      ...pre.map((l) => `  ${l}`),
+      `  const native: Record<string, unknown> = { ${nativeEntries.join(', ')} };`,
+      '  return {',
+      '    native,',
+      `    read: (result) => {`,
+      `      const r = expectRecord(result, '${s.cName}');`,
+      `      return { ${readEntries.join(', ')} };`,
+      '    },',
+      '  };',
+      '}',
+      '',
+    );
+  }
+  return out;
+}
+
+interface Prepared {
+  readonly pre: string[];
+  readonly args: string[];
+  readonly result: string;
+}
+
+function prepareCall(u: Uses, m: MethodModel, outCapacity: number): Prepared {
+  const pre: string[] = [];
+  const args = [u.call('expectHandle', `self, ${lit('${where}: self')}`)];
+  const outs: { name: string; expr: string }[] = [];
+  const locals = new Map<string, string>();
+  for (const p of m.params) {
+    const local = `${p.name}_`;
+    if (p.direction === 'in') {
+      if (p.type.kind === 'struct' && p.type.struct.reservedOnly) continue;
+      const e = encodeValue(u, p.type, p.name, `\${where}: ${p.name}`, local);
+      pre.push(...e.pre);
+      args.push(...e.values);
+      if (e.pre.length > 0) locals.set(p.name, local);
+      continue;
+    }
+    const t = p.type;
+    const scalar = scalarOf(t);
+    if (scalar) {
+      pre.push(`const ${local}: unknown[] = [${isBigScalar(scalar) ? '0n' : '0'}];`);
+      args.push(local);
+      const read = isBigScalar(scalar) ? u.call('toBigInt', `${local}[0]`) : scalar === 'bool' ? `Boolean(${local}[0])` : u.call('toNumber', `${local}[0]`);
+      outs.push({ name: p.name, expr: t.kind === 'enum' ? `${read} as ${t.enum.name}` : read });
+    } else if (t.kind === 'struct') {
+      pre.push(`const ${local} = allocate${t.struct.name}(${outCapacity});`);
+      args.push(`${local}.native`);
+      outs.push({ name: p.name, expr: `${local}.read(${local}.native)` });
+    } else if (t.kind === 'vector') {
+      const typed = TYPED_ARRAYS[scalarOf(t.element)!]!;
+      const source = locals.get(p.capacityFrom!) ?? p.capacityFrom!;
+      pre.push(`const ${local} = new ${typed}(${source}.length);`, `const ${local}count: unknown[] = [0];`);
+      args.push(local, `${local}.length`, `${local}count`);
+      outs.push({ name: p.name, expr: `${local}.subarray(0, Math.min(${local}.length, ${u.call('toNumber', `${local}count[0]`)}))` });
+    }
+  }
+  const status = u.call('toStatus', 'status');
+  const result = outs.length === 0 ? status : `({ status: ${status}, ${outs.map((o) => `${o.name}: ${o.expr}`).join(', ')} })`;
+  return { pre, args, result };
+}
+
+function methodParams(m: { params: readonly ParamModel[] }, api: ApiModel, withDefaults: boolean, ctx: { file: string; line: number; what: string }): string[] {
+  return inParams(m).map((p) => {
+    if (p.type.kind === 'struct' && p.type.struct.reservedOnly) return `_${p.name}`;
+    if (withDefaults && p.default !== undefined) return `${p.name} = ${defaultExpression(p.type, p.default, api, { ...ctx, what: `parameter ${p.name} of ${ctx.what}` })}`;
+    return p.name;
+  });
+}
+
+function typedParams(m: { params: readonly ParamModel[] }): string[] {
+  return inParams(m)
+    .filter((p) => !(p.type.kind === 'struct' && p.type.struct.reservedOnly))
+    .map((p) => `${p.name}: ${tsType(p.type)}`);
+}
+
+function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity: number): string[] {
+  const handle = handleType(c);
+  const lines: string[] = [];
+  const members: string[] = [];
+  const create = createFunction(c);
+  const createEncoded = c.constructorParams.map((p) => encodeValue(u, p.type, p.name, `\${where}: ${p.name}`, `${p.name}_`));
+  members.push(
+    `${bindingName(c, 'create')}(${c.constructorParams.map((p) => p.name).join(', ')}) {`,
+    `  const where = '${bindingName(c, 'create')}';`,
+    ...createEncoded.flatMap((e) => e.pre).map((l) => `  ${l}`),
+    '  const out: unknown[] = [null];',
+    `  const status = ${u.call('toStatus', `fn.${create.name}(${[...createEncoded.flatMap((e) => e.values), 'out'].join(', ')})`)};`,
+    `  return { status, handle: ${u.call('toHandle', 'out[0]')} as ${handle} };`,
+    '},',
+    `${bindingName(c, 'destroy')}(self) {`,
+    `  fn.${destroyFunction(c).name}(${u.call('expectHandle', `self, '${bindingName(c, 'destroy')}: self'`)});`,
+    '},',
+  );
+  for (const m of c.methods) {
+    const f = methodFunction(c, m);
+    const prepared = prepareCall(u, m, outCapacity);
+    const result = resultType(m);
+    const prepareName = `prepare${m.name}`;
+    lines.push(
+      `const ${prepareName} = (self: ${handle}${typedParams(m).map((p) => `, ${p}`).join('')}): NativeCall<${result}> => {`,
+      `  const where = '${bindingName(c, m.name)}';`,
+      ...prepared.pre.map((l) => `  ${l}`),
+      '  return {',
+      '    args: [',
+      ...prepared.args.map((a) => `      ${a},`),
+      '    ],',
+      `    finish: (status) => ${prepared.result},`,
+      '  };',
+      '};',
+    );
+    const ctx = { file: m.file, line: m.line, what: m.qualifiedName };
+    const params = ['self', ...methodParams(m, api, true, ctx)].join(', ');
+    const callArgs = ['self', ...inParams(m).filter((p) => !(p.type.kind === 'struct' && p.type.struct.reservedOnly)).map((p) => p.name)].join(', ');
+    members.push(
+      `${bindingName(c, m.name)}(${params}) {`,
+      `  const call = ${prepareName}(${callArgs});`,
+      `  return call.finish(fn.${f.name}(...call.args));`,
+      '},',
+    );
+    if (m.async) {
+      members.push(
+        `async ${bindingName(c, `${m.name}Async`)}(${params}) {`,
+        `  const call = ${prepareName}(${callArgs});`,
+        `  return call.finish(await ${u.call('callAsync', `fn.${f.name}, call.args`)});`,
+        '},',
+      );
+    }
+  }
+  return [
+    `/** ${bindingsInterface(c)} over the shim, through koffi. Every integer is range-checked before koffi sees it. */`,
+    `export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): ${bindingsInterface(c)} {`,
+    '  const fn = declareNativeFunctions(koffi, lib);',
+    ...lines.map((l) => `  ${l}`),
+    '  return {',
+    ...members.map((l) => `    ${l}`),
+    '  };',
+    '}',
+  ];
+}
+
+/** native.ts: koffi declarations of the shim and `createNativeBindings`. koffi itself is passed in. */
+export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, shimVersion: string): void {
+  const u = new Uses();
+  const layouts = structLayouts(api.structs);
+  const classes = api.classes;
+  const typeNames = [...classes.map((c) => c.cName), ...layouts.map((l) => l.struct.cName)];
+  const apiImports = new Set<string>();
+  for (const c of classes) {
+    apiImports.add(handleType(c));
+    apiImports.add(bindingsInterface(c));
+    for (const m of c.methods) {
+      const named = namedResult(m);
+      if (named) apiImports.add(named.name);
+    }
+  }
+  const body: string[] = [];
+  body.push(
+    '/** "<@dd/sys version>+<input hash>": what dd_shim_version() of a library built from this code returns. */',
+    `export const SHIM_VERSION = ${tsString(shimVersion)};`,
+    '',
+    '// koffi is passed in, never imported here: importing @dd/sys must not load native code.',
+    "type KoffiModule = typeof import('koffi');",
+    "type KoffiLibrary = import('koffi').LibraryHandle;",
+    "type KoffiType = import('koffi').TypeObject;",
+    "type KoffiFunction = ReturnType<KoffiLibrary['func']>;",
+    '',
+    '/** Arguments for one shim call, and how to turn its status (and out-parameters) into the result. */',
+    'interface NativeCall<R> {',
+    '  readonly args: readonly unknown[];',
+    '  finish(status: unknown): R;',
+    '}',
+    '',
+    '/** koffi types of the shim: opaque handles and every C struct. */',
+    'export interface NativeTypes {',
+    ...typeNames.map((n) => `  readonly ${n}: KoffiType;`),
+    '}',
+    '',
+    '// koffi refuses a second declaration of a type name, so types are declared once per koffi instance.',
+    'const declaredTypes = new WeakMap<object, NativeTypes>();',
+    '',
+    'export function declareNativeTypes(koffi: KoffiModule): NativeTypes {',
+    '  const cached = declaredTypes.get(koffi);',
+    '  if (cached) return cached;',
+  );
+  for (const c of classes) body.push(`  const ${c.cName} = koffi.pointer('${c.cName}', koffi.opaque());`);
+  for (const l of layouts) {
+    body.push(`  const ${l.struct.cName} = koffi.struct('${l.struct.cName}', {`);
+    for (const f of l.fields) body.push(`    ${f.name}: ${koffiSpec(f.type, '')},`);
+    body.push('  });');
+  }
+  body.push(`  const types: NativeTypes = { ${typeNames.join(', ')} };`, '  declaredTypes.set(koffi, types);', '  return types;', '}', '');
+  body.push('/** Every function the shim exports, bound with koffi. */', 'export function declareNativeFunctions(koffi: KoffiModule, lib: KoffiLibrary) {', '  const t = declareNativeTypes(koffi);', '  return {');
+  body.push(
+    `    dd_last_error: lib.func('dd_last_error', 'size_t', [koffi.pointer('char'), 'size_t']),`,
+    `    dd_shim_version: lib.func('dd_shim_version', 'const char *', []),`,
+    `    dd_backend_name: lib.func('dd_backend_name', 'const char *', []),`,
+  );
+  for (const c of classes) {
+    body.push(`    ${functionDeclaration(createFunction(c), slotDirections(c.constructorParams, 0))}`);
+    body.push(`    ${functionDeclaration(destroyFunction(c), ['in'])}`);
+    for (const m of c.methods) body.push(`    ${functionDeclaration(methodFunction(c, m), slotDirections(m.params, 1))}`);
+  }
+  body.push('  };', '}', '');
+  const structCode = [...encoders(u, api.structs), ...allocators(u, api.structs)];
+  const impl = classes.flatMap((c) => classImplementation(u, c, api, outCapacity));
+  apiImports.add('Status');
+  for (const s of api.structs.filter((x) => x.usedAsOutput && !x.reservedOnly)) {
+    apiImports.add(s.name);
+    for (const f of s.fields) collectTypeImports(f.type, apiImports);
+  }
+  for (const c of classes) {
+    for (const m of c.methods) {
+      for (const p of m.params) collectTypeImports(p.type, apiImports);
+    }
+    for (const p of c.constructorParams) collectTypeImports(p.type, apiImports);
+  }
+  const valueImports = new Set<string>();
+  const implText = impl.join('\n');
+  for (const s of api.structs) if (implText.includes(`make${s.name}(`)) valueImports.add(`make${s.name}`);
+  for (const e of api.enums) if (new RegExp(`[^\\w]${e.name}\\.`).test(implText)) valueImports.add(e.name);
+  for (const single of api.singles) if (new RegExp(`\\b${single.name}\\b`).test(implText)) valueImports.add(single.name);
+  const code = [...body, ...runtimeHelpers(u.names).flatMap((h) => [h, '']), ...structCode, ...impl].join('\n');
+  // Import exactly what the code names: an unused import fails noUnusedLocals.
+  const referenced = (name: string): boolean => new RegExp(`\\b${name}\\b`).test(code);
+  const typeOnly = [...apiImports].filter((n) => !valueImports.has(n) && referenced(n)).sort();
+  const imports = [...[...valueImports].sort(), ...typeOnly.map((n) => `type ${n}`)];
+  sf.addStatements([`import { ${imports.join(', ')} } from './api.js';`, '', code].join('\n'));
+}
+
+function collectTypeImports(t: Mapped, into: Set<string>): void {
+  switch (t.kind) {
+    case 'enum':
+      into.add(t.enum.name);
+      return;
+    case 'struct':
+      into.add(t.struct.name);
+      return;
+    case 'vector':
+      collectTypeImports(t.element, into);
+      return;
+    case 'pair':
+      collectTypeImports(t.first, into);
+      collectTypeImports(t.second, into);
+      return;
+    default:
+      return;
+  }
+}

@@ -1,0 +1,545 @@
+import type { Node, Parser } from 'web-tree-sitter';
+import type { TypeMapEntry } from '../config.js';
+import { CodegenError } from '../errors.js';
+import {
+  IR_VERSION,
+  type IrAlias,
+  type IrClass,
+  type IrConstant,
+  type IrDocument,
+  type IrEnum,
+  type IrEnumerator,
+  type IrField,
+  type IrFunction,
+  type IrMethod,
+  type IrParam,
+  type IrStruct,
+  type IrType,
+  type IrUsing,
+  type IrUsingNamespace,
+} from '../ir.js';
+import { evaluate, integerOf } from './evaluate.js';
+import type { HeaderFile, HeaderSet } from './header-set.js';
+import { maskMacros } from './mask-macros.js';
+import { parentScope, qualify, SymbolTable } from './symbols.js';
+
+export interface ParsedHeaders {
+  /** The IR without coverage (the binder adds it). */
+  readonly ir: Omit<IrDocument, 'coverage'>;
+  readonly symbols: SymbolTable;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function collapse(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+function named(node: Node | null | undefined): Node[] {
+  return node ? node.namedChildren.filter((c): c is Node => c !== null) : [];
+}
+
+function all(node: Node): Node[] {
+  return node.children.filter((c): c is Node => c !== null);
+}
+
+function hasToken(node: Node, token: string): boolean {
+  return all(node).some((c) => c.type === token || (!c.isNamed && c.text === token));
+}
+
+/** Renders a type the way the IR writes type arguments: `const char *`, `std::vector<int> &`. */
+export function renderType(t: IrType): string {
+  const ptr = t.pointer ? ` ${'*'.repeat(t.pointer)}` : '';
+  const ref = t.reference === 'lvalue' ? ' &' : t.reference === 'rvalue' ? ' &&' : '';
+  return `${t.const ? 'const ' : ''}${t.text}${ptr}${ref}`;
+}
+
+/** The doc comment (`///`, `//!`, `/** *\/`, `/*! *\/`) directly above `node`, cleaned. */
+function docOf(node: Node): string | undefined {
+  const parts: string[] = [];
+  let row = node.startPosition.row;
+  for (let prev = node.previousSibling; prev && prev.type === 'comment' && prev.endPosition.row >= row - 1; prev = prev.previousSibling) {
+    parts.unshift(prev.text);
+    row = prev.startPosition.row;
+  }
+  const docs = parts.filter((p) => /^(\/\/\/|\/\/!|\/\*\*|\/\*!)/.test(p) && !/^\/\/\/</.test(p));
+  if (docs.length === 0) return undefined;
+  const text = docs
+    .map((p) =>
+      p
+        .replace(/^\/\/[/!]/, '')
+        .replace(/^\/\*[*!]/, '')
+        .replace(/\*\/$/, '')
+        .split('\n')
+        .map((l) => l.replace(/^\s*\/\/[/!]?/, '').replace(/^\s*\*(?!\/)/, ''))
+        .join(' '),
+    )
+    .join(' ')
+    .replace(/[@\\]brief\b/g, '');
+  const doc = collapse(text);
+  return doc === '' ? undefined : doc;
+}
+
+interface DeclaratorInfo {
+  name?: string;
+  pointer: number;
+  reference?: 'lvalue' | 'rvalue';
+  arraySizes: (Node | null)[];
+  value?: Node;
+  func?: Node;
+  nameNode?: Node;
+}
+
+function unwrapDeclarator(start: Node | null): DeclaratorInfo {
+  const info: DeclaratorInfo = { pointer: 0, arraySizes: [] };
+  let d = start;
+  while (d) {
+    switch (d.type) {
+      case 'reference_declarator':
+      case 'abstract_reference_declarator':
+        info.reference = hasToken(d, '&&') ? 'rvalue' : 'lvalue';
+        d = named(d).find((c) => c.type !== 'type_qualifier') ?? null;
+        break;
+      case 'pointer_declarator':
+      case 'abstract_pointer_declarator':
+        info.pointer += 1;
+        d = d.childForFieldName('declarator');
+        break;
+      case 'array_declarator':
+      case 'abstract_array_declarator':
+        info.arraySizes.push(d.childForFieldName('size'));
+        d = d.childForFieldName('declarator');
+        break;
+      case 'init_declarator':
+        info.value = d.childForFieldName('value') ?? undefined;
+        d = d.childForFieldName('declarator');
+        break;
+      case 'function_declarator':
+        info.func = d;
+        d = d.childForFieldName('declarator');
+        break;
+      case 'parenthesized_declarator':
+        d = named(d)[0] ?? null;
+        break;
+      default:
+        info.name = collapse(d.text);
+        info.nameNode = d;
+        d = null;
+    }
+  }
+  return info;
+}
+
+/** The written name and template arguments of a type node (without qualifiers or declarators). */
+function baseType(node: Node): { name: string; args?: IrType[] } {
+  switch (node.type) {
+    case 'qualified_identifier': {
+      const scope = node.childForFieldName('scope');
+      const inner = node.childForFieldName('name');
+      const rest = inner ? baseType(inner) : { name: '' };
+      const prefix = scope ? `${collapse(scope.text)}::` : '::';
+      return rest.args ? { name: prefix + rest.name, args: rest.args } : { name: prefix + rest.name };
+    }
+    case 'template_type': {
+      const name = collapse(node.childForFieldName('name')?.text ?? '');
+      const args = named(node.childForFieldName('arguments')).map((a) =>
+        a.type === 'type_descriptor' ? typeOfDescriptor(a) : { text: collapse(a.text), name: collapse(a.text) },
+      );
+      return { name, args };
+    }
+    case 'struct_specifier':
+    case 'class_specifier':
+    case 'enum_specifier':
+    case 'union_specifier':
+      return { name: collapse(node.childForFieldName('name')?.text ?? node.text) };
+    default:
+      return { name: collapse(node.text) };
+  }
+}
+
+function makeType(typeNode: Node | null, qualifierOwner: Node, declarator: DeclaratorInfo | undefined): IrType {
+  const base = typeNode ? baseType(typeNode) : { name: 'int' };
+  const text = base.args ? `${base.name}<${base.args.map(renderType).join(', ')}>` : base.name;
+  const isConst = all(qualifierOwner).some((c) => c.type === 'type_qualifier' && c.text === 'const');
+  const t: Mutable<IrType> = { text, name: base.name };
+  if (base.args) t.args = base.args;
+  if (isConst) t.const = true;
+  if (declarator?.reference) t.reference = declarator.reference;
+  if (declarator && declarator.pointer > 0) t.pointer = declarator.pointer;
+  return t;
+}
+
+function typeOfDescriptor(node: Node): IrType {
+  return makeType(node.childForFieldName('type'), node, unwrapDeclarator(node.childForFieldName('declarator')));
+}
+
+/** Finds ERROR and MISSING nodes; a MISSING node inside a default value (`= {}`) is harmless. */
+function syntaxProblems(root: Node): Node[] {
+  const found: Node[] = [];
+  const visit = (node: Node, inDefault: boolean): void => {
+    if (node.isError) {
+      found.push(node);
+      return;
+    }
+    if (node.isMissing && !inDefault) found.push(node);
+    const children = all(node);
+    children.forEach((child, i) => {
+      if (child.hasError || child.isMissing) visit(child, inDefault || node.fieldNameForChild(i) === 'default_value');
+    });
+  };
+  if (root.hasError) visit(root, false);
+  return found;
+}
+
+function problemFix(file: HeaderFile, line: number): string {
+  const text = file.text.split('\n')[line - 1] ?? '';
+  const macro = /\b(?:class|struct)\s+([A-Z_][A-Z0-9_]*)\s+[A-Za-z_]\w*/.exec(text)?.[1];
+  if (macro) return `"${macro}" looks like an export macro: add it to "visibilityMacros" in the config (--config).`;
+  return 'make sure the header compiles; if a macro hides the syntax, add it to "visibilityMacros" in the config (--config).';
+}
+
+class IrBuilder {
+  readonly aliases: IrAlias[] = [];
+  readonly usings: IrUsing[] = [];
+  readonly usingNamespaces: IrUsingNamespace[] = [];
+  readonly enums: IrEnum[] = [];
+  readonly constants: IrConstant[] = [];
+  readonly structs: IrStruct[] = [];
+  readonly classes: IrClass[] = [];
+  readonly functions: IrFunction[] = [];
+  readonly diagnostics: { file: string; line: number; message: string }[] = [];
+  private file!: HeaderFile;
+
+  constructor(readonly symbols: SymbolTable) {}
+
+  readFile(file: HeaderFile, root: Node): void {
+    this.file = file;
+    for (const problem of syntaxProblems(root)) {
+      const line = problem.startPosition.row + 1;
+      const snippet = collapse(problem.text).slice(0, 60);
+      const message = problem.isMissing ? `syntax error: missing ${problem.type}` : `syntax error near "${snippet}"`;
+      if (file.role === 'entry') throw new CodegenError(`cannot parse the header: ${message}.`, file.path, line, problemFix(file, line));
+      this.diagnostics.push({ file: file.path, line, message });
+    }
+    this.scope(root, '');
+  }
+
+  private loc(node: Node): { file: string; line: number } {
+    return { file: this.file.path, line: node.startPosition.row + 1 };
+  }
+
+  private decl(node: Node, name: string, ns: string, docNode: Node = node): { name: string; namespace: string; qualifiedName: string; file: string; line: number; doc?: string } {
+    const doc = docOf(docNode);
+    const base = { name, namespace: ns, qualifiedName: qualify(ns, name), ...this.loc(node) };
+    return doc === undefined ? base : { ...base, doc };
+  }
+
+  private scope(node: Node, ns: string): void {
+    for (const child of named(node)) this.declaration(child, ns);
+  }
+
+  private declaration(node: Node, ns: string): void {
+    switch (node.type) {
+      case 'namespace_definition': {
+        const nameNode = node.childForFieldName('name');
+        // Anonymous namespaces are transparent: their names are usable from the enclosing one.
+        const inner = nameNode ? qualify(ns, named(nameNode).length > 0 ? named(nameNode).map((n) => n.text).join('::') : nameNode.text) : ns;
+        for (let s = inner; s !== ns && s !== ''; s = parentScope(s)) this.symbols.define(s, { kind: 'namespace' });
+        this.scope(node.childForFieldName('body') ?? node, inner);
+        return;
+      }
+      case 'linkage_specification':
+      case 'preproc_ifdef':
+      case 'preproc_if':
+      case 'preproc_else':
+      case 'preproc_elif':
+      case 'preproc_elifdef':
+      case 'declaration_list':
+        this.scope(node.type === 'linkage_specification' ? (node.childForFieldName('body') ?? node) : node, ns);
+        return;
+      case 'alias_declaration': {
+        const name = collapse(node.childForFieldName('name')?.text ?? '');
+        const typeNode = node.childForFieldName('type');
+        if (!name || !typeNode) return;
+        this.aliases.push({ ...this.decl(node, name, ns), target: typeOfDescriptor(typeNode) });
+        this.symbols.define(qualify(ns, name), { kind: 'alias' });
+        return;
+      }
+      case 'type_definition':
+        this.typedef(node, ns);
+        return;
+      case 'using_declaration': {
+        const target = named(node).find((c) => c.type === 'qualified_identifier' || c.type === 'identifier');
+        if (!target) return;
+        const text = collapse(target.text).replace(/\s/g, '');
+        if (hasToken(node, 'namespace')) {
+          const resolved = this.symbols.lookup(text, ns)?.qualified ?? text.replace(/^::/, '');
+          this.usingNamespaces.push({ namespace: ns, target: resolved, ...this.loc(node) });
+          this.symbols.addUsingNamespace(ns, resolved);
+          return;
+        }
+        const resolved = this.symbols.lookup(text, ns)?.qualified ?? text.replace(/^::/, '');
+        this.usings.push({ namespace: ns, target: resolved, ...this.loc(node) });
+        const name = text.slice(text.lastIndexOf('::') + 2);
+        this.symbols.define(qualify(ns, name), { kind: 'using', target: resolved });
+        return;
+      }
+      case 'enum_specifier':
+        this.enumSpecifier(node, ns, node);
+        return;
+      case 'struct_specifier':
+      case 'class_specifier':
+        this.record(node, ns, node, undefined);
+        return;
+      case 'declaration':
+        this.namespaceDeclaration(node, ns);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private typedef(node: Node, ns: string): void {
+    const typeNode = node.childForFieldName('type');
+    for (const d of node.childrenForFieldName('declarator').filter((c): c is Node => c !== null)) {
+      const info = unwrapDeclarator(d);
+      if (!info.name || !typeNode) continue;
+      if ((typeNode.type === 'struct_specifier' || typeNode.type === 'class_specifier') && typeNode.childForFieldName('body')) {
+        this.record(typeNode, ns, node, info.name);
+        continue;
+      }
+      if (typeNode.type === 'enum_specifier' && typeNode.childForFieldName('body')) {
+        this.enumSpecifier(typeNode, ns, node, info.name);
+        continue;
+      }
+      this.aliases.push({ ...this.decl(node, info.name, ns), target: makeType(typeNode, node, info) });
+      this.symbols.define(qualify(ns, info.name), { kind: 'alias' });
+    }
+  }
+
+  private enumSpecifier(node: Node, ns: string, docNode: Node, typedefName?: string): void {
+    const body = node.childForFieldName('body');
+    const name = typedefName ?? collapse(node.childForFieldName('name')?.text ?? '');
+    if (!body || !name) return;
+    const scoped = hasToken(node, 'class') || hasToken(node, 'struct');
+    const qualifiedName = qualify(ns, name);
+    this.symbols.define(qualifiedName, { kind: 'enum' });
+    const enumerators: IrEnumerator[] = [];
+    let next = 0n;
+    for (const e of named(body).filter((c) => c.type === 'enumerator')) {
+      const eName = collapse(e.childForFieldName('name')?.text ?? '');
+      const valueNode = e.childForFieldName('value');
+      let value = next;
+      if (valueNode) {
+        const v = evaluate(valueNode, qualifiedName, this.symbols);
+        const int = integerOf(v);
+        if (int === undefined) {
+          throw new CodegenError(
+            `cannot compute the value of enumerator ${qualifiedName}::${eName} (${v.kind === 'unevaluated' ? v.reason : 'not an integer'}).`,
+            this.file.path,
+            e.startPosition.row + 1,
+            'make the value a constant expression over literals and names the codegen can see; add the header that defines them to "includeDirs" (--include <dir>).',
+          );
+        }
+        value = int;
+      }
+      next = value + 1n;
+      const doc = docOf(e);
+      enumerators.push(doc === undefined ? { name: eName, value: value.toString(), explicit: valueNode !== null } : { name: eName, value: value.toString(), explicit: valueNode !== null, doc });
+      const entry = { kind: 'enumerator', enum: qualifiedName, value } as const;
+      this.symbols.define(qualify(qualifiedName, eName), entry);
+      if (!scoped) this.symbols.define(qualify(ns, eName), entry);
+    }
+    const baseNode = node.childForFieldName('base');
+    const irEnum: Mutable<IrEnum> = { ...this.decl(node, name, ns, docNode), scoped, enumerators };
+    if (baseNode) irEnum.underlying = makeType(baseNode, baseNode, undefined);
+    this.enums.push(irEnum);
+  }
+
+  private fieldsAndMethods(body: Node, qualifiedName: string, className: string, defaultAccess: IrMethod['access']): { fields: IrField[]; methods: IrMethod[] } {
+    const fields: IrField[] = [];
+    const methods: IrMethod[] = [];
+    let access = defaultAccess;
+    for (const member of named(body)) {
+      if (member.type === 'access_specifier') {
+        access = collapse(member.text).replace(':', '') as IrMethod['access'];
+        continue;
+      }
+      if (member.type === 'template_declaration') {
+        const inner = named(member).find((c) => c.type === 'declaration' || c.type === 'field_declaration' || c.type === 'function_definition');
+        if (inner) {
+          const method = this.method(inner, qualifiedName, className, access);
+          if (method) methods.push({ ...method, template: true });
+        }
+        continue;
+      }
+      if (member.type !== 'field_declaration' && member.type !== 'declaration' && member.type !== 'function_definition') continue;
+      const method = this.method(member, qualifiedName, className, access);
+      if (method) {
+        methods.push(method);
+        continue;
+      }
+      if (member.type !== 'field_declaration') continue;
+      const typeNode = member.childForFieldName('type');
+      if (typeNode && (typeNode.type === 'enum_specifier' || typeNode.type === 'struct_specifier' || typeNode.type === 'class_specifier') && typeNode.childForFieldName('body')) continue;
+      if (all(member).some((c) => c.type === 'storage_class_specifier' && c.text === 'static')) continue;
+      const defaultNode = member.childForFieldName('default_value');
+      for (const d of member.childrenForFieldName('declarator').filter((c): c is Node => c !== null)) {
+        const info = unwrapDeclarator(d);
+        if (!info.name) continue;
+        const field: Mutable<IrField> = { name: info.name, type: makeType(typeNode, member, info), ...this.loc(member) };
+        const size = info.arraySizes[0];
+        if (size) {
+          const n = integerOf(evaluate(size, qualifiedName, this.symbols));
+          if (n !== undefined) field.arraySize = Number(n);
+        }
+        const valueNode = defaultNode ?? info.value;
+        if (valueNode) field.default = evaluate(valueNode, qualifiedName, this.symbols);
+        const doc = docOf(member);
+        if (doc !== undefined) field.doc = doc;
+        fields.push(field);
+      }
+    }
+    return { fields, methods };
+  }
+
+  private method(node: Node, qualifiedName: string, className: string, access: IrMethod['access']): IrMethod | undefined {
+    const declarator = node.childForFieldName('declarator');
+    const info = unwrapDeclarator(declarator);
+    if (!info.func) return undefined;
+    const nameNode = info.func.childForFieldName('declarator');
+    const rawName = collapse(nameNode?.text ?? '');
+    let kind: IrMethod['kind'] = 'method';
+    if (nameNode?.type === 'destructor_name') kind = 'destructor';
+    else if (nameNode?.type === 'operator_name' || rawName.startsWith('operator')) kind = 'operator';
+    else if (rawName === className) kind = 'constructor';
+    const params = this.params(info.func.childForFieldName('parameters'), qualifiedName);
+    const method: Mutable<IrMethod> = { name: rawName.replace(/\s+/g, ''), kind, access, params, ...this.loc(node) };
+    const typeNode = node.childForFieldName('type');
+    if (kind === 'method' || kind === 'operator') method.returnType = makeType(typeNode, node, { ...info, pointer: info.pointer, arraySizes: [] });
+    if (all(info.func).some((c) => c.type === 'type_qualifier' && c.text === 'const')) method.const = true;
+    if (all(node).some((c) => c.type === 'storage_class_specifier' && c.text === 'static')) method.static = true;
+    if (all(node).some((c) => c.type === 'virtual' || (c.type === 'virtual_function_specifier' && c.text === 'virtual'))) method.virtual = true;
+    if (all(node).some((c) => c.type === 'delete_method_clause')) method.deleted = true;
+    const doc = docOf(node);
+    if (doc !== undefined) method.doc = doc;
+    return method;
+  }
+
+  private params(list: Node | null, scope: string): IrParam[] {
+    const params: IrParam[] = [];
+    named(list).forEach((p, index) => {
+      if (p.type !== 'parameter_declaration' && p.type !== 'optional_parameter_declaration') return;
+      const typeNode = p.childForFieldName('type');
+      const info = unwrapDeclarator(p.childForFieldName('declarator'));
+      if (typeNode?.text === 'void' && !info.pointer && !info.name && named(list).length === 1) return;
+      const type = makeType(typeNode, p, info);
+      const out = (info.reference === 'lvalue' || (info.pointer > 0 && !type.const)) && !type.const;
+      const param: Mutable<IrParam> = { name: info.name ?? `arg${index}`, type, direction: out ? 'out' : 'in' };
+      const defaultNode = p.childForFieldName('default_value');
+      if (defaultNode) param.default = evaluate(defaultNode, scope, this.symbols);
+      params.push(param);
+    });
+    return params;
+  }
+
+  private record(node: Node, ns: string, docNode: Node, typedefName?: string): void {
+    const name = typedefName ?? collapse(node.childForFieldName('name')?.text ?? '');
+    if (!name || name.includes('<')) return;
+    const body = node.childForFieldName('body');
+    const qualifiedName = qualify(ns, name);
+    const isClass = node.type === 'class_specifier';
+    if (!body) {
+      if (!this.symbols.get(qualifiedName)) this.symbols.define(qualifiedName, { kind: 'class' });
+      if (!this.classes.some((c) => c.qualifiedName === qualifiedName) && !this.structs.some((s) => s.qualifiedName === qualifiedName)) {
+        this.classes.push({ ...this.decl(node, name, ns, docNode), forward: true, methods: [], members: [] });
+      }
+      return;
+    }
+    const { fields, methods } = this.fieldsAndMethods(body, qualifiedName, name, isClass ? 'private' : 'public');
+    // A forward declaration seen earlier is replaced by the definition.
+    const forward = this.classes.findIndex((c) => c.qualifiedName === qualifiedName && c.forward);
+    if (forward >= 0) this.classes.splice(forward, 1);
+    if (isClass || methods.length > 0) {
+      this.classes.push({ ...this.decl(node, name, ns, docNode), forward: false, methods, members: fields });
+      this.symbols.define(qualifiedName, { kind: 'class' });
+    } else {
+      this.structs.push({ ...this.decl(node, name, ns, docNode), fields });
+      this.symbols.define(qualifiedName, { kind: 'struct' });
+    }
+  }
+
+  private namespaceDeclaration(node: Node, ns: string): void {
+    const typeNode = node.childForFieldName('type');
+    if (typeNode && (typeNode.type === 'enum_specifier' || typeNode.type === 'struct_specifier' || typeNode.type === 'class_specifier')) {
+      if (typeNode.type === 'enum_specifier') this.enumSpecifier(typeNode, ns, node);
+      else this.record(typeNode, ns, node, undefined);
+    }
+    const qualifiers = all(node).filter((c) => c.type === 'type_qualifier').map((c) => c.text);
+    const isConstant = qualifiers.includes('const') || qualifiers.includes('constexpr');
+    for (const d of node.childrenForFieldName('declarator').filter((c): c is Node => c !== null)) {
+      const info = unwrapDeclarator(d);
+      if (!info.name) continue;
+      if (info.func) {
+        const returnType = makeType(typeNode, node, info);
+        this.functions.push({ ...this.decl(node, info.name, ns), returnType, params: this.params(info.func.childForFieldName('parameters'), ns) });
+        continue;
+      }
+      if (!isConstant || !info.value) continue;
+      const value = evaluate(info.value, ns, this.symbols);
+      const constant: Mutable<IrConstant> = { ...this.decl(node, info.name, ns), type: makeType(typeNode, node, info), value };
+      if (info.arraySizes.length > 0) constant.array = true;
+      this.constants.push(constant);
+      this.symbols.define(qualify(ns, info.name), { kind: 'constant', value });
+    }
+  }
+}
+
+/** Registers type-map stand-ins so names from headers the codegen cannot see still resolve. */
+function defineTypeMap(symbols: SymbolTable, typeMap: Readonly<Record<string, TypeMapEntry>>): void {
+  for (const [name, entry] of Object.entries(typeMap)) {
+    for (let s = parentScope(name); s !== ''; s = parentScope(s)) symbols.define(s, { kind: 'namespace' });
+    if (typeof entry === 'string') {
+      symbols.define(name, { kind: 'alias' });
+      continue;
+    }
+    symbols.define(name, { kind: 'enum' });
+    for (const [enumerator, value] of Object.entries(entry.values)) {
+      const e = { kind: 'enumerator', enum: name, value: BigInt(value) } as const;
+      symbols.define(qualify(name, enumerator), e);
+      symbols.define(qualify(parentScope(name), enumerator), e);
+    }
+  }
+}
+
+/** Parses every header of the set (dependencies first) into the IR. */
+export function buildIr(parser: Parser, headers: HeaderSet, visibilityMacros: readonly string[], typeMap: Readonly<Record<string, TypeMapEntry>>): ParsedHeaders {
+  const symbols = new SymbolTable();
+  defineTypeMap(symbols, typeMap);
+  const builder = new IrBuilder(symbols);
+  for (const file of headers.files) {
+    const tree = parser.parse(maskMacros(file.text, visibilityMacros));
+    if (!tree) throw new CodegenError('tree-sitter returned no tree.', file.path, 0, 'report this as a codegen bug.');
+    try {
+      builder.readFile(file, tree.rootNode);
+    } finally {
+      tree.delete();
+    }
+  }
+  const ir: Omit<IrDocument, 'coverage'> = {
+    irVersion: IR_VERSION,
+    inputs: headers.files.map((f) => ({ path: f.path, sha256: f.sha256, role: f.role })),
+    unresolvedIncludes: headers.unresolvedIncludes,
+    diagnostics: builder.diagnostics,
+    aliases: builder.aliases,
+    usings: builder.usings,
+    usingNamespaces: builder.usingNamespaces,
+    enums: builder.enums,
+    constants: builder.constants,
+    structs: builder.structs,
+    classes: builder.classes,
+    functions: builder.functions,
+  };
+  return { ir, symbols };
+}
+
