@@ -16,6 +16,7 @@ const steps = [
   { name: 'build: every package', run: [...pnpm, 'exec', 'turbo', 'run', 'build', '--output-logs=errors-only'] },
   { name: 'native: C++ unit, multi-process and fault tests (+ASan/UBSan)', when: 'packages/sys/native/CMakeLists.txt', run: ['node', 'packages/sys/scripts/native-test.mjs'] },
   { name: 'packages: vitest suites', run: [...pnpm, 'exec', 'turbo', 'run', 'test', '--concurrency=1', '--output-logs=full'] },
+  { name: 'example: router tests on the packed packages, installed like an outside project', when: 'examples/router/scripts/test-packed.mjs', run: ['node', 'examples/router/scripts/test-packed.mjs'] },
   { name: 'lint: publint + attw on every package', run: [...pnpm, 'exec', 'turbo', 'run', 'lint', '--output-logs=errors-only'] },
 ];
 

@@ -15,10 +15,11 @@ import {
 } from '@dd/sys';
 import * as check from './argument-checks.js';
 import type { FakeDataDist, LinkCallResult } from './data-dist.js';
+import type { TransferKind } from './inspection.js';
 import type { NetworkState } from './network-state.js';
 import { statusName, type Outcome } from './outcome.js';
-import { planPullKvBlocks, planPullKvCache, planPushKvBlocks, planPushKvCache } from './transfer-plan.js';
-import { nextTurn, runTransferAsync, runTransferSync, sleep } from './transfer-runner.js';
+import { planPullKvBlocks, planPullKvCache, planPushKvBlocks, planPushKvCache, type TransferPlan } from './transfer-plan.js';
+import { nextTurn, runTransferAsync, runTransferSync, sleep, type TransferRequest } from './transfer-runner.js';
 
 const DEFAULT_LINK_TIMEOUT_MS = 1000;
 
@@ -71,8 +72,26 @@ export function createFakeBindings(state: NetworkState): Bindings {
     check.bigUint64Array('dst_blocks', dst);
   }
 
-  function pullKvCachePlan(instance: FakeDataDist, src: CacheIndex, dst: Cache, batchIndex: number, size: bigint, ext: KvCacheExtParam) {
-    return () => planPullKvCache(instance, src, dst, batchIndex, size, ext);
+  function pullRequest(kind: TransferRequest['kind'], dd: FakeDataDist, src: CacheIndex, dst: Cache, blocks?: [BigUint64Array, BigUint64Array]): TransferRequest {
+    const [srcBlocks, dstBlocks] = blocks ?? [[], []];
+    return { kind, initiator: dd, peer: src.cluster_id, localCacheId: dst.cache_id, remoteCacheId: src.cache_id, srcBlocks: [...srcBlocks], dstBlocks: [...dstBlocks] };
+  }
+
+  function pushRequest(kind: TransferRequest['kind'], dd: FakeDataDist, src: Cache, dst: CacheIndex, blocks?: [BigUint64Array, BigUint64Array]): TransferRequest {
+    const [srcBlocks, dstBlocks] = blocks ?? [[], []];
+    return { kind, initiator: dd, peer: dst.cluster_id, localCacheId: src.cache_id, remoteCacheId: dst.cache_id, srcBlocks: [...srcBlocks], dstBlocks: [...dstBlocks] };
+  }
+
+  type Planner = (dd: FakeDataDist) => Outcome<TransferPlan>;
+  type Requester = (dd: FakeDataDist) => TransferRequest;
+
+
+  function transferSync(kind: TransferKind, self: LlmDataDistHandle, request: Requester, plan: Planner): Status {
+    return call(kind, self, bare, (dd) => settleOutcome(kind, runTransferSync(request(dd), plan(dd))));
+  }
+
+  function transferAsync(kind: TransferKind, self: LlmDataDistHandle, request: Requester, plan: Planner): Promise<Status> {
+    return call(kind, self, async (status) => status, async (dd) => settleOutcome(kind, await runTransferAsync(request(dd), () => plan(dd))));
   }
 
   return {
@@ -167,69 +186,84 @@ export function createFakeBindings(state: NetworkState): Bindings {
       checkPullArgs(src_cache_index, dst_cache, ext_param);
       check.uint32('batch_index', batch_index);
       check.int64('size', size);
-      return call('PullKvCache', self, bare, (dd) =>
-        settleOutcome('PullKvCache', runTransferSync(pullKvCachePlan(dd, src_cache_index, dst_cache, batch_index, size, ext_param)())),
+      return transferSync(
+        'PullKvCache',
+        self,
+        (dd) => pullRequest('PullKvCache', dd, src_cache_index, dst_cache),
+        (dd) => planPullKvCache(dd, src_cache_index, dst_cache, batch_index, size, ext_param),
       );
     },
     async LlmDataDist_PullKvCacheAsync(self, src_cache_index, dst_cache, batch_index = 0, size = -1n, ext_param = makeKvCacheExtParam()) {
       checkPullArgs(src_cache_index, dst_cache, ext_param);
       check.uint32('batch_index', batch_index);
       check.int64('size', size);
-      return call('PullKvCache', self, async (status) => status, async (dd) =>
-        settleOutcome('PullKvCache', await runTransferAsync(pullKvCachePlan(dd, src_cache_index, dst_cache, batch_index, size, ext_param))),
+      return transferAsync(
+        'PullKvCache',
+        self,
+        (dd) => pullRequest('PullKvCache', dd, src_cache_index, dst_cache),
+        (dd) => planPullKvCache(dd, src_cache_index, dst_cache, batch_index, size, ext_param),
       );
     },
     LlmDataDist_PullKvBlocks(self, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param = makeKvCacheExtParam()) {
       checkPullArgs(src_cache_index, dst_cache, ext_param);
       checkBlocks(src_blocks, dst_blocks);
-      return call('PullKvBlocks', self, bare, (dd) =>
-        settleOutcome('PullKvBlocks', runTransferSync(planPullKvBlocks(dd, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param))),
+      return transferSync(
+        'PullKvBlocks',
+        self,
+        (dd) => pullRequest('PullKvBlocks', dd, src_cache_index, dst_cache, [src_blocks, dst_blocks]),
+        (dd) => planPullKvBlocks(dd, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param),
       );
     },
     async LlmDataDist_PullKvBlocksAsync(self, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param = makeKvCacheExtParam()) {
       checkPullArgs(src_cache_index, dst_cache, ext_param);
       checkBlocks(src_blocks, dst_blocks);
-      return call('PullKvBlocks', self, async (status) => status, async (dd) =>
-        settleOutcome(
-          'PullKvBlocks',
-          await runTransferAsync(() => planPullKvBlocks(dd, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param)),
-        ),
+      return transferAsync(
+        'PullKvBlocks',
+        self,
+        (dd) => pullRequest('PullKvBlocks', dd, src_cache_index, dst_cache, [src_blocks, dst_blocks]),
+        (dd) => planPullKvBlocks(dd, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param),
       );
     },
     LlmDataDist_PushKvCache(self, src_cache, dst_cache_index, src_batch_index = 0, size = -1n, ext_param = makeKvCacheExtParam()) {
       checkPushArgs(src_cache, dst_cache_index, ext_param);
       check.uint32('src_batch_index', src_batch_index);
       check.int64('size', size);
-      return call('PushKvCache', self, bare, (dd) =>
-        settleOutcome('PushKvCache', runTransferSync(planPushKvCache(dd, src_cache, dst_cache_index, src_batch_index, size, ext_param))),
+      return transferSync(
+        'PushKvCache',
+        self,
+        (dd) => pushRequest('PushKvCache', dd, src_cache, dst_cache_index),
+        (dd) => planPushKvCache(dd, src_cache, dst_cache_index, src_batch_index, size, ext_param),
       );
     },
     async LlmDataDist_PushKvCacheAsync(self, src_cache, dst_cache_index, src_batch_index = 0, size = -1n, ext_param = makeKvCacheExtParam()) {
       checkPushArgs(src_cache, dst_cache_index, ext_param);
       check.uint32('src_batch_index', src_batch_index);
       check.int64('size', size);
-      return call('PushKvCache', self, async (status) => status, async (dd) =>
-        settleOutcome(
-          'PushKvCache',
-          await runTransferAsync(() => planPushKvCache(dd, src_cache, dst_cache_index, src_batch_index, size, ext_param)),
-        ),
+      return transferAsync(
+        'PushKvCache',
+        self,
+        (dd) => pushRequest('PushKvCache', dd, src_cache, dst_cache_index),
+        (dd) => planPushKvCache(dd, src_cache, dst_cache_index, src_batch_index, size, ext_param),
       );
     },
     LlmDataDist_PushKvBlocks(self, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param = makeKvCacheExtParam()) {
       checkPushArgs(src_cache, dst_cache_index, ext_param);
       checkBlocks(src_blocks, dst_blocks);
-      return call('PushKvBlocks', self, bare, (dd) =>
-        settleOutcome('PushKvBlocks', runTransferSync(planPushKvBlocks(dd, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param))),
+      return transferSync(
+        'PushKvBlocks',
+        self,
+        (dd) => pushRequest('PushKvBlocks', dd, src_cache, dst_cache_index, [src_blocks, dst_blocks]),
+        (dd) => planPushKvBlocks(dd, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param),
       );
     },
     async LlmDataDist_PushKvBlocksAsync(self, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param = makeKvCacheExtParam()) {
       checkPushArgs(src_cache, dst_cache_index, ext_param);
       checkBlocks(src_blocks, dst_blocks);
-      return call('PushKvBlocks', self, async (status) => status, async (dd) =>
-        settleOutcome(
-          'PushKvBlocks',
-          await runTransferAsync(() => planPushKvBlocks(dd, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param)),
-        ),
+      return transferAsync(
+        'PushKvBlocks',
+        self,
+        (dd) => pushRequest('PushKvBlocks', dd, src_cache, dst_cache_index, [src_blocks, dst_blocks]),
+        (dd) => planPushKvBlocks(dd, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param),
       );
     },
 

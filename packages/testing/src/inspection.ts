@@ -47,20 +47,20 @@ export interface LinkAttemptRecord {
   readonly status: Status;
 }
 
-/** One pull or push that passed validation (failed attempts included, with their status). */
+/** One pull or push call, whatever its status (a call refused by a check copies 0 bytes). */
 export interface TransferRecord {
   readonly seq: number;
   readonly kind: TransferKind;
   /** Cluster of the instance that called. */
   readonly initiator: bigint;
-  /** Cluster on the other end of the link. */
+  /** The cluster the call named: the source of a pull, the destination of a push. */
   readonly peer: bigint;
   readonly localCacheId: bigint;
   readonly remoteCacheId: bigint;
   readonly status: Status;
   /** Bytes copied, summed over tensors (0 when the transfer failed). */
   readonly bytes: number;
-  /** Tensors copied per side. */
+  /** Tensors copied per side (0 when a check refused the call). */
   readonly tensors: number;
   /** Block pairs requested (PullKvBlocks / PushKvBlocks), else empty. */
   readonly srcBlocks: readonly bigint[];

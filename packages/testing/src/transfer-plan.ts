@@ -26,6 +26,8 @@ export interface TransferPlan {
   readonly runs: number;
   readonly srcBlocks: readonly bigint[];
   readonly dstBlocks: readonly bigint[];
+  /** The peer died without unlinking: the transfer is attempted and fails as a dead HCCL peer does. */
+  readonly peerGone: boolean;
 }
 
 /** A run of blocks where src and dst both go up by one: copied as one piece. */
@@ -68,10 +70,14 @@ function localCache(dd: FakeDataDist, cacheId: bigint): Outcome<RegisteredCache>
 
 function linkTo(dd: FakeDataDist, clusterId: bigint): Outcome<LinkEnd> {
   const link = dd.links.get(clusterId);
-  if (link === undefined) return fail(StatusCode.LLM_NOT_YET_LINK, `no link to cluster ${clusterId}`);
-  // A dead HCCL peer makes the operation time out.
-  if (link.broken) return fail(StatusCode.LLM_TIMEOUT, `cluster ${clusterId} is gone (the link is broken; unlink it with force_flag)`);
-  return ok(link);
+  return link === undefined ? fail(StatusCode.LLM_NOT_YET_LINK, `no link to cluster ${clusterId}`) : ok(link);
+}
+
+/** Past the local checks, a transfer over a broken link goes out and is never answered. */
+function toDeadPeer(dd: FakeDataDist, kind: TransferKind, link: LinkEnd, localCacheId: bigint, remoteCacheId: bigint): TransferPlan {
+  const target = kind.startsWith('Pull') ? dd : link.peer;
+  const source = kind.startsWith('Pull') ? link.peer : dd;
+  return { kind, initiator: dd, link, source, target, localCacheId, remoteCacheId, segments: [], tensors: 0, runs: 0, srcBlocks: [], dstBlocks: [], peerGone: true };
 }
 
 /**
@@ -149,6 +155,7 @@ export function planPullKvCache(
   if (size > stride) return invalid(`size ${size} exceeds the ${stride} bytes of one local batch row`);
   const link = linkTo(dd, src.cluster_id);
   if (!link.ok) return link;
+  if (link.value.broken) return ok(toDeadPeer(dd, 'PullKvCache', link.value, local.value.id, src.cache_id));
   const remote = remoteCache(dd, link.value, src.cache_id);
   if (!remote.ok) return remote;
   const pairing = pullPairing(ext, local.value.addrs.length, remote.value.addrs.length);
@@ -171,6 +178,7 @@ export function planPullKvCache(
     runs: 1,
     srcBlocks: [],
     dstBlocks: [],
+    peerGone: false,
   });
 }
 
@@ -213,6 +221,7 @@ export function planPullKvBlocks(
   if (outOfRange !== undefined) return invalid(`dst block ${outOfRange} is not below the local block count ${rows}`);
   const link = linkTo(dd, src.cluster_id);
   if (!link.ok) return link;
+  if (link.value.broken) return ok(toDeadPeer(dd, 'PullKvBlocks', link.value, local.value.id, src.cache_id));
   const remote = remoteCache(dd, link.value, src.cache_id);
   if (!remote.ok) return remote;
   const pairing = pullPairing(ext, local.value.addrs.length, remote.value.addrs.length);
@@ -237,6 +246,7 @@ export function planPullKvBlocks(
     runs: runs.length,
     srcBlocks: [...srcBlocks],
     dstBlocks: [...dstBlocks],
+    peerGone: false,
   });
 }
 
@@ -269,19 +279,23 @@ interface PushSides {
   readonly pairings: TensorPairing[];
 }
 
+type PushReach = { readonly deadPeer: TransferPlan } | PushSides;
+
 function pushSides(
   dd: FakeDataDist,
   srcCache: Cache,
   dst: CacheIndex,
   ext: KvCacheExtParam,
+  kind: TransferKind,
   checkLocal: (local: RegisteredCache) => Outcome<void>,
-): Outcome<PushSides> {
+): Outcome<PushReach> {
   const local = localCache(dd, srcCache.cache_id);
   if (!local.ok) return local;
   const localProblem = checkLocal(local.value);
   if (!localProblem.ok) return localProblem;
   const link = linkTo(dd, dst.cluster_id);
   if (!link.ok) return link;
+  if (link.value.broken) return ok({ deadPeer: toDeadPeer(dd, kind, link.value, local.value.id, dst.cache_id) });
   const remote = remoteCache(dd, link.value, dst.cache_id);
   if (!remote.ok) return remote;
   const pairings = pushPairings(ext, srcCache.cache_desc.num_tensors, local.value.addrs.length, remote.value.addrs.length);
@@ -302,10 +316,11 @@ export function planPushKvCache(
   steps.push(checkPushExtParam(srcCache, ext));
   for (const step of steps) if (!step.ok) return step;
 
-  const sides = pushSides(dd, srcCache, dst, ext, (local) =>
+  const sides = pushSides(dd, srcCache, dst, ext, 'PushKvCache', (local) =>
     BigInt(srcBatchIndex) < local.rows ? ok(undefined) : invalid(`src_batch_index ${srcBatchIndex} is not below the local batch size ${local.rows}`),
   );
   if (!sides.ok) return sides;
+  if ('deadPeer' in sides.value) return ok(sides.value.deadPeer);
   const { local, link, remote, pairings } = sides.value;
   const bound = boundToLink(dd, local, link);
   if (!bound.ok) return bound;
@@ -323,6 +338,7 @@ export function planPushKvCache(
     runs: 1,
     srcBlocks: [],
     dstBlocks: [],
+    peerGone: false,
   });
 }
 
@@ -339,11 +355,12 @@ export function planPushKvBlocks(
   steps.push(checkPushExtParam(srcCache, ext));
   for (const step of steps) if (!step.ok) return step;
 
-  const sides = pushSides(dd, srcCache, dst, ext, (local) => {
+  const sides = pushSides(dd, srcCache, dst, ext, 'PushKvBlocks', (local) => {
     const outOfRange = srcBlocks.find((block) => block >= local.rows);
     return outOfRange === undefined ? ok(undefined) : invalid(`src block ${outOfRange} is not below the local block count ${local.rows}`);
   });
   if (!sides.ok) return sides;
+  if ('deadPeer' in sides.value) return ok(sides.value.deadPeer);
   const { local, link, remote, pairings } = sides.value;
   const runs = mergeRuns(srcBlocks, dstBlocks);
   const remoteRuns = checkRemoteRuns(runs, (run) => run.dst, remote, local.stride);
@@ -364,6 +381,7 @@ export function planPushKvBlocks(
     runs: runs.length,
     srcBlocks: [...srcBlocks],
     dstBlocks: [...dstBlocks],
+    peerGone: false,
   });
 }
 

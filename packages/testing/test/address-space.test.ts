@@ -39,7 +39,7 @@ describe('fake memory: synthetic addresses over ArrayBuffers', () => {
     const { bindings: b } = new FakeNetwork();
     const shared = new SharedArrayBuffer(16);
     new Uint8Array(shared)[3] = 9;
-    expect(b.view(b.addressOf(shared), 16)[3]).toBe(9);
+    expect(b.view(b.addressOf(new Uint8Array(shared)), 16)[3]).toBe(9);
   });
 
   it('refuses addresses it never handed out, negative lengths and ranges past the end', () => {
