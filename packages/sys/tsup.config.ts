@@ -7,4 +7,7 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // The loader finds the package root from import.meta.url (ESM) or __dirname (CJS).
+  shims: true,
+  external: ['koffi'],
 });
