@@ -12,7 +12,7 @@ const pnpm = ['npx', '-y', 'pnpm@12.4.2'];
 
 const steps = [
   { name: 'headers: layouts equal the documented ones', run: ['bash', 'headers/test/run.sh'] },
-  { name: 'codegen: generated files are up to date', when: 'tools/codegen/bin/dd-codegen.mjs', run: [...pnpm, '-s', 'codegen', '--check'] },
+  { name: 'codegen: generated files are up to date', when: 'tools/codegen/bin/dd-codegen.mjs', run: [...pnpm, '--silent', 'codegen', '--check'] },
   { name: 'build: every package', run: [...pnpm, 'exec', 'turbo', 'run', 'build', '--output-logs=errors-only'] },
   { name: 'native: C++ unit, multi-process and fault tests (+ASan/UBSan)', when: 'packages/sys/native/CMakeLists.txt', run: ['node', 'packages/sys/scripts/native-test.mjs'] },
   { name: 'packages: vitest suites', run: [...pnpm, 'exec', 'turbo', 'run', 'test', '--concurrency=1', '--output-logs=full'] },
