@@ -64,6 +64,9 @@ export async function runPromptProcess(o: DemoOptions): Promise<number> {
     } else {
       side.close();
       send({ event: 'closed' });
+      // Nothing else may keep this process alive: the decode side may still hold the pipe open.
+      lines.close();
+      process.stdin.destroy();
       return 0;
     }
   }

@@ -82,6 +82,7 @@ export class PromptProcess {
 
   /** Waits for the child to exit on its own; kills it and throws if it does not, or exits non-zero. */
   async exited(withinMs: number): Promise<void> {
+    this.#child.stdin.end();
     const timer = new Promise<'late'>((resolve) => setTimeout(resolve, withinMs, 'late').unref());
     if ((await Promise.race([this.#exited.then(() => 'done' as const), timer])) === 'late') {
       await this.kill();

@@ -10,10 +10,10 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toPrecision(3)} ${units[unit]}`;
 }
 
-/** A duration in ms as µs below 1 ms, ms below 10 s, seconds above. */
+/** A duration in ms as µs below 1 ms, ms below 1 s, seconds above. */
 export function formatMs(ms: number): string {
   if (Number.isNaN(ms)) return '–';
   if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;
-  if (ms < 10_000) return `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
-  return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 1000) return `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
 }
