@@ -28,10 +28,17 @@ export function bigUint64Array(name: string, value: unknown): void {
   if (!(value instanceof BigUint64Array)) throw new TypeError(`${name} must be a BigUint64Array`);
 }
 
+/** C strings end at the first NUL, so a JS string with one would be cut short silently. */
+export function cString(name: string, value: unknown): void {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string`);
+  if (value.includes('\0')) throw new RangeError(`${name} must not contain a NUL character`);
+}
+
 export function stringMap(name: string, value: unknown): void {
-  if (typeof value !== 'object' || value === null) throw new TypeError(`${name} must be an object of strings`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`${name} must be an object of strings`);
   for (const [key, entry] of Object.entries(value)) {
-    if (typeof entry !== 'string') throw new TypeError(`${name}["${key}"] must be a string`);
+    cString(`${name} key`, key);
+    cString(`${name}["${key}"]`, entry);
   }
 }
 
@@ -44,7 +51,7 @@ export function clusterInfos(name: string, value: unknown): asserts value is rea
       const infos: unknown = cluster[field];
       if (!Array.isArray(infos)) throw new TypeError(`${name}[${index}].${field} must be an array of IpInfo`);
       infos.forEach((info: { ip: unknown; port: unknown }, at) => {
-        if (typeof info.ip !== 'string') throw new TypeError(`${name}[${index}].${field}[${at}].ip must be a string`);
+        cString(`${name}[${index}].${field}[${at}].ip`, info.ip);
         uint16(`${name}[${index}].${field}[${at}].port`, info.port);
       });
     }
@@ -72,6 +79,8 @@ export function cacheIndex(name: string, value: CacheIndex): void {
 
 export function extParam(name: string, value: KvCacheExtParam): void {
   for (const field of ['src_layer_range', 'dst_layer_range'] as const) {
+    const pair: unknown = value[field];
+    if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`${name}.${field} must be a [first, second] pair`);
     const [first, second] = value[field];
     int32(`${name}.${field}[0]`, first);
     int32(`${name}.${field}[1]`, second);

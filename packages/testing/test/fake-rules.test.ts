@@ -40,6 +40,33 @@ describe('fake: register before link (facts §3.5)', () => {
   });
 });
 
+describe('fake: V2 block checks', () => {
+  it('only the start of a merged remote run is checked; the run reads on into registered memory', () => {
+    const { network, b, client, server, dst } = fakePair({}, false);
+    // Cache 2 of the server covers two tensors of cache 1 back to back in one buffer.
+    const shared = new Uint8Array(128).map((_x, i) => i);
+    const address = b.addressOf(shared);
+    const desc = (rows: bigint) => ({ ...dst.desc, num_tensors: 1, shape: BigInt64Array.from([rows, 16n]) });
+    const first = b.LlmDataDist_RegisterKvCache(server, desc(4n), BigUint64Array.from([address])).cache_id;
+    expect(b.LlmDataDist_RegisterKvCache(server, desc(8n), BigUint64Array.from([address])).status).toBe(StatusCode.LLM_SUCCESS);
+    const local = kvMemory(b, 0, 1);
+    const localId = register(b, client, local);
+    expect(b.LlmDataDist_LinkLlmClusters(client, [clusterInfo(0n)]).status).toBe(StatusCode.LLM_SUCCESS);
+    const index = makeCacheIndex({ cluster_id: 0n, cache_id: first });
+    expect(b.LlmDataDist_PullKvBlocks(client, index, makeCache({ cache_id: localId }), blocks(3, 4), blocks(0, 1))).toBe(StatusCode.LLM_SUCCESS);
+    expect([...local.buffers[0]!.subarray(0, 32)]).toEqual([...shared.subarray(48, 80)]);
+    expect(network.inspect().transfers.at(-1)).toMatchObject({ runs: 1, bytes: 32 });
+  });
+
+  it('a read past every registered region fails and copies nothing', () => {
+    const { b, client, srcIndex, dstCache, dst } = fakePair();
+    const before = row(dst, 0, 0);
+    expect(b.LlmDataDist_PullKvBlocks(client, srcIndex, dstCache, blocks(3, 4), blocks(0, 1))).toBe(StatusCode.LLM_FAILED);
+    expect(b.lastError()).toMatch(/falls outside registered memory/);
+    expect(row(dst, 0, 0)).toEqual(before);
+  });
+});
+
 describe('fake: memory and registration', () => {
   it('memory that did not come from addressOf cannot be registered', () => {
     const network = new FakeNetwork();
@@ -121,6 +148,8 @@ describe('fake: links', () => {
     expect(network.inspect().links).toEqual([{ clusterId: 1n, peerClusterId: 0n, side: 'client', address: SERVER_ADDRESS, broken: true }]);
     expect(b.LlmDataDist_PullKvCache(client, srcIndex, dstCache)).toBe(StatusCode.LLM_TIMEOUT);
     expect(b.LlmDataDist_SetRole(client, LlmRole.kPrompt)).toBe(StatusCode.LLM_EXIST_LINK);
+    // V2 reconnects to unlink, and nobody listens any more.
+    expect(b.LlmDataDist_UnlinkLlmClusters(client, [clusterInfo(0n)]).status).toBe(StatusCode.LLM_UNLINK_FAILED);
     expect(b.LlmDataDist_UnlinkLlmClusters(client, [clusterInfo(0n)], 1000, true).status).toBe(StatusCode.LLM_SUCCESS);
     expect(b.LlmDataDist_PullKvCache(client, srcIndex, dstCache)).toBe(StatusCode.LLM_NOT_YET_LINK);
   });
