@@ -1,0 +1,33 @@
+// Same-host data path: process_vm_readv/writev straight between the two processes' registered
+// memory, many segments per system call; the peer's CPU is not involved.
+#ifndef DD_HOST_SAME_HOST_DATA_PATH_H_
+#define DD_HOST_SAME_HOST_DATA_PATH_H_
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "data_path.h"
+
+namespace dd::host {
+class SameHostDataPath final : public DataPath {
+ public:
+  explicit SameHostDataPath(pid_t peer_pid) : peer_pid_(peer_pid) {}
+  const char *Name() const override { return "same-host"; }
+  TransferOutcome Run(const TransferJob &job) override;
+
+ private:
+  pid_t peer_pid_;
+  // Reused between transfers so steady-state pulls allocate nothing.
+  std::vector<iovec> local_;
+  std::vector<iovec> remote_;
+};
+
+// Reads `len` bytes at `remote_addr` of `pid` into `out`: the probe that proves process_vm_readv
+// reaches the right process. errno-style result: 0, or the errno of the failure.
+int ReadPeerMemory(pid_t pid, uint64_t remote_addr, void *out, size_t len);
+}  // namespace dd::host
+
+#endif  // DD_HOST_SAME_HOST_DATA_PATH_H_

@@ -1,0 +1,352 @@
+#include "wire_format.h"
+
+#include <cstring>
+#include <set>
+
+namespace dd::host {
+namespace {
+constexpr uint32_t kMaxCaches = 65536U;
+constexpr uint32_t kMaxTensorsPerCache = 65536U;
+constexpr size_t kSegmentBytes = 20U;
+
+class WireReader {
+ public:
+  WireReader(const uint8_t *p, size_t n) : p_(p), left_(n) {}
+  bool ok() const { return ok_; }
+  size_t left() const { return left_; }
+  uint8_t U8() { return static_cast<uint8_t>(Raw(1)); }
+  uint16_t U16() { return static_cast<uint16_t>(Raw(2)); }
+  uint32_t U32() { return static_cast<uint32_t>(Raw(4)); }
+  uint64_t U64() { return Raw(8); }
+  int32_t I32() { return static_cast<int32_t>(U32()); }
+  int64_t I64() { return static_cast<int64_t>(U64()); }
+  void Bytes(uint8_t *dst, size_t n) {
+    if (!Take(n)) {
+      return;
+    }
+    std::memcpy(dst, p_ - n, n);
+  }
+  std::string String() {
+    const uint16_t n = U16();
+    if (n > kMaxDetailBytes || !Take(n)) {
+      ok_ = false;
+      return {};
+    }
+    return std::string(reinterpret_cast<const char *>(p_ - n), n);
+  }
+
+ private:
+  bool Take(size_t n) {
+    if (!ok_ || n > left_) {
+      ok_ = false;
+      return false;
+    }
+    p_ += n;
+    left_ -= n;
+    return true;
+  }
+  uint64_t Raw(int n) {
+    if (!Take(static_cast<size_t>(n))) {
+      return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < n; ++i) {
+      v |= static_cast<uint64_t>(p_[i - n]) << (8 * i);
+    }
+    return v;
+  }
+  const uint8_t *p_;
+  size_t left_;
+  bool ok_ = true;
+};
+
+void EncodeTable(WireWriter &w, const std::vector<CacheTableEntry> &table) {
+  w.U32(static_cast<uint32_t>(table.size()));
+  for (const CacheTableEntry &e : table) {
+    w.I64(e.cache_id);
+    w.U32(e.geometry.placement);
+    w.I32(e.geometry.data_type);
+    w.U32(e.geometry.num_tensors);
+    w.U32(static_cast<uint32_t>(e.geometry.shape.size()));
+    for (const int64_t d : e.geometry.shape) {
+      w.I64(d);
+    }
+    w.U64(e.geometry.tensor_bytes);
+    for (const uint64_t a : e.addrs) {
+      w.U64(a);
+    }
+  }
+}
+
+bool DecodeTable(WireReader &r, std::vector<CacheTableEntry> &table, std::string &why) {
+  const uint32_t n = r.U32();
+  if (!r.ok() || n > kMaxCaches) {
+    why = "cache table count missing or above the cap";
+    return false;
+  }
+  std::set<int64_t> seen;
+  table.clear();
+  for (uint32_t i = 0; i < n; ++i) {
+    CacheTableEntry e;
+    e.cache_id = r.I64();
+    const uint32_t placement = r.U32();
+    const int32_t data_type = r.I32();
+    const uint32_t num_tensors = r.U32();
+    const uint32_t rank = r.U32();
+    if (!r.ok() || rank == 0U || rank >= 32U || num_tensors == 0U || num_tensors > kMaxTensorsPerCache ||
+        placement > 1U || e.cache_id <= 0 || !seen.insert(e.cache_id).second) {
+      why = "malformed cache table entry";
+      return false;
+    }
+    std::vector<int64_t> shape(rank);
+    for (int64_t &d : shape) {
+      d = r.I64();
+    }
+    const uint64_t tensor_bytes = r.U64();
+    if (!r.ok() || r.left() / 8U < num_tensors) {
+      why = "truncated cache table entry";
+      return false;
+    }
+    // The peer's sizes are recomputed from its shape, never believed.
+    if (BuildGeometry(placement, num_tensors, data_type, shape, e.geometry) != 0U ||
+        e.geometry.tensor_bytes != tensor_bytes) {
+      why = "cache table entry with inconsistent geometry";
+      return false;
+    }
+    e.addrs.resize(num_tensors);
+    for (uint64_t &a : e.addrs) {
+      a = r.U64();
+    }
+    table.push_back(std::move(e));
+  }
+  return r.ok();
+}
+
+void EncodeHost(WireWriter &w, const HostIdentity &host) {
+  w.U32(host.pid);
+  w.String(host.boot_id);
+}
+
+void DecodeHost(WireReader &r, HostIdentity &host) {
+  host.pid = r.U32();
+  host.boot_id = r.String();
+}
+
+bool Finish(const WireReader &r, std::string &why, const char *what) {
+  if (!r.ok() || r.left() != 0U) {
+    why = std::string("malformed ") + what;
+    return false;
+  }
+  return true;
+}
+}  // namespace
+
+void WireWriter::String(const std::string &s) {
+  const size_t n = s.size() < kMaxDetailBytes ? s.size() : kMaxDetailBytes;
+  U16(static_cast<uint16_t>(n));
+  Bytes(reinterpret_cast<const uint8_t *>(s.data()), n);
+}
+
+void EncodeHeader(const FrameHeader &header, uint8_t out[kFrameHeaderSize]) {
+  std::vector<uint8_t> buf;
+  WireWriter w(buf);
+  w.U32(kWireMagic);
+  w.U16(kWireVersion);
+  w.U16(static_cast<uint16_t>(header.type));
+  w.U32(header.body_len);
+  w.U32(header.request_id);
+  std::memcpy(out, buf.data(), kFrameHeaderSize);
+}
+
+bool DecodeHeader(const uint8_t in[kFrameHeaderSize], FrameHeader &out, std::string &why) {
+  WireReader r(in, kFrameHeaderSize);
+  const uint32_t magic = r.U32();
+  const uint16_t version = r.U16();
+  const uint16_t type = r.U16();
+  out.body_len = r.U32();
+  out.request_id = r.U32();
+  if (magic != kWireMagic) {
+    why = "bad frame magic";
+    return false;
+  }
+  if (version != kWireVersion) {
+    why = "unsupported protocol version " + std::to_string(version);
+    return false;
+  }
+  if (type < static_cast<uint16_t>(FrameType::kHello) || type > static_cast<uint16_t>(FrameType::kRevoke)) {
+    why = "unknown frame type " + std::to_string(type);
+    return false;
+  }
+  if (out.body_len > kMaxBodyBytes) {
+    why = "frame body of " + std::to_string(out.body_len) + " bytes is above the cap";
+    return false;
+  }
+  out.type = static_cast<FrameType>(type);
+  return true;
+}
+
+size_t BeginFrame(FrameType type, uint32_t request_id, std::vector<uint8_t> &out) {
+  const size_t start = out.size();
+  out.resize(start + kFrameHeaderSize);
+  FrameHeader header;
+  header.type = type;
+  header.request_id = request_id;
+  EncodeHeader(header, out.data() + start);
+  return out.size();
+}
+
+void FinishFrame(size_t body_start, std::vector<uint8_t> &out) {
+  const auto len = static_cast<uint32_t>(out.size() - body_start);
+  uint8_t *len_field = out.data() + body_start - kFrameHeaderSize + 8U;
+  for (int i = 0; i < 4; ++i) {
+    len_field[i] = static_cast<uint8_t>(len >> (8 * i));
+  }
+}
+
+void EncodeHello(const HelloMessage &m, std::vector<uint8_t> &out) {
+  const size_t body = BeginFrame(FrameType::kHello, 0, out);
+  WireWriter w(out);
+  w.U64(m.cluster_id);
+  w.I32(m.role);
+  w.U32(m.sync_wait_ms);
+  w.U32(m.heartbeat_ms);
+  EncodeHost(w, m.host);
+  w.Bytes(m.challenge, kChallengeBytes);
+  EncodeTable(w, m.table);
+  FinishFrame(body, out);
+}
+
+bool DecodeHello(const uint8_t *body, size_t len, HelloMessage &out, std::string &why) {
+  WireReader r(body, len);
+  out.cluster_id = r.U64();
+  out.role = r.I32();
+  out.sync_wait_ms = r.U32();
+  out.heartbeat_ms = r.U32();
+  DecodeHost(r, out.host);
+  r.Bytes(out.challenge, kChallengeBytes);
+  if (!r.ok() || !DecodeTable(r, out.table, why)) {
+    if (why.empty()) {
+      why = "malformed hello";
+    }
+    return false;
+  }
+  return Finish(r, why, "hello");
+}
+
+void EncodeWelcome(const WelcomeMessage &m, std::vector<uint8_t> &out) {
+  const size_t body = BeginFrame(FrameType::kWelcome, 0, out);
+  WireWriter w(out);
+  w.U32(m.status);
+  w.String(m.detail);
+  w.U64(m.cluster_id);
+  w.U32(m.sync_wait_ms);
+  w.U32(m.heartbeat_ms);
+  EncodeHost(w, m.host);
+  w.U64(m.probe_addr);
+  w.Bytes(m.challenge, kChallengeBytes);
+  w.U64(m.token);
+  EncodeTable(w, m.table);
+  FinishFrame(body, out);
+}
+
+bool DecodeWelcome(const uint8_t *body, size_t len, WelcomeMessage &out, std::string &why) {
+  WireReader r(body, len);
+  out.status = r.U32();
+  out.detail = r.String();
+  out.cluster_id = r.U64();
+  out.sync_wait_ms = r.U32();
+  out.heartbeat_ms = r.U32();
+  DecodeHost(r, out.host);
+  out.probe_addr = r.U64();
+  r.Bytes(out.challenge, kChallengeBytes);
+  out.token = r.U64();
+  if (!r.ok() || !DecodeTable(r, out.table, why)) {
+    if (why.empty()) {
+      why = "malformed welcome";
+    }
+    return false;
+  }
+  return Finish(r, why, "welcome");
+}
+
+void EncodeBind(const BindMessage &m, std::vector<uint8_t> &out) {
+  const size_t body = BeginFrame(FrameType::kBind, 0, out);
+  WireWriter w(out);
+  w.U64(m.token);
+  w.U64(m.probe_addr);
+  FinishFrame(body, out);
+}
+
+bool DecodeBind(const uint8_t *body, size_t len, BindMessage &out, std::string &why) {
+  WireReader r(body, len);
+  out.token = r.U64();
+  out.probe_addr = r.U64();
+  return Finish(r, why, "bind");
+}
+
+void EncodeResult(uint32_t request_id, const ResultMessage &m, std::vector<uint8_t> &out) {
+  const size_t body = BeginFrame(FrameType::kResult, request_id, out);
+  WireWriter w(out);
+  w.U32(m.status);
+  w.U64(m.payload_len);
+  w.String(m.detail);
+  FinishFrame(body, out);
+}
+
+bool DecodeResult(const uint8_t *body, size_t len, ResultMessage &out, std::string &why) {
+  WireReader r(body, len);
+  out.status = r.U32();
+  out.payload_len = r.U64();
+  out.detail = r.String();
+  return Finish(r, why, "result");
+}
+
+void EncodeRevoke(uint32_t request_id, int64_t cache_id, std::vector<uint8_t> &out) {
+  const size_t body = BeginFrame(FrameType::kRevoke, request_id, out);
+  WireWriter w(out);
+  w.I64(cache_id);
+  FinishFrame(body, out);
+}
+
+bool DecodeRevoke(const uint8_t *body, size_t len, int64_t &cache_id, std::string &why) {
+  WireReader r(body, len);
+  cache_id = r.I64();
+  return Finish(r, why, "revoke");
+}
+
+void EncodeEmpty(FrameType type, uint32_t request_id, std::vector<uint8_t> &out) {
+  const size_t body = BeginFrame(type, request_id, out);
+  FinishFrame(body, out);
+}
+
+bool DecodeBlockRequest(const uint8_t *body, size_t len, BlockRequest &out, std::string &why) {
+  WireReader r(body, len);
+  out.cache_id = r.I64();
+  const uint32_t count = r.U32();
+  out.total_len = r.U64();
+  if (!r.ok() || count == 0U || count > kMaxSegmentsPerRequest || r.left() != static_cast<size_t>(count) * kSegmentBytes) {
+    why = "malformed block request";
+    return false;
+  }
+  if (out.total_len > kMaxBytesPerRequest) {
+    why = "block request of " + std::to_string(out.total_len) + " bytes is above the cap";
+    return false;
+  }
+  out.segments.resize(count);
+  uint64_t sum = 0;
+  for (WireSegment &s : out.segments) {
+    s.tensor = r.U32();
+    s.offset = r.U64();
+    s.len = r.U64();
+    if (s.len == 0U || __builtin_add_overflow(sum, s.len, &sum)) {
+      why = "block request with an empty or overflowing segment";
+      return false;
+    }
+  }
+  if (sum != out.total_len) {
+    why = "block request whose segment lengths do not add up to its total";
+    return false;
+  }
+  return Finish(r, why, "block request");
+}
+}  // namespace dd::host
