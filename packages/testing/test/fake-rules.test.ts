@@ -183,6 +183,9 @@ describe('fake: the bindings contract', () => {
     expect(() => b.LlmDataDist_PullKvBlocks(client, srcIndex, dstCache, [1n] as unknown as BigUint64Array, blocks(1))).toThrow(TypeError);
     expect(() => b.LlmDataDist_Initialize(client, { [OptionKey.OPTION_DEVICE_ID]: 0 } as unknown as Record<string, string>)).toThrow(TypeError);
     expect(() => b.LlmDataDist_create(1n << 64n, LlmRole.kPrompt)).toThrow(RangeError);
+    expect(() => b.LlmDataDist_SetRole(client, LlmRole.kPrompt, { [OptionKey.OPTION_LISTEN_IP_INFO]: '10.0.0.2:1\0' })).toThrow(RangeError);
+    const ext = { src_layer_range: [0] as unknown as [number, number], dst_layer_range: [0, 0] as const, tensor_num_per_layer: 2 };
+    expect(() => b.LlmDataDist_PullKvCache(client, srcIndex, dstCache, 0, -1n, ext)).toThrow(TypeError);
   });
 
   it('a NULL handle is PARAM_INVALID; a destroyed handle throws', () => {
