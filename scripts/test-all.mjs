@@ -17,15 +17,19 @@ const steps = [
   { name: 'native: C++ unit, multi-process and fault tests (+ASan/UBSan)', when: 'packages/sys/native/CMakeLists.txt', run: ['node', 'packages/sys/scripts/native-test.mjs'] },
   { name: 'packages: vitest suites', run: [...pnpm, 'exec', 'turbo', 'run', 'test', '--concurrency=1', '--output-logs=full'] },
   { name: 'example: router tests on the packed packages, installed like an outside project', when: 'examples/router/scripts/test-packed.mjs', run: ['node', 'examples/router/scripts/test-packed.mjs'] },
+  { name: '@dd/sys: the packed tarball installs and runs on its own', run: ['node', 'packages/sys/scripts/verify-packed.mjs'] },
+  { name: '@dd/sys: the CANN build path against a stand-in toolkit tree', run: ['node', 'packages/sys/scripts/verify-cann-build.mjs'] },
   { name: 'lint: publint + attw on every package', run: [...pnpm, 'exec', 'turbo', 'run', 'lint', '--output-logs=errors-only'] },
 ];
 
 const started = Date.now();
 let index = 0;
+let skipped = 0;
 for (const step of steps) {
   index += 1;
   if (step.when && !existsSync(join(root, step.when))) {
     console.log(`\n[${index}/${steps.length}] ${step.name}: not present yet, skipped`);
+    skipped += 1;
     continue;
   }
   console.log(`\n[${index}/${steps.length}] ${step.name}\n$ ${step.run.join(' ')}`);
@@ -34,8 +38,10 @@ for (const step of steps) {
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   if (r.status !== 0) {
     console.error(`\n✗ ${step.name} failed after ${secs}s (exit ${r.status ?? r.signal})`);
+    console.error(`steps: ${index - 1 - skipped} passed, 1 failed, ${skipped} skipped`);
     process.exit(r.status || 1);
   }
   console.log(`✓ ${step.name} (${secs}s)`);
 }
 console.log(`\nAll test steps passed in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+console.log(`steps: ${steps.length - skipped} passed, 0 failed, ${skipped} skipped`);

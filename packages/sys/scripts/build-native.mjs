@@ -56,11 +56,12 @@ if (backend === 'cann') {
   ];
   const missing = needed.filter((p) => !existsSync(p));
   if (missing.length > 0) fail(`the CANN tree at ${ascend} is incomplete; missing:\n  ${missing.join('\n  ')}`);
-  let codegen;
+  // An installed @dd/codegen, else the one of the dd repository this package sits in.
+  let codegen = resolve(root, '..', '..', 'tools', 'codegen', 'bin', 'dd-codegen.mjs');
   try {
     codegen = join(dirname(fileURLToPath(import.meta.resolve('@dd/codegen/package.json'))), 'bin', 'dd-codegen.mjs');
   } catch {
-    fail('--backend cann regenerates the shim from CANN headers and needs @dd/codegen: npm install @dd/codegen');
+    if (!existsSync(codegen)) fail('--backend cann regenerates the shim from CANN headers and needs @dd/codegen: npm install @dd/codegen');
   }
   const shimDir = join(build, 'generated');
   rmSync(shimDir, { recursive: true, force: true });
