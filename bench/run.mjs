@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// `pnpm bench [--quick] [--json <file>]`: every benchmark of the project, each section in its own
+// process with its own progress line, then one readable table and one JSON report (a list of
+// { name, value, unit, baseline?, ratio? }). Ratios are against baselines measured in the same
+// run, because these machines drift ±20 % between runs.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { findNativeBench } from './lib/native-bench.mjs';
+import { repoRoot } from './lib/packages.mjs';
+import { formatTable } from './lib/report.mjs';
+import { runSection } from './lib/section-process.mjs';
+
+const argv = process.argv.slice(2).filter((a) => a !== '--');
+const quick = argv.includes('--quick');
+const jsonAt = argv.indexOf('--json');
+if (jsonAt >= 0 && (argv[jsonAt + 1] === undefined || argv[jsonAt + 1].startsWith('--'))) {
+  console.error('bench: --json needs a file name');
+  process.exit(2);
+}
+const unknown = argv.filter((a, i) => !['--quick', '--json'].includes(a) && !(jsonAt >= 0 && i === jsonAt + 1));
+if (unknown.length > 0 || argv.includes('--help')) {
+  console.error('Usage: pnpm bench [--quick] [--json <file>]\n  --quick        the short run (< 60 s)\n  --json <file>  where the JSON report goes (default bench-report.json)');
+  process.exit(unknown.length > 0 ? 2 : 0);
+}
+const reportFile = resolve(process.env.INIT_CWD ?? process.cwd(), jsonAt >= 0 ? argv[jsonAt + 1] : join(repoRoot, 'bench-report.json'));
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr' };
+const node = process.execPath;
+const mode = quick ? ['--quick'] : [];
+const started = performance.now();
+
+console.error(`bench: ${quick ? 'quick' : 'full'} run on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`);
+console.error('[build] @dd/sys with the native host backend, @dd/core, @dd/testing, @dd/codegen (cached by turbo)');
+const build = spawnSync(
+  'npx',
+  ['-y', 'pnpm@12.4.2', 'exec', 'turbo', 'run', 'build', '--filter=@dd/core...', '--filter=@dd/testing...', '--filter=@dd/codegen', '--output-logs=errors-only'],
+  { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'inherit'] },
+);
+if (build.status !== 0) {
+  console.error(`bench: the build failed (exit ${build.status ?? build.signal}); run \`npx -y pnpm@12.4.2 build\` to see why`);
+  process.exit(1);
+}
+
+/** Native results feed the FFI section, which compares against the C++ backend called directly. */
+let nativeResults = [];
+
+const sections = [
+  {
+    title: 'codegen',
+    what: 'pnpm codegen --check and generate(), vs node startup',
+    run: () => runSection(node, ['bench/sections/codegen.mjs', ...mode], { cwd: repoRoot, env, timeoutMs: quick ? 40_000 : 120_000 }),
+  },
+  {
+    title: 'host backend (dd_bench, C++)',
+    what: 'pull/push bandwidth and latency vs memcpy, raw process_vm_readv and raw TCP',
+    run: async () => {
+      const binary = findNativeBench({ env, log: (line) => console.error(`    ${line}`) });
+      nativeResults = await runSection(binary, mode, { cwd: repoRoot, env, timeoutMs: quick ? 40_000 : 300_000 });
+      return nativeResults;
+    },
+  },
+  {
+    title: 'FFI overhead (@dd/sys, @dd/core)',
+    what: 'one-block and 64-block 64 KiB pulls through the bindings, vs the C++ backend called directly',
+    run: () =>
+      runSection(node, ['bench/sections/ffi.mjs', ...mode, '--native', JSON.stringify(nativeResults)], {
+        cwd: repoRoot,
+        env,
+        timeoutMs: quick ? 40_000 : 180_000,
+      }),
+  },
+  {
+    title: 'fake (FakeNetwork)',
+    what: 'pullBlocks throughput through @dd/core, vs Uint8Array.set',
+    run: () => runSection(node, ['bench/sections/fake.mjs', ...mode], { cwd: repoRoot, env, timeoutMs: quick ? 30_000 : 120_000 }),
+  },
+];
+
+const done = [];
+const failed = [];
+for (const [i, section] of sections.entries()) {
+  console.error(`[${i + 1}/${sections.length}] ${section.title}: ${section.what}`);
+  const t0 = performance.now();
+  try {
+    const results = await section.run();
+    done.push({ title: section.title, results });
+    console.error(`    ✓ ${results.length} results in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  } catch (error) {
+    failed.push(section.title);
+    console.error(`    ✗ ${section.title} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+const all = done.flatMap((s) => s.results);
+console.log(`\n${formatTable(done)}\n`);
+console.log('ratio = value ÷ baseline, both measured in this run (GB/s, ops/s: higher is better; µs, ms: lower is better)');
+writeFileSync(reportFile, `${JSON.stringify(all, null, 2)}\n`);
+console.log(`report: ${reportFile} (${all.length} results), ${((performance.now() - started) / 1000).toFixed(1)}s in all`);
+if (failed.length > 0) {
+  console.error(`bench: ${failed.length} section(s) failed: ${failed.join(', ')}`);
+  process.exit(1);
+}
