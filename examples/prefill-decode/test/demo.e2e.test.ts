@@ -1,0 +1,36 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// The real thing, small: the built demo spawns its prompt process and both run on the native host
+// backend over loopback (turbo builds dist/ and the native library before this test runs).
+const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+function demo(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 25_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('pnpm demo (two processes, host backend)', () => {
+  it('hands a request over, verifies every byte and prints the summary', () => {
+    const r = demo(['--layers', '2', '--blocks', '32', '--iterations', '3']);
+    expect(r.stderr).not.toMatch(/✗/);
+    expect(r.status).toBe(0);
+    // 2 layers × K,V × 16 request blocks × 32 KiB per pull; 3 pulls, 3 rounds of 2 per-layer pulls, 3 pushes of 4 blocks.
+    expect(r.stdout).toMatch(/^pullBlocks, all layers\s+3\s+2\.00 MiB\s+6\.00 MiB\s+\d+\.\d\d\s+\S+ (?:µs|ms|s)\s+\S+ (?:µs|ms|s)$/m);
+    expect(r.stdout).toMatch(/^pullBlocks, per layer\s+6\s+1\.00 MiB\s+6\.00 MiB\s/m);
+    expect(r.stdout).toMatch(/^pushBlocks\s+3\s+512 KiB\s+1\.50 MiB\s/m);
+    expect(r.stdout).toMatch(/backend: host/);
+    expect(r.stdout).toMatch(/^link \S+ (?:µs|ms|s), unlink/m);
+    expect(r.stdout).toMatch(/✓ verified .* on both sides: every byte matched/);
+    expect(r.stderr).toMatch(/prompt: process \d+ listens on 127\.0\.0\.1:\d+/);
+    expect(r.stderr).toMatch(/prompt: cache unregistered, engine finalized, process exited/);
+  });
+
+  it('refuses bad flags before starting anything', () => {
+    const r = demo(['--blocks', '4', '--request-blocks', '4']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/must fit in --blocks/);
+    expect(r.stdout).toBe('');
+  });
+});
