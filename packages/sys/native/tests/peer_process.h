@@ -1,0 +1,51 @@
+// A peer engine in a child process: it listens on loopback, registers one cache filled with a
+// known pattern, reports ready, and runs until told to finish or killed.
+#ifndef DD_TESTS_PEER_PROCESS_H_
+#define DD_TESTS_PEER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace ddtest {
+struct PeerSpec {
+  uint64_t cluster_id = 10;
+  uint16_t port = 0;  // 0: pick a free one
+  uint32_t tensors = 4;
+  uint64_t rows = 64;
+  uint64_t row_bytes = 4096;
+  uint32_t seed = 3;
+  std::map<std::string, std::string> options;
+};
+
+class PeerProcess {
+ public:
+  // Forks and waits (≤ 10 s) until the child is ready; ok() tells whether it is.
+  explicit PeerProcess(PeerSpec spec);
+  ~PeerProcess();
+  PeerProcess(const PeerProcess &) = delete;
+  PeerProcess &operator=(const PeerProcess &) = delete;
+
+  bool ok() const { return ready_; }
+  pid_t pid() const { return pid_; }
+  uint16_t port() const { return spec_.port; }
+  int64_t cache_id() const { return cache_id_; }
+  // Asks the child to finalize and exit; waits ≤ 5 s, then kills it.
+  void Finish();
+  void Kill();
+  void Stop();      // SIGSTOP
+  void Continue();  // SIGCONT
+
+ private:
+  void Reap();
+  PeerSpec spec_;
+  pid_t pid_ = -1;
+  int command_fd_ = -1;
+  bool ready_ = false;
+  int64_t cache_id_ = -1;
+};
+}  // namespace ddtest
+
+#endif  // DD_TESTS_PEER_PROCESS_H_

@@ -1,0 +1,216 @@
+// Two real processes over loopback: bytes moved and compared on both data paths, and the faults
+// of the issue — peer killed with SIGKILL mid-transfer, peer stopped (SIGSTOP), heartbeat loss,
+// re-linking after a restart.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "engine_fixture.h"
+#include "harness.h"
+#include "peer_process.h"
+
+using namespace ddtest;
+
+namespace {
+constexpr uint64_t kPeer = 10;
+constexpr uint64_t kSelf = 20;
+
+std::map<std::string, std::string> Path(bool tcp, std::map<std::string, std::string> more = {}) {
+  if (tcp) {
+    more["dd.DataPath"] = "tcp";
+  }
+  return more;
+}
+
+int64_t MsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::vector<uint64_t> Range(uint64_t first, uint64_t count) {
+  std::vector<uint64_t> v(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    v[i] = first + i;
+  }
+  return v;
+}
+
+void PullAndPushAcrossProcesses(bool tcp) {
+  PeerSpec spec;
+  spec.options = Path(tcp);
+  PeerProcess peer(spec);
+  REQUIRE(peer.ok());
+  HostCache local(4, 64, 4096);
+  TestEngine self(kSelf, false, Path(tcp));
+  const int64_t local_id = Register(*self.engine, local);
+  REQUIRE_STATUS(Link(*self.engine, kPeer, peer.port()), LLM_SUCCESS);
+  // Scattered blocks, some merged into runs.
+  REQUIRE_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id),
+                                           {0, 1, 2, 40, 63, 7}, {10, 11, 12, 0, 1, 63}),
+                 LLM_SUCCESS);
+  for (uint32_t t = 0; t < 4; ++t) {
+    CHECK(local.RowEquals(t, 10, 3, t, 0));
+    CHECK(local.RowEquals(t, 12, 3, t, 2));
+    CHECK(local.RowEquals(t, 0, 3, t, 40));
+    CHECK(local.RowEquals(t, 1, 3, t, 63));
+    CHECK(local.RowEquals(t, 63, 3, t, 7));
+    CHECK(local.RowIsZero(t, 20));
+  }
+  // Push our pattern into the peer, then read it back.
+  local.Fill(5);
+  REQUIRE_STATUS(self.engine->PushKvBlocks(CacheWithId(local_id, 4), IndexOf(kPeer, peer.cache_id()), Range(0, 32),
+                                           Range(32, 32)),
+                 LLM_SUCCESS);
+  local.Zero();
+  REQUIRE_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), Range(32, 32),
+                                           Range(0, 32)),
+                 LLM_SUCCESS);
+  for (uint32_t t = 0; t < 4; ++t) {
+    for (uint64_t b = 0; b < 32; b += 5) {
+      CHECK(local.RowEquals(t, b, 5, t, b));
+    }
+  }
+  REQUIRE_STATUS(self.engine->PushKvCache(CacheWithId(local_id, 4), IndexOf(kPeer, peer.cache_id(), 3), 0), LLM_SUCCESS);
+  REQUIRE_STATUS(self.engine->PullKvCache(IndexOf(kPeer, peer.cache_id(), 3), CacheWithId(local_id), 9), LLM_SUCCESS);
+  CHECK(local.RowEquals(2, 9, 5, 2, 0));
+  REQUIRE_STATUS(Unlink(*self.engine, kPeer, peer.port()), LLM_SUCCESS);
+  peer.Finish();
+}
+
+// Same host the transfer does not involve the peer's CPU, so a stopped peer is still read; over
+// TCP the stopped peer cannot answer and the pull times out. This also proves which path ran.
+void StoppedPeer(bool tcp) {
+  PeerSpec spec;
+  spec.options = Path(tcp);
+  PeerProcess peer(spec);
+  REQUIRE(peer.ok());
+  HostCache local(4, 64, 4096);
+  TestEngine self(kSelf, false, Path(tcp, {{"llm.SyncKvCacheWaitTime", "300"}}));
+  const int64_t local_id = Register(*self.engine, local);
+  REQUIRE_STATUS(Link(*self.engine, kPeer, peer.port()), LLM_SUCCESS);
+  peer.Stop();
+  const auto start = std::chrono::steady_clock::now();
+  const Status stalled = self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), Range(0, 16),
+                                                   Range(0, 16));
+  const int64_t ms = MsSince(start);
+  if (tcp) {
+    CHECK_STATUS(stalled, LLM_TIMEOUT);
+    CHECK(ms >= 290 && ms < 1500);
+  } else {
+    CHECK_STATUS(stalled, LLM_SUCCESS);
+    CHECK(local.RowEquals(1, 15, 3, 1, 15));
+  }
+  peer.Continue();
+  // The late answer to the abandoned request is skipped; the link keeps working.
+  local.Zero();
+  CHECK_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), Range(20, 4),
+                                         Range(0, 4)),
+               LLM_SUCCESS);
+  CHECK(local.RowEquals(3, 2, 3, 3, 22));
+  peer.Finish();
+}
+
+// SIGKILL while a large pull is running: the pull fails (not hangs) well before its 10 s deadline,
+// the link is broken, and after the peer restarts a new link works.
+void KilledPeer(bool tcp) {
+  PeerSpec spec;
+  spec.rows = 1024;
+  spec.row_bytes = 65536;  // 4 tensors × 64 MiB
+  spec.options = Path(tcp);
+  auto peer = std::make_unique<PeerProcess>(spec);
+  REQUIRE(peer->ok());
+  const uint16_t port = peer->port();
+  HostCache local(4, 1024, 65536);
+  TestEngine self(kSelf, false, Path(tcp, {{"llm.SyncKvCacheWaitTime", "10000"}}));
+  const int64_t local_id = Register(*self.engine, local);
+  REQUIRE_STATUS(Link(*self.engine, kPeer, port), LLM_SUCCESS);
+  std::atomic<bool> killed{false};
+  std::chrono::steady_clock::time_point kill_time;
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    kill_time = std::chrono::steady_clock::now();
+    ::kill(peer->pid(), SIGKILL);
+    killed = true;
+  });
+  Status status = LLM_SUCCESS;
+  int pulls = 0;
+  const auto start = std::chrono::steady_clock::now();
+  while (status == LLM_SUCCESS && MsSince(start) < 8000) {
+    status = self.engine->PullKvBlocks(IndexOf(kPeer, peer->cache_id()), CacheWithId(local_id), Range(0, 1024),
+                                       Range(0, 1024));
+    ++pulls;
+  }
+  killer.join();
+  REQUIRE(killed.load());
+  const int64_t after_kill = MsSince(kill_time);
+  CHECK(status != LLM_SUCCESS);
+  CHECK(after_kill < 1000);
+  // The link is now broken: transfers fail at once with the reason.
+  const auto again = std::chrono::steady_clock::now();
+  CHECK(WaitUntil([&] {
+          return self.engine->PullKvBlocks(IndexOf(kPeer, 1), CacheWithId(local_id), {0}, {0}) == LLM_LINK_FAILED;
+        },
+        1000));
+  CHECK(MsSince(again) < 1000);
+  CHECK(std::strstr(dd_backend_error_detail(), "broken") != nullptr);
+  // Restart the peer on the same port; V2 keeps our stale entity until it is unlinked.
+  peer->Kill();
+  PeerSpec restart = spec;
+  restart.port = port;
+  restart.seed = 8;
+  peer = std::make_unique<PeerProcess>(restart);
+  REQUIRE(peer->ok());
+  CHECK_STATUS(Link(*self.engine, kPeer, port), LLM_ALREADY_LINK);
+  CHECK_STATUS(Unlink(*self.engine, kPeer, port), LLM_UNLINK_FAILED);  // the old link cannot confirm
+  CHECK_STATUS(Unlink(*self.engine, kPeer, port, true), LLM_SUCCESS);
+  REQUIRE_STATUS(Link(*self.engine, kPeer, port), LLM_SUCCESS);
+  REQUIRE_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer->cache_id()), CacheWithId(local_id), {5}, {6}), LLM_SUCCESS);
+  CHECK(local.RowEquals(0, 6, 8, 0, 5));
+  peer->Finish();
+}
+}  // namespace
+
+DD_TEST(two_processes_pull_and_push_same_host) { PullAndPushAcrossProcesses(false); }
+DD_TEST(two_processes_pull_and_push_tcp) { PullAndPushAcrossProcesses(true); }
+DD_TEST(stopped_peer_is_read_one_sided_same_host) { StoppedPeer(false); }
+DD_TEST(stopped_peer_times_out_then_recovers_tcp) { StoppedPeer(true); }
+DD_TEST(killed_peer_fails_fast_and_relinks_same_host) { KilledPeer(false); }
+DD_TEST(killed_peer_fails_fast_and_relinks_tcp) { KilledPeer(true); }
+
+DD_TEST(silent_peer_loses_the_link_by_heartbeat) {
+  PeerSpec spec;
+  spec.options = {{"dd.HeartbeatIntervalMs", "50"}};
+  PeerProcess peer(spec);
+  REQUIRE(peer.ok());
+  HostCache local(4, 64, 4096);
+  TestEngine self(kSelf, false, {{"dd.HeartbeatIntervalMs", "50"}});
+  const int64_t local_id = Register(*self.engine, local);
+  REQUIRE_STATUS(Link(*self.engine, kPeer, peer.port()), LLM_SUCCESS);
+  // Heartbeats keep an idle link alive.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), {1}, {1}), LLM_SUCCESS);
+  // A stopped peer sends none: after 3 intervals the link is broken.
+  peer.Stop();
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(WaitUntil([&] {
+          return self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), {1}, {1}) ==
+                 LLM_LINK_FAILED;
+        },
+        2000));
+  CHECK(MsSince(start) < 1000);
+  CHECK(std::strstr(dd_backend_error_detail(), "no heartbeat") != nullptr);
+  peer.Continue();
+  peer.Finish();
+}
+
+DD_TEST(peer_finalize_unlinks_our_side) {
+  PeerProcess peer(PeerSpec{});
+  REQUIRE(peer.ok());
+  TestEngine self(kSelf, false);
+  REQUIRE_STATUS(Link(*self.engine, kPeer, peer.port()), LLM_SUCCESS);
+  CHECK_STATUS(self.engine->SetRole(LlmRole::kDecoder, {}), LLM_EXIST_LINK);
+  peer.Finish();  // the peer's Finalize unlinks both sides
+  CHECK(WaitUntil([&] { return self.engine->SetRole(LlmRole::kDecoder, {}) == LLM_SUCCESS; }, 2000));
+}
