@@ -49,14 +49,15 @@ export function isReservedField(name: string): boolean {
   return name.startsWith('reserved');
 }
 
-export function unsupported(type: IrType, use: TypeUse, why: string, config: { unresolvedHint?: string }): CodegenError {
+export function unsupported(type: IrType, use: TypeUse, why: string, config: { unresolvedHint?: string; qualifiedName?: string }): CodegenError {
   const skip = use.skipKey ? `, or leave it unbound with "skip": { "${use.skipKey}": "<reason>" }` : '';
   const hint = config.unresolvedHint ? `${config.unresolvedHint}; ` : '';
+  const name = config.qualifiedName ?? type.name.replace(/^::/, '');
   return new CodegenError(
     `${use.what} has type ${renderType(type)}, which ${why}.`,
     use.file,
     use.line,
-    `${hint}classify the type with a "typeMap" entry in the config (--config), e.g. "${type.name.replace(/^::/, '')}": "int32" | "string" | { "underlying": "int32", "values": { … } }${skip}.`,
+    `${hint}classify the type with a "typeMap" entry in the config (--config), e.g. "${name}": "int32" | "string" | { "underlying": "int32", "values": { … } }${skip}.`,
   );
 }
 
@@ -143,9 +144,9 @@ export class TypeMapper {
 
   /** Maps `type` (qualifiers and references ignored) as written in `scope`. */
   map(type: IrType, scope: string, use: TypeUse): Mapped {
-    const fail = (why: string): CodegenError => {
+    const fail = (why: string, qualifiedName?: string): CodegenError => {
       const hint = this.unresolvedHint();
-      return unsupported(type, use, why, hint === undefined ? {} : { unresolvedHint: hint });
+      return unsupported(type, use, why, { ...(hint === undefined ? {} : { unresolvedHint: hint }), ...(qualifiedName === undefined ? {} : { qualifiedName }) });
     };
     const bare = type.name.replace(/^::/, '');
     const std = bare.startsWith('std::') ? bare.slice(5) : undefined;
@@ -188,8 +189,9 @@ export class TypeMapper {
         return qualified === this.config.statusType && target.kind === 'scalar' ? { ...target, status: true } : target;
       }
     }
-    if (found?.entry?.kind === 'class') throw fail(`is a class (${found.qualified}); only structs, enums, strings and scalars cross the C ABI`);
-    throw fail(found ? `resolves to ${found.qualified}, which no header the codegen read declares` : 'no header the codegen read declares');
+    if (found?.entry?.kind === 'class') throw fail(`is a class (${found.qualified}); only structs, enums, strings and scalars cross the C ABI`, found.qualified);
+    if (std !== undefined) throw fail('is a standard-library type with no C shape in the bindings contract');
+    throw fail(found ? `resolves to ${found.qualified}, which no header the codegen read declares` : 'no header the codegen read declares', found?.qualified);
   }
 
   structModel(qualifiedName: string): StructModel {

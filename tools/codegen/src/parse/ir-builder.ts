@@ -170,7 +170,13 @@ function makeType(typeNode: Node | null, qualifierOwner: Node, declarator: Decla
 }
 
 function typeOfDescriptor(node: Node): IrType {
-  return makeType(node.childForFieldName('type'), node, unwrapDeclarator(node.childForFieldName('declarator')));
+  const declarator = node.childForFieldName('declarator');
+  // A function type (`void(uint64_t, Status)`) has no name of its own; keep its spelling.
+  if (declarator && (declarator.type === 'abstract_function_declarator' || declarator.descendantsOfType('abstract_function_declarator').length > 0)) {
+    const text = collapse(node.text);
+    return { text, name: text };
+  }
+  return makeType(node.childForFieldName('type'), node, unwrapDeclarator(declarator));
 }
 
 /** Finds ERROR and MISSING nodes; a MISSING node inside a default value (`= {}`) is harmless. */
@@ -191,12 +197,20 @@ function syntaxProblems(root: Node): Node[] {
   return found;
 }
 
-function problemFix(file: HeaderFile, line: number): string {
-  const text = file.text.split('\n')[line - 1] ?? '';
-  const macro = /\b(?:class|struct)\s+([A-Z_][A-Z0-9_]*)\s+[A-Za-z_]\w*/.exec(text)?.[1];
-  if (macro) return `"${macro}" looks like an export macro: add it to "visibilityMacros" in the config (--config).`;
-  return 'make sure the header compiles; if a macro hides the syntax, add it to "visibilityMacros" in the config (--config).';
+/**
+ * An unknown export macro (`class VENDOR_API Name`) breaks the parse somewhere below the class,
+ * so look for the pattern in the whole header: it names both the real line and the fix.
+ */
+function exportMacroAt(masked: string): { line: number; macro: string } | undefined {
+  const lines = masked.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const macro = /^\s*(?:class|struct)\s+([A-Z_][A-Z0-9_]*)\s+[A-Za-z_]\w*\s*(?:final\s*)?[:{]/.exec(lines[i]!)?.[1];
+    if (macro) return { line: i + 1, macro };
+  }
+  return undefined;
 }
+
+const GENERIC_FIX = 'make sure the header compiles; if a macro hides the syntax, add it to "visibilityMacros" in the config (--config).';
 
 class IrBuilder {
   readonly aliases: IrAlias[] = [];
@@ -212,13 +226,24 @@ class IrBuilder {
 
   constructor(readonly symbols: SymbolTable) {}
 
-  readFile(file: HeaderFile, root: Node): void {
+  readFile(file: HeaderFile, root: Node, masked: string): void {
     this.file = file;
     for (const problem of syntaxProblems(root)) {
       const line = problem.startPosition.row + 1;
       const snippet = collapse(problem.text).slice(0, 60);
       const message = problem.isMissing ? `syntax error: missing ${problem.type}` : `syntax error near "${snippet}"`;
-      if (file.role === 'entry') throw new CodegenError(`cannot parse the header: ${message}.`, file.path, line, problemFix(file, line));
+      if (file.role === 'entry') {
+        const macro = exportMacroAt(masked);
+        if (macro) {
+          throw new CodegenError(
+            `cannot parse the header: "${macro.macro}" between the class keyword and the class name looks like an export macro.`,
+            file.path,
+            macro.line,
+            `add "${macro.macro}" to "visibilityMacros" in the config (--config).`,
+          );
+        }
+        throw new CodegenError(`cannot parse the header: ${message}.`, file.path, line, GENERIC_FIX);
+      }
       this.diagnostics.push({ file: file.path, line, message });
     }
     this.scope(root, '');
@@ -518,10 +543,11 @@ export function buildIr(parser: Parser, headers: HeaderSet, visibilityMacros: re
   defineTypeMap(symbols, typeMap);
   const builder = new IrBuilder(symbols);
   for (const file of headers.files) {
-    const tree = parser.parse(maskMacros(file.text, visibilityMacros));
+    const masked = maskMacros(file.text, visibilityMacros);
+    const tree = parser.parse(masked);
     if (!tree) throw new CodegenError('tree-sitter returned no tree.', file.path, 0, 'report this as a codegen bug.');
     try {
-      builder.readFile(file, tree.rootNode);
+      builder.readFile(file, tree.rootNode, masked);
     } finally {
       tree.delete();
     }
