@@ -1,9 +1,6 @@
-import * as sys from '@dd/sys';
-import type { Bindings } from '@dd/sys';
+import { StatusCode, loadNativeBindings, type Bindings } from '@dd/sys';
 import { DataDistArgumentError, DataDistError } from './errors.js';
 import { describe } from './validate.js';
-
-type NativeLoader = (options?: { library?: string }) => Bindings;
 
 /**
  * The bindings an engine runs on: the ones given, or the native library, loaded only now (importing
@@ -19,20 +16,12 @@ export function resolveBindings(bindings: unknown, library: unknown): Bindings {
   if (library !== undefined && (typeof library !== 'string' || library.length === 0)) {
     throw new DataDistArgumentError('create', 'options.nativeLibrary', 'must be a non-empty path', describe(library));
   }
-  const load = (sys as { readonly loadNativeBindings?: NativeLoader }).loadNativeBindings;
-  if (load === undefined) {
-    throw new DataDistError({
-      status: sys.StatusCode.LLM_FAILED,
-      operation: 'create',
-      message: 'create: this @dd/sys has no native loader (loadNativeBindings); pass options.bindings',
-    });
-  }
   try {
-    return load(library === undefined ? undefined : { library });
+    return loadNativeBindings(library === undefined ? {} : { library });
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new DataDistError({
-      status: sys.StatusCode.LLM_FAILED,
+      status: StatusCode.LLM_FAILED,
       operation: 'create',
       message: `create: the native backend could not be loaded: ${reason}`,
       cause,

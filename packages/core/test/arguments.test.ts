@@ -100,37 +100,35 @@ const cases: readonly Case[] = [
 ];
 
 describe.each(backends)('argument checks over the $name backend', (backend) => {
-  describe.skipIf(backend.skipReason !== undefined)('', () => {
-    it.each(cases)('%s → DataDistArgumentError naming `%s`, before native code', async (_name, argument, call) => {
-      const rec = recordingBindings(backend.newBindings());
-      const engine = LlmDataDist.create({ clusterId: 5n, role: 'decoder', listen: { ip: '127.0.0.1', port: await freePort() }, bindings: rec.bindings });
-      const other = LlmDataDist.create({ clusterId: 6n, role: 'decoder', bindings: rec.bindings });
-      const context: Context = {
-        engine,
-        other,
-        cache: smallCache(engine),
-        deviceCache: smallCache(engine, 4, 8, 'device'),
-        oddCache: smallCache(engine, 3),
-        otherCache: smallCache(other),
-        port: await freePort(),
-      };
-      const before = rec.calls.length;
-      let caught: unknown;
-      try {
-        await call(context);
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).toBeInstanceOf(DataDistArgumentError);
-      const error = caught as DataDistArgumentError;
-      expect(error.argument).toBe(argument);
-      expect(error.status).toBe(StatusCode.LLM_PARAM_INVALID);
-      expect(error.statusName).toBe('LLM_PARAM_INVALID');
-      expect(error.message).toContain(`\`${argument}\``);
-      expect(error.message).toContain(error.rule);
-      expect(rec.calls.length - before).toBe(0);
-      engine.close({ force: true });
-      other.close({ force: true });
-    });
+  it.each(cases)('%s → DataDistArgumentError naming `%s`, before native code', async (_name, argument, call) => {
+    const rec = recordingBindings(backend.newBindings());
+    const engine = LlmDataDist.create({ clusterId: 5n, role: 'decoder', listen: { ip: '127.0.0.1', port: await freePort() }, bindings: rec.bindings });
+    const other = LlmDataDist.create({ clusterId: 6n, role: 'decoder', bindings: rec.bindings });
+    const context: Context = {
+      engine,
+      other,
+      cache: smallCache(engine),
+      deviceCache: smallCache(engine, 4, 8, 'device'),
+      oddCache: smallCache(engine, 3),
+      otherCache: smallCache(other),
+      port: await freePort(),
+    };
+    const before = rec.calls.length;
+    let caught: unknown;
+    try {
+      await call(context);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(DataDistArgumentError);
+    const error = caught as DataDistArgumentError;
+    expect(error.argument).toBe(argument);
+    expect(error.status).toBe(StatusCode.LLM_PARAM_INVALID);
+    expect(error.statusName).toBe('LLM_PARAM_INVALID');
+    expect(error.message).toContain(`\`${argument}\``);
+    expect(error.message).toContain(error.rule);
+    expect(rec.calls.length - before).toBe(0);
+    engine.close({ force: true });
+    other.close({ force: true });
   });
 });

@@ -1,13 +1,10 @@
 import { createServer } from 'node:net';
-import * as sys from '@dd/sys';
-import type { Bindings } from '@dd/sys';
+import { loadNativeBindings, type Bindings } from '@dd/sys';
 import { FakeNetwork } from '@dd/testing';
 
 /** A backend every API-area test file runs over. */
 export interface BackendCase {
   readonly name: 'fake' | 'native';
-  /** Set when this backend cannot run here; the suite is skipped with this reason printed. */
-  readonly skipReason: string | undefined;
   /** Bindings for one test: engines created from the same call can link to each other. */
   newBindings(): Bindings;
 }
@@ -24,21 +21,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-type NativeLoader = () => Bindings;
-const loadNative = (sys as { readonly loadNativeBindings?: NativeLoader }).loadNativeBindings;
-
+/** The fake (a fresh network per call) and the native host backend (one library per process). */
 export const backends: readonly BackendCase[] = [
-  { name: 'fake', skipReason: undefined, newBindings: () => new FakeNetwork().bindings },
-  {
-    name: 'native',
-    skipReason: loadNative === undefined ? '@dd/sys does not export loadNativeBindings yet' : undefined,
-    newBindings: () => {
-      if (loadNative === undefined) throw new Error('unreachable: native suite runs only with a loader');
-      return loadNative();
-    },
-  },
+  { name: 'fake', newBindings: () => new FakeNetwork().bindings },
+  { name: 'native', newBindings: () => loadNativeBindings() },
 ];
-
-for (const backend of backends) {
-  if (backend.skipReason !== undefined) console.warn(`[@dd/core tests] skipping the ${backend.name} backend: ${backend.skipReason}`);
-}

@@ -4,106 +4,104 @@ import { backends } from './backends.js';
 import { createPair, recordingBindings, smallCache } from './harness.js';
 
 describe.each(backends)('KV caches over the $name backend', (backend) => {
-  describe.skipIf(backend.skipReason !== undefined)('', () => {
-    it('registers host memory and knows its geometry', () => {
-      using engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: backend.newBindings() });
-      const cache = engine.registerHostCache({ placement: 'host', dataType: DataType.DT_BF16, shape: [8, 4, 2, 8], numTensors: 6 });
-      expect(cache.id).toBeGreaterThanOrEqual(1n);
-      expect(cache).toMatchObject({
-        placement: 'host',
-        dataType: DataType.DT_BF16,
-        shape: [8, 4, 2, 8],
-        numTensors: 6,
-        numBlocks: 8,
-        tensorBytes: 8 * 4 * 2 * 8 * 2,
-        bytesPerBlock: 4 * 2 * 8 * 2,
-        tensorsPerLayer: 2,
-        numLayers: 3,
-        registered: true,
-        pendingTransfers: 0,
-      });
-      expect(cache.addresses).toHaveLength(6);
-      expect(engine.caches).toEqual([cache]);
-      const second = smallCache(engine, 1);
-      expect(second.id).toBeGreaterThan(cache.id);
+  it('registers host memory and knows its geometry', () => {
+    using engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: backend.newBindings() });
+    const cache = engine.registerHostCache({ placement: 'host', dataType: DataType.DT_BF16, shape: [8, 4, 2, 8], numTensors: 6 });
+    expect(cache.id).toBeGreaterThanOrEqual(1n);
+    expect(cache).toMatchObject({
+      placement: 'host',
+      dataType: DataType.DT_BF16,
+      shape: [8, 4, 2, 8],
+      numTensors: 6,
+      numBlocks: 8,
+      tensorBytes: 8 * 4 * 2 * 8 * 2,
+      bytesPerBlock: 4 * 2 * 8 * 2,
+      tensorsPerLayer: 2,
+      numLayers: 3,
+      registered: true,
+      pendingTransfers: 0,
     });
+    expect(cache.addresses).toHaveLength(6);
+    expect(engine.caches).toEqual([cache]);
+    const second = smallCache(engine, 1);
+    expect(second.id).toBeGreaterThan(cache.id);
+  });
 
-    it('registers Buffers, ArrayBuffers and typed arrays, and its views alias that memory', () => {
-      const rec = recordingBindings(backend.newBindings());
-      using engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: rec.bindings });
-      const buffer = Buffer.alloc(64);
-      const arrayBuffer = new ArrayBuffer(64);
-      const floats = new Float32Array(20).subarray(4);
-      const cache = engine.registerCache({ desc: { placement: 'host', dataType: DataType.DT_FLOAT, shape: [4, 4] }, tensors: [buffer, arrayBuffer, floats] });
-      expect(cache.numTensors).toBe(3);
-      const register = rec.calls.find((c) => c.name === 'LlmDataDist_RegisterKvCache');
-      expect(register?.args[2]).toEqual(cache.addresses);
-      expect(register?.args[1]).toMatchObject({ placement: 0, num_tensors: 3, data_type: DataType.DT_FLOAT, shape: new BigInt64Array([4n, 4n]) });
+  it('registers Buffers, ArrayBuffers and typed arrays, and its views alias that memory', () => {
+    const rec = recordingBindings(backend.newBindings());
+    using engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: rec.bindings });
+    const buffer = Buffer.alloc(64);
+    const arrayBuffer = new ArrayBuffer(64);
+    const floats = new Float32Array(20).subarray(4);
+    const cache = engine.registerCache({ desc: { placement: 'host', dataType: DataType.DT_FLOAT, shape: [4, 4] }, tensors: [buffer, arrayBuffer, floats] });
+    expect(cache.numTensors).toBe(3);
+    const register = rec.calls.find((c) => c.name === 'LlmDataDist_RegisterKvCache');
+    expect(register?.args[2]).toEqual(cache.addresses);
+    expect(register?.args[1]).toMatchObject({ placement: 0, num_tensors: 3, data_type: DataType.DT_FLOAT, shape: new BigInt64Array([4n, 4n]) });
 
-      buffer[5] = 11;
-      new Uint8Array(arrayBuffer)[63] = 12;
-      floats[0] = 1.5;
-      expect(cache.tensor(0)[5]).toBe(11);
-      expect(cache.block(1, 3)[15]).toBe(12);
-      expect(new Float32Array(cache.tensor(2).slice().buffer)[0]).toBe(1.5);
-      cache.block(0, 1)[0] = 99;
-      expect(buffer[16]).toBe(99);
-    });
+    buffer[5] = 11;
+    new Uint8Array(arrayBuffer)[63] = 12;
+    floats[0] = 1.5;
+    expect(cache.tensor(0)[5]).toBe(11);
+    expect(cache.block(1, 3)[15]).toBe(12);
+    expect(new Float32Array(cache.tensor(2).slice().buffer)[0]).toBe(1.5);
+    cache.block(0, 1)[0] = 99;
+    expect(buffer[16]).toBe(99);
+  });
 
-    it('registers raw addresses, viewed through the backend', () => {
-      const bindings = backend.newBindings();
-      using engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings });
-      const memory = new Uint8Array(32);
-      const address = bindings.addressOf(memory);
-      const cache = engine.registerCache({ desc: { placement: 'host', dataType: DataType.DT_UINT8, shape: [2, 16] }, addresses: [address] });
-      expect(cache.addresses).toEqual(new BigUint64Array([address]));
-      memory[17] = 77;
-      expect(cache.block(0, 1)[1]).toBe(77);
-    });
+  it('registers raw addresses, viewed through the backend', () => {
+    const bindings = backend.newBindings();
+    using engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings });
+    const memory = new Uint8Array(32);
+    const address = bindings.addressOf(memory);
+    const cache = engine.registerCache({ desc: { placement: 'host', dataType: DataType.DT_UINT8, shape: [2, 16] }, addresses: [address] });
+    expect(cache.addresses).toEqual(new BigUint64Array([address]));
+    memory[17] = 77;
+    expect(cache.block(0, 1)[1]).toBe(77);
+  });
 
-    it('unregisters once, on unregister() or at the end of a `using` scope', () => {
-      const rec = recordingBindings(backend.newBindings());
-      using engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: rec.bindings });
-      const cache = smallCache(engine);
-      cache.unregister();
-      cache.unregister();
-      expect(cache.registered).toBe(false);
-      expect(engine.caches).toEqual([]);
-      {
-        using scoped = smallCache(engine);
-        expect(scoped.registered).toBe(true);
-      }
-      expect(rec.calls.filter((c) => c.name === 'LlmDataDist_UnregisterKvCache').map((c) => c.args[1])).toEqual([cache.id, cache.id + 1n]);
-    });
+  it('unregisters once, on unregister() or at the end of a `using` scope', () => {
+    const rec = recordingBindings(backend.newBindings());
+    using engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: rec.bindings });
+    const cache = smallCache(engine);
+    cache.unregister();
+    cache.unregister();
+    expect(cache.registered).toBe(false);
+    expect(engine.caches).toEqual([]);
+    {
+      using scoped = smallCache(engine);
+      expect(scoped.registered).toBe(true);
+    }
+    expect(rec.calls.filter((c) => c.name === 'LlmDataDist_UnregisterKvCache').map((c) => c.args[1])).toEqual([cache.id, cache.id + 1n]);
+  });
 
-    it('refuses to register after linking', async () => {
-      const pair = await createPair(backend);
+  it('refuses to register after linking', async () => {
+    const pair = await createPair(backend);
+    try {
+      smallCache(pair.prompt);
+      await pair.decoder.link({ clusterId: 1n, remote: { ip: '127.0.0.1', port: pair.promptPort } });
+      const rec = recordingBindings(pair.bindings);
+      let caught: unknown;
       try {
-        smallCache(pair.prompt);
-        await pair.decoder.link({ clusterId: 1n, remote: { ip: '127.0.0.1', port: pair.promptPort } });
-        const rec = recordingBindings(pair.bindings);
-        let caught: unknown;
-        try {
-          smallCache(pair.decoder);
-        } catch (error) {
-          caught = error;
-        }
-        expect(caught).toBeInstanceOf(OrderingError);
-        expect(caught).toMatchObject({ rule: 'register-before-link', statusName: 'LLM_EXIST_LINK', operation: 'registerCache' });
-        expect(rec.calls).toHaveLength(0);
-        await pair.decoder.unlink(1n);
-        expect(smallCache(pair.decoder).registered).toBe(true);
-      } finally {
-        await pair.dispose();
+        smallCache(pair.decoder);
+      } catch (error) {
+        caught = error;
       }
-    });
+      expect(caught).toBeInstanceOf(OrderingError);
+      expect(caught).toMatchObject({ rule: 'register-before-link', statusName: 'LLM_EXIST_LINK', operation: 'registerCache' });
+      expect(rec.calls).toHaveLength(0);
+      await pair.decoder.unlink(1n);
+      expect(smallCache(pair.decoder).registered).toBe(true);
+    } finally {
+      await pair.dispose();
+    }
+  });
 
-    it('limits an engine to 240 registered addresses', () => {
-      using engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: backend.newBindings() });
-      smallCache(engine, 200, 1);
-      expect(() => smallCache(engine, 41, 1)).toThrow(DataDistArgumentError);
-      expect(smallCache(engine, 40, 1).numTensors).toBe(40);
-    });
+  it('limits an engine to 240 registered addresses', () => {
+    using engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: backend.newBindings() });
+    smallCache(engine, 200, 1);
+    expect(() => smallCache(engine, 41, 1)).toThrow(DataDistArgumentError);
+    expect(smallCache(engine, 40, 1).numTensors).toBe(40);
   });
 });
 

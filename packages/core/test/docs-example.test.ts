@@ -46,7 +46,7 @@ describe('docs/core.md example', () => {
   });
 
   describe.each(backends)('runs over the $name backend', (backend) => {
-    it.skipIf(backend.skipReason !== undefined)('moves the request blocks from prefill to decode', async () => {
+    it('moves the request blocks from prefill to decode', async () => {
       const example = (await import(examplePath)) as ExampleModule;
       const result = await example.handOver({ promptPort: await freePort(), decoderPort: await freePort(), bindings: backend.newBindings() });
       // 8 tensors × 3 blocks × (32 × 4 × 64 bf16).
