@@ -1,4 +1,4 @@
-import { OptionKey } from '@dd/sys';
+import { OptionKey, loadNativeBindings } from '@dd/sys';
 import { describe, expect, it } from 'vitest';
 import {
   DataDistArgumentError,
@@ -43,25 +43,6 @@ describe.each(backends)('lifecycle over the $name backend', (backend) => {
     } finally {
       engine.close();
     }
-  });
-
-  it.runIf(backend.name === 'native')('loads the native backend when no bindings are given', () => {
-    const engine = LlmDataDist.create({ clusterId: 8n, role: 'mix' });
-    expect(engine.backend.name).toBe('host');
-    expect(engine.backend).toEqual(backend.newBindings().backend);
-    engine.close();
-  });
-
-  it.runIf(backend.name === 'native')('reports a native library that cannot be loaded as a DataDistError of create', () => {
-    let caught: unknown;
-    try {
-      LlmDataDist.create({ clusterId: 8n, role: 'mix', nativeLibrary: '/nonexistent/libdd_llm_datadist.so' });
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(DataDistError);
-    expect(caught).toMatchObject({ operation: 'create', statusName: 'LLM_FAILED' });
-    expect((caught as Error).message).toContain('/nonexistent/libdd_llm_datadist.so');
   });
 
   it('reports a refused Initialize with the native detail and frees the handle', async () => {
@@ -209,5 +190,26 @@ describe.each(backends)('lifecycle over the $name backend', (backend) => {
     } finally {
       await pair.dispose();
     }
+  });
+});
+
+describe('native backend loading', () => {
+  it('loads the native backend when no bindings are given', () => {
+    const engine = LlmDataDist.create({ clusterId: 8n, role: 'mix' });
+    expect(engine.backend.name).toBe('host');
+    expect(engine.backend).toEqual(loadNativeBindings().backend);
+    engine.close();
+  });
+
+  it('reports a native library that cannot be loaded as a DataDistError of create', () => {
+    let caught: unknown;
+    try {
+      LlmDataDist.create({ clusterId: 8n, role: 'mix', nativeLibrary: '/nonexistent/libdd_llm_datadist.so' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(DataDistError);
+    expect(caught).toMatchObject({ operation: 'create', statusName: 'LLM_FAILED' });
+    expect((caught as Error).message).toContain('/nonexistent/libdd_llm_datadist.so');
   });
 });
