@@ -124,7 +124,7 @@ ClusterLink::ClusterLink(PeerInfo peer, bool initiated_locally, std::unique_ptr<
       shared_with_peer_(std::move(shared_with_peer)) {
   for (CacheTableEntry &entry : peer_table) {
     const int64_t id = entry.cache_id;
-    peer_table_.emplace(id, std::move(entry));
+    peer_table_.emplace(id, std::make_shared<const CacheTableEntry>(std::move(entry)));
   }
   last_inbound_ms = SteadyNowMs();
   last_heartbeat_sent_ms = SteadyNowMs();
@@ -148,15 +148,14 @@ void ClusterLink::DisableSameHostPath() { same_host_disabled_.store(true, std::m
 
 const char *ClusterLink::ActiveDataPathName() { return ActiveDataPath().Name(); }
 
-bool ClusterLink::BeginTransfer(int64_t remote_cache_id, CacheTableEntry &out) {
+std::shared_ptr<const CacheTableEntry> ClusterLink::BeginTransfer(int64_t remote_cache_id) {
   std::lock_guard<std::mutex> lock(table_mutex_);
   const auto it = peer_table_.find(remote_cache_id);
   if (it == peer_table_.end()) {
-    return false;
+    return nullptr;
   }
-  out = it->second;
   transfer_active_ = true;
-  return true;
+  return it->second;
 }
 
 void ClusterLink::EndTransfer() {

@@ -107,7 +107,7 @@ class ClusterLink {
 
   // Peer cache lookup for an operation: copies the entry and marks an operation in flight, so a
   // revoke arriving meanwhile is answered only once the operation has finished with the memory.
-  bool BeginTransfer(int64_t remote_cache_id, CacheTableEntry &out);
+  std::shared_ptr<const CacheTableEntry> BeginTransfer(int64_t remote_cache_id);
   // Ends the operation and sends the revoke answers that waited for it.
   void EndTransfer();
   // The peer unregistered `cache_id`. Returns true when the answer can go out now.
@@ -145,7 +145,7 @@ class ClusterLink {
   std::atomic<bool> same_host_disabled_{false};
 
   std::mutex table_mutex_;
-  std::map<int64_t, CacheTableEntry> peer_table_;
+  std::map<int64_t, std::shared_ptr<const CacheTableEntry>> peer_table_;
   std::set<int64_t> shared_with_peer_;
   bool transfer_active_ = false;
   std::vector<uint32_t> deferred_revoke_answers_;

@@ -53,9 +53,11 @@ class PeerCacheUse {
   }
   PeerCacheUse(const PeerCacheUse &) = delete;
   PeerCacheUse &operator=(const PeerCacheUse &) = delete;
-  bool Begin(int64_t cache_id, CacheTableEntry &out) {
-    active_ = link_.BeginTransfer(cache_id, out);
-    return active_;
+  // The peer's entry for `cache_id`, or null when the peer has no such cache.
+  std::shared_ptr<const CacheTableEntry> Begin(int64_t cache_id) {
+    std::shared_ptr<const CacheTableEntry> entry = link_.BeginTransfer(cache_id);
+    active_ = entry != nullptr;
+    return entry;
   }
 
  private:
@@ -436,11 +438,12 @@ Status LlmDataDistImpl::PullKvCache(const CacheIndex &src_cache_index, const Cac
     return status;
   }
   PeerCacheUse use(*link);
-  CacheTableEntry remote;
-  if (!use.Begin(src_cache_index.cache_id, remote)) {
+  const std::shared_ptr<const CacheTableEntry> remote_entry = use.Begin(src_cache_index.cache_id);
+  if (remote_entry == nullptr) {
     return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
                 static_cast<unsigned long long>(src_cache_index.cluster_id), static_cast<long long>(src_cache_index.cache_id));
   }
+  const CacheTableEntry &remote = *remote_entry;
   TensorSpan src;
   TensorSpan dst;
   status = dd::host::SelectPullTensors(ext_param, remote.geometry.num_tensors, geo.num_tensors, src, dst);
@@ -509,11 +512,12 @@ Status LlmDataDistImpl::PullKvBlocks(const CacheIndex &src_cache_index, const Ca
     return status;
   }
   PeerCacheUse use(*link);
-  CacheTableEntry remote;
-  if (!use.Begin(src_cache_index.cache_id, remote)) {
+  const std::shared_ptr<const CacheTableEntry> remote_entry = use.Begin(src_cache_index.cache_id);
+  if (remote_entry == nullptr) {
     return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
                 static_cast<unsigned long long>(src_cache_index.cluster_id), static_cast<long long>(src_cache_index.cache_id));
   }
+  const CacheTableEntry &remote = *remote_entry;
   TensorSpan src;
   TensorSpan dst;
   status = dd::host::SelectPullTensors(ext_param, remote.geometry.num_tensors, geo.num_tensors, src, dst);
@@ -603,11 +607,12 @@ Status LlmDataDistImpl::PushKvCache(const Cache &src_cache, const CacheIndex &ds
     return status;
   }
   PeerCacheUse use(*link);
-  CacheTableEntry remote;
-  if (!use.Begin(dst_cache_index.cache_id, remote)) {
+  const std::shared_ptr<const CacheTableEntry> remote_entry = use.Begin(dst_cache_index.cache_id);
+  if (remote_entry == nullptr) {
     return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
                 static_cast<unsigned long long>(dst_cache_index.cluster_id), static_cast<long long>(dst_cache_index.cache_id));
   }
+  const CacheTableEntry &remote = *remote_entry;
   std::vector<LayerTransfer> &layers = t_layers;
   status = dd::host::PlanPushLayers(ext_param, src_cache.cache_desc.num_tensors, geo.num_tensors,
                                     remote.geometry.num_tensors, layers);
@@ -675,11 +680,12 @@ Status LlmDataDistImpl::PushKvBlocks(const Cache &src_cache, const CacheIndex &d
     return status;
   }
   PeerCacheUse use(*link);
-  CacheTableEntry remote;
-  if (!use.Begin(dst_cache_index.cache_id, remote)) {
+  const std::shared_ptr<const CacheTableEntry> remote_entry = use.Begin(dst_cache_index.cache_id);
+  if (remote_entry == nullptr) {
     return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
                 static_cast<unsigned long long>(dst_cache_index.cluster_id), static_cast<long long>(dst_cache_index.cache_id));
   }
+  const CacheTableEntry &remote = *remote_entry;
   std::vector<LayerTransfer> &layers = t_layers;
   status = dd::host::PlanPushLayers(ext_param, src_cache.cache_desc.num_tensors, geo.num_tensors,
                                     remote.geometry.num_tensors, layers);

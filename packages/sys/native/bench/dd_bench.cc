@@ -1,0 +1,495 @@
+// dd_bench: bandwidth and latency of the host backend's pulls and pushes (same-host and TCP
+// paths; 4 KiB, 64 KiB and 1 MiB blocks; batches of 1 and 64) out of a cold 256 MiB region in
+// another process, each next to a baseline measured in the same run: memcpy, raw
+// process_vm_readv/writev, and a raw TCP block server. Also link setup, dead-peer detection and
+// the peak RSS of both processes next to the memory they registered.
+//
+//   dd_bench [--quick] [--json FILE] [--direct-only]
+//     --quick        smaller budgets, whole run < 30 s
+//     --json FILE    also write [{ name, value, unit, baseline?, ratio? }]; baseline names another
+//                    entry of the same array and ratio = value / baseline value
+//     --direct-only  only the C++-direct 64 KiB pulls (1 and 64 blocks, ns/op), the reference for
+//                    the FFI-overhead comparison of the TypeScript benchmark
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench_peer.h"
+#include "bench_report.h"
+#include "llm_datadist/llm_datadist.h"
+#include "raw_baselines.h"
+
+using namespace llm_datadist;
+using namespace ddbench;
+
+extern "C" const char *dd_backend_error_detail(void);
+
+namespace {
+constexpr uint64_t kRegionBytes = 256ULL << 20U;
+constexpr uint64_t kPeerCluster = 10;
+constexpr int kPeerCpu = 0;
+constexpr int kClientCpu = 1;
+constexpr size_t kBatches[] = {1, 64};
+const char *const kBlockNames[] = {"4KiB", "64KiB", "1MiB"};
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+struct Budget {
+  double max_seconds;  // per round
+  uint64_t target_bytes;
+  size_t min_ops;
+  int rounds;
+};
+
+struct Measured {
+  bool ok = false;
+  double seconds = 0;
+  size_t ops = 0;
+  uint64_t bytes = 0;
+  double gbps() const { return seconds > 0 ? static_cast<double>(bytes) / seconds / 1e9 : 0; }
+  double us_per_op() const { return ops > 0 ? seconds * 1e6 / static_cast<double>(ops) : 0; }
+};
+
+// Runs op(i) on consecutive schedule entries from `cursor` (which it advances, so successive
+// measurements keep reaching cold memory) until the byte target and op minimum are met or time
+// runs out; one untimed operation first.
+Measured Measure(const Budget &budget, size_t schedule_len, size_t &cursor, uint64_t bytes_per_op,
+                 const std::function<bool(size_t)> &op) {
+  Measured m;
+  if (!op(cursor++ % schedule_len)) {
+    return m;
+  }
+  const auto start = Clock::now();
+  for (;;) {
+    if (!op(cursor++ % schedule_len)) {
+      return m;
+    }
+    ++m.ops;
+    m.bytes += bytes_per_op;
+    m.seconds = Seconds(start);
+    if ((m.bytes >= budget.target_bytes && m.ops >= budget.min_ops) || m.seconds >= budget.max_seconds) {
+      break;
+    }
+  }
+  m.ok = true;
+  return m;
+}
+
+// Baseline and measured operation alternate for `budget.rounds` rounds; the median round of each
+// is kept. Neighbours on a shared 2-core machine then bias both sides alike.
+struct PairResult {
+  Measured baseline;
+  Measured ours;
+};
+
+Measured Median(std::vector<Measured> rounds) {
+  for (const Measured &m : rounds) {
+    if (!m.ok) {
+      return m;
+    }
+  }
+  std::sort(rounds.begin(), rounds.end(), [](const Measured &a, const Measured &b) { return a.us_per_op() < b.us_per_op(); });
+  return rounds[rounds.size() / 2];
+}
+
+PairResult MeasurePair(const Budget &budget, size_t schedule_len, uint64_t bytes_per_op,
+                       const std::function<bool(size_t)> &baseline, const std::function<bool(size_t)> &ours) {
+  size_t cursor = 0;
+  std::vector<Measured> base_rounds;
+  std::vector<Measured> our_rounds;
+  for (int round = 0; round < budget.rounds; ++round) {
+    base_rounds.push_back(Measure(budget, schedule_len, cursor, bytes_per_op, baseline));
+    our_rounds.push_back(Measure(budget, schedule_len, cursor, bytes_per_op, ours));
+  }
+  return PairResult{Median(base_rounds), Median(our_rounds)};
+}
+
+// Batches covering the whole region in random order, on both sides: every operation touches
+// memory that is cold (the region is 8× the L3 cache).
+struct Schedule {
+  std::vector<std::vector<uint64_t>> src;
+  std::vector<std::vector<uint64_t>> dst;
+};
+
+Schedule MakeSchedule(uint64_t blocks, size_t batch, uint64_t seed) {
+  std::mt19937_64 random(seed);
+  std::vector<uint64_t> src(blocks);
+  std::vector<uint64_t> dst(blocks);
+  for (uint64_t i = 0; i < blocks; ++i) {
+    src[i] = dst[i] = i;
+  }
+  std::shuffle(src.begin(), src.end(), random);
+  std::shuffle(dst.begin(), dst.end(), random);
+  Schedule schedule;
+  for (uint64_t first = 0; first + batch <= blocks; first += batch) {
+    schedule.src.emplace_back(src.begin() + static_cast<ptrdiff_t>(first), src.begin() + static_cast<ptrdiff_t>(first + batch));
+    schedule.dst.emplace_back(dst.begin() + static_cast<ptrdiff_t>(first), dst.begin() + static_cast<ptrdiff_t>(first + batch));
+  }
+  return schedule;
+}
+
+std::string Label(const char *what, size_t block_index, size_t batch) {
+  return std::string(what) + " " + kBlockNames[block_index] + " x" + std::to_string(batch);
+}
+
+uint8_t *MapRegion(uint64_t bytes, uint8_t fill) {
+  void *p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    return nullptr;
+  }
+  std::memset(p, fill, bytes);  // touched, so RSS counts it and no first-touch faults are timed
+  return static_cast<uint8_t *>(p);
+}
+
+// One engine of the measuring process, with the local region registered once per block size.
+struct ClientEngine {
+  std::unique_ptr<LlmDataDist> engine;
+  int64_t ids[kBlockSizeCount] = {};
+  Status status = LLM_FAILED;
+
+  ClientEngine(uint64_t cluster_id, bool tcp, uint8_t *region, uint64_t region_bytes) {
+    engine = std::make_unique<LlmDataDist>(cluster_id, LlmRole::kDecoder);
+    std::map<AscendString, AscendString> options{{AscendString(OPTION_DEVICE_ID), AscendString("0")},
+                                                 {AscendString(OPTION_SYNC_CACHE_WAIT_TIME), AscendString("10000")}};
+    if (tcp) {
+      options[AscendString("dd.DataPath")] = AscendString("tcp");
+    }
+    status = engine->Initialize(options);
+    for (size_t i = 0; i < kBlockSizeCount && status == LLM_SUCCESS; ++i) {
+      CacheDesc desc;
+      desc.placement = CachePlacement::kHost;
+      desc.num_tensors = 1;
+      desc.data_type = DT_UINT8;
+      desc.shape = {static_cast<int64_t>(region_bytes / kBlockSizes[i]), static_cast<int64_t>(kBlockSizes[i])};
+      status = engine->RegisterKvCache(desc, {reinterpret_cast<uintptr_t>(region)}, RegisterCfg{}, ids[i]);
+    }
+  }
+  ~ClientEngine() { engine->Finalize(); }
+
+  Status Link(uint64_t cluster_id, uint16_t port) {
+    ClusterInfo cluster;
+    cluster.remote_cluster_id = cluster_id;
+    IpInfo local{};
+    local.ip = AscendString("127.0.0.1");
+    IpInfo remote{};
+    remote.ip = AscendString("127.0.0.1");
+    remote.port = port;
+    cluster.local_ip_infos = {local};
+    cluster.remote_ip_infos = {remote};
+    std::vector<Status> rets;
+    return engine->LinkLlmClusters({cluster}, rets, 5000);
+  }
+
+  Status Unlink(uint64_t cluster_id, uint16_t port) {
+    ClusterInfo cluster;
+    cluster.remote_cluster_id = cluster_id;
+    IpInfo remote{};
+    remote.ip = AscendString("127.0.0.1");
+    remote.port = port;
+    cluster.remote_ip_infos = {remote};
+    std::vector<Status> rets;
+    return engine->UnlinkLlmClusters({cluster}, rets, 5000, false);
+  }
+
+  Status Pull(uint64_t peer, int64_t remote_id, size_t size_index, const std::vector<uint64_t> &src,
+              const std::vector<uint64_t> &dst) {
+    CacheIndex index{};
+    index.cluster_id = peer;
+    index.cache_id = remote_id;
+    Cache cache;
+    cache.cache_id = ids[size_index];
+    return engine->PullKvBlocks(index, cache, src, dst);
+  }
+
+  Status Push(uint64_t peer, int64_t remote_id, size_t size_index, const std::vector<uint64_t> &src,
+              const std::vector<uint64_t> &dst) {
+    CacheIndex index{};
+    index.cluster_id = peer;
+    index.cache_id = remote_id;
+    Cache cache;
+    cache.cache_id = ids[size_index];
+    cache.cache_desc.num_tensors = 1;
+    return engine->PushKvBlocks(cache, index, src, dst);
+  }
+};
+
+// memcpy baselines run in a child process so that their second 256 MiB arena does not inflate
+// the measuring process's peak RSS. Results come back as (GB/s, µs/op) pairs.
+std::vector<double> MemcpyBaselines(const Budget &budget) {
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    return {};
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    PinToCpu(kClientCpu);
+    uint8_t *src = MapRegion(kRegionBytes, 0x11);
+    uint8_t *dst = MapRegion(kRegionBytes, 0x22);
+    std::vector<double> out;
+    for (size_t s = 0; s < kBlockSizeCount; ++s) {
+      for (const size_t batch : kBatches) {
+        const Schedule schedule = MakeSchedule(kRegionBytes / kBlockSizes[s], batch, 1 + s);
+        size_t cursor = 0;
+        std::vector<Measured> rounds;
+        for (int round = 0; round < budget.rounds; ++round) {
+          rounds.push_back(Measure(budget, schedule.src.size(), cursor, batch * kBlockSizes[s], [&](size_t i) {
+            CopyBlocks(BlockBatch{&schedule.src[i], &schedule.dst[i], kBlockSizes[s]}, src, dst);
+            return true;
+          }));
+        }
+        const Measured m = Median(rounds);
+        out.push_back(m.gbps());
+        out.push_back(m.us_per_op());
+      }
+    }
+    [[maybe_unused]] const ssize_t n = ::write(fds[1], out.data(), out.size() * sizeof(double));
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::vector<double> results(kBlockSizeCount * 2 * 2);
+  size_t have = 0;
+  auto *bytes = reinterpret_cast<uint8_t *>(results.data());
+  while (have < results.size() * sizeof(double)) {
+    const ssize_t n = ::read(fds[0], bytes + have, results.size() * sizeof(double) - have);
+    if (n <= 0) {
+      break;
+    }
+    have += static_cast<size_t>(n);
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return have == results.size() * sizeof(double) ? results : std::vector<double>();
+}
+
+// Time from SIGKILL of a linked peer until a pull on the link fails.
+double DeadPeerDetectionMs(bool tcp, uint8_t *region) {
+  auto victim = BenchPeer::Spawn(kPeerCluster + 1, 16ULL << 20U, kPeerCpu);
+  if (victim == nullptr) {
+    return -1;
+  }
+  ClientEngine client(tcp ? 41 : 40, tcp, region, 16ULL << 20U);
+  if (client.status != LLM_SUCCESS || client.Link(kPeerCluster + 1, victim->info().engine_port) != LLM_SUCCESS) {
+    return -1;
+  }
+  const std::vector<uint64_t> one{3};
+  if (client.Pull(kPeerCluster + 1, victim->info().cache_ids[1], 1, one, one) != LLM_SUCCESS) {
+    return -1;
+  }
+  const auto start = Clock::now();
+  ::kill(victim->info().pid, SIGKILL);
+  while (client.Pull(kPeerCluster + 1, victim->info().cache_ids[1], 1, one, one) == LLM_SUCCESS) {
+    if (Seconds(start) > 5) {
+      return -1;
+    }
+  }
+  return Seconds(start) * 1e3;
+}
+
+int64_t PeakRssKb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      return std::stoll(line.substr(6));
+    }
+  }
+  return -1;
+}
+
+// The peer fills its region so that the 8-byte word at offset o holds o * 0x9E3779B97F4A7C15.
+bool BlockHoldsPeerPattern(const uint8_t *block, uint64_t len, uint64_t region_offset) {
+  for (uint64_t i = 0; i < len; i += 8) {
+    uint64_t word = 0;
+    std::memcpy(&word, block + i, sizeof(word));
+    if (word != (region_offset + i) * 0x9E3779B97F4A7C15ULL) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+int main(int argc, char **argv) {
+  bool quick = false;
+  bool direct_only = false;
+  std::string json;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--quick") {
+      quick = true;
+    } else if (arg == "--direct-only") {
+      direct_only = true;
+    } else if (arg == "--json" && i + 1 < argc) {
+      json = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: %s [--quick] [--json FILE] [--direct-only]\n", argv[0]);
+      return 2;
+    }
+  }
+  const Budget budget = quick ? Budget{0.04, 32ULL << 20U, 32, 3} : Budget{0.15, 192ULL << 20U, 64, 5};
+  BenchReport report;
+  const auto run_start = Clock::now();
+
+  // Forks happen before this process starts any thread.
+  std::vector<double> memcpy_results;
+  if (!direct_only) {
+    std::printf("dd_bench: memcpy baselines\n");
+    memcpy_results = MemcpyBaselines(budget);
+  }
+  auto peer = BenchPeer::Spawn(kPeerCluster, kRegionBytes, kPeerCpu);
+  if (peer == nullptr) {
+    std::fprintf(stderr, "dd_bench: the serving process did not start\n");
+    return 1;
+  }
+  PinToCpu(kClientCpu);
+  const PeerInfo &info = peer->info();
+  uint8_t *local = MapRegion(kRegionBytes, 0);
+  ClientEngine same_host(20, false, local, kRegionBytes);
+  ClientEngine tcp(21, true, local, kRegionBytes);
+  if (same_host.status != LLM_SUCCESS || tcp.status != LLM_SUCCESS || same_host.Link(kPeerCluster, info.engine_port) != LLM_SUCCESS ||
+      tcp.Link(kPeerCluster, info.engine_port) != LLM_SUCCESS) {
+    std::fprintf(stderr, "dd_bench: engines did not initialize or link: %s\n", dd_backend_error_detail());
+    return 1;
+  }
+  RawProcessVm raw_vm(info.pid, info.region_addr, local);
+  // Before anything is timed: both paths deliver the peer's bytes, word for word.
+  for (ClientEngine *engine : {&same_host, &tcp}) {
+    const uint64_t block = 1234;
+    std::memset(local, 0, kBlockSizes[1]);
+    if (engine->Pull(kPeerCluster, info.cache_ids[1], 1, {block}, {0}) != LLM_SUCCESS ||
+        !BlockHoldsPeerPattern(local, kBlockSizes[1], block * kBlockSizes[1])) {
+      std::fprintf(stderr, "dd_bench: a verification pull returned wrong bytes: %s\n", dd_backend_error_detail());
+      return 1;
+    }
+  }
+
+  if (direct_only) {
+    std::printf("dd_bench: C++-direct pulls (64 KiB blocks)\n");
+    for (const size_t batch : kBatches) {
+      const Schedule schedule = MakeSchedule(kRegionBytes / kBlockSizes[1], batch, 7);
+      const PairResult r = MeasurePair(
+          budget, schedule.src.size(), batch * kBlockSizes[1],
+          [&](size_t i) { return raw_vm.Read(BlockBatch{&schedule.src[i], &schedule.dst[i], kBlockSizes[1]}); },
+          [&](size_t i) {
+            return same_host.Pull(kPeerCluster, info.cache_ids[1], 1, schedule.src[i], schedule.dst[i]) == LLM_SUCCESS;
+          });
+      const std::string base = Label("raw process_vm_readv", 1, batch) + " ns/op";
+      report.Add(base, r.baseline.us_per_op() * 1e3, "ns/op");
+      report.AddVersus(Label("direct C++ pull same-host", 1, batch) + " ns/op", r.ours.us_per_op() * 1e3, "ns/op", base);
+    }
+  } else {
+    RawTcpClient raw_tcp(info.raw_port, local);
+    if (!raw_tcp.ok()) {
+      std::fprintf(stderr, "dd_bench: raw TCP baseline server unreachable\n");
+      return 1;
+    }
+    std::printf("dd_bench: transfers from a cold 256 MiB region (value, ratio to the same-run baseline)\n");
+    for (size_t s = 0; s < kBlockSizeCount; ++s) {
+      const uint64_t block = kBlockSizes[s];
+      for (size_t b = 0; b < 2; ++b) {
+        const size_t batch = kBatches[b];
+        const Schedule schedule = MakeSchedule(kRegionBytes / block, batch, 100 + s * 2 + b);
+        const uint64_t bytes = batch * block;
+        const auto batch_of = [&](size_t i) { return BlockBatch{&schedule.src[i], &schedule.dst[i], block}; };
+        const auto check = [&](const std::string &name, const Measured &m) {
+          if (!m.ok) {
+            std::fprintf(stderr, "dd_bench: %s failed: %s\n", name.c_str(), dd_backend_error_detail());
+            std::exit(1);
+          }
+        };
+        // Reports a baseline and our figure for it (bandwidth and time per operation).
+        const auto pair = [&](const std::string &base_name, const std::string &our_name,
+                              const std::function<bool(size_t)> &baseline, const std::function<bool(size_t)> &ours) {
+          const PairResult r = MeasurePair(budget, schedule.src.size(), bytes, baseline, ours);
+          check(base_name, r.baseline);
+          check(our_name, r.ours);
+          report.Add(base_name + " GB/s", r.baseline.gbps(), "GB/s");
+          report.Add(base_name + " latency", r.baseline.us_per_op(), "us/op");
+          report.AddVersus(our_name + " GB/s", r.ours.gbps(), "GB/s", base_name + " GB/s");
+          report.AddVersus(our_name + " latency", r.ours.us_per_op(), "us/op", base_name + " latency");
+        };
+        if (!memcpy_results.empty()) {
+          const size_t at = (s * 2 + b) * 2;
+          report.Add(Label("memcpy", s, batch) + " GB/s", memcpy_results[at], "GB/s");
+          report.Add(Label("memcpy", s, batch) + " latency", memcpy_results[at + 1], "us/op");
+        }
+        pair(Label("raw process_vm_readv", s, batch), Label("pull same-host", s, batch),
+             [&](size_t i) { return raw_vm.Read(batch_of(i)); },
+             [&](size_t i) {
+               return same_host.Pull(kPeerCluster, info.cache_ids[s], s, schedule.src[i], schedule.dst[i]) == LLM_SUCCESS;
+             });
+        pair(Label("raw process_vm_writev", s, batch), Label("push same-host", s, batch),
+             [&](size_t i) { return raw_vm.Write(batch_of(i)); },
+             [&](size_t i) {
+               return same_host.Push(kPeerCluster, info.cache_ids[s], s, schedule.dst[i], schedule.src[i]) == LLM_SUCCESS;
+             });
+        pair(Label("raw tcp pull", s, batch), Label("pull tcp", s, batch), [&](size_t i) { return raw_tcp.Pull(batch_of(i)); },
+             [&](size_t i) {
+               return tcp.Pull(kPeerCluster, info.cache_ids[s], s, schedule.src[i], schedule.dst[i]) == LLM_SUCCESS;
+             });
+        pair(Label("raw tcp push", s, batch), Label("push tcp", s, batch), [&](size_t i) { return raw_tcp.Push(batch_of(i)); },
+             [&](size_t i) {
+               return tcp.Push(kPeerCluster, info.cache_ids[s], s, schedule.dst[i], schedule.src[i]) == LLM_SUCCESS;
+             });
+      }
+    }
+  }
+
+  if (!direct_only) {
+    // Link setup against a live engine, and the bare TCP connect + one round trip it builds on.
+    const int rounds = quick ? 10 : 40;
+    double total_ms = 0;
+    double worst_ms = 0;
+    for (int i = 0; i < rounds; ++i) {
+      if (same_host.Unlink(kPeerCluster, info.engine_port) != LLM_SUCCESS) {
+        std::fprintf(stderr, "dd_bench: unlink failed: %s\n", dd_backend_error_detail());
+        return 1;
+      }
+      const auto start = Clock::now();
+      if (same_host.Link(kPeerCluster, info.engine_port) != LLM_SUCCESS) {
+        std::fprintf(stderr, "dd_bench: link failed: %s\n", dd_backend_error_detail());
+        return 1;
+      }
+      const double ms = Seconds(start) * 1e3;
+      total_ms += ms;
+      worst_ms = std::max(worst_ms, ms);
+    }
+    report.Add("link setup (mean)", total_ms / rounds, "ms");
+    report.Add("link setup (worst)", worst_ms, "ms");
+    report.Add("dead peer detected same-host", DeadPeerDetectionMs(false, local), "ms");
+    report.Add("dead peer detected tcp", DeadPeerDetectionMs(true, local), "ms");
+  }
+
+  const double registered_mib = static_cast<double>(kRegionBytes) / (1 << 20);
+  same_host.engine->Finalize();
+  tcp.engine->Finalize();
+  const int64_t server_rss_kb = peer->Finish();
+  report.Add("server registered memory", registered_mib, "MiB");
+  report.AddVersus("server peak RSS", static_cast<double>(server_rss_kb) / 1024.0, "MiB", "server registered memory");
+  report.Add("client registered memory", registered_mib, "MiB");
+  report.AddVersus("client peak RSS", static_cast<double>(PeakRssKb()) / 1024.0, "MiB", "client registered memory");
+  report.PrintTable();
+  std::printf("\ndd_bench: done in %.1f s\n", Seconds(run_start));
+  if (!json.empty() && !report.WriteJson(json)) {
+    std::fprintf(stderr, "dd_bench: cannot write %s\n", json.c_str());
+    return 1;
+  }
+  return 0;
+}
