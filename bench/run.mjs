@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findNativeBench } from './lib/native-bench.mjs';
+import { findNativeBench, isDirectPullFigure } from './lib/native-bench.mjs';
 import { repoRoot } from './lib/packages.mjs';
-import { formatTable } from './lib/report.mjs';
+import { formatTable, resolveRatios } from './lib/report.mjs';
 import { runSection } from './lib/section-process.mjs';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -42,8 +42,10 @@ if (build.status !== 0) {
   process.exit(1);
 }
 
-/** Native results feed the FFI section, which compares against the C++ backend called directly. */
-let nativeResults = [];
+const hasTaskset = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
+/** Runs a JS section on CPU 1 where possible: dd_bench measures its C++ client there. */
+const onClientCpu = (script) => (hasTaskset ? ['taskset', ['-c', '1', node, script, ...mode]] : [node, [script, ...mode]]);
+let ddBench;
 
 const sections = [
   {
@@ -53,26 +55,29 @@ const sections = [
   },
   {
     title: 'host backend (dd_bench, C++)',
-    what: 'pull/push bandwidth and latency vs memcpy, raw process_vm_readv and raw TCP',
+    what: 'pull/push bandwidth and latency vs memcpy, raw process_vm_readv/writev and raw TCP; link setup; dead-peer detection',
+    run: () => {
+      ddBench = findNativeBench({ env, log: (line) => console.error(`    ${line}`) });
+      return runSection(ddBench, mode, { cwd: repoRoot, env, timeoutMs: quick ? 60_000 : 600_000, outFlag: '--json' });
+    },
+  },
+  {
+    title: 'C++ direct pulls (dd_bench --direct-only)',
+    what: 'the reference for the FFI overhead: PullKvBlocks called from C++, 64 KiB blocks, x1 and x64',
     run: async () => {
-      const binary = findNativeBench({ env, log: (line) => console.error(`    ${line}`) });
-      nativeResults = await runSection(binary, mode, { cwd: repoRoot, env, timeoutMs: quick ? 40_000 : 300_000 });
-      return nativeResults;
+      if (ddBench === undefined) throw new Error('dd_bench did not build (see the section above)');
+      const results = await runSection(ddBench, ['--direct-only', ...mode], { cwd: repoRoot, env, timeoutMs: 60_000, outFlag: '--json' });
+      return results.filter(isDirectPullFigure);
     },
   },
   {
     title: 'FFI overhead (@dd/sys, @dd/core)',
-    what: 'one-block and 64-block 64 KiB pulls through the bindings, vs the C++ backend called directly',
-    run: () =>
-      runSection(node, ['bench/sections/ffi.mjs', ...mode, '--native', JSON.stringify(nativeResults)], {
-        cwd: repoRoot,
-        env,
-        timeoutMs: quick ? 40_000 : 180_000,
-      }),
+    what: 'the same pulls through the bindings (sync and async) and through @dd/core, vs C++ direct',
+    run: () => runSection(...onClientCpu('bench/sections/ffi.mjs'), { cwd: repoRoot, env, timeoutMs: quick ? 60_000 : 180_000 }),
   },
   {
     title: 'fake (FakeNetwork)',
-    what: 'pullBlocks throughput through @dd/core, vs Uint8Array.set',
+    what: 'pullBlocks through @dd/core over the in-process fake, vs Uint8Array.set',
     run: () => runSection(node, ['bench/sections/fake.mjs', ...mode], { cwd: repoRoot, env, timeoutMs: quick ? 30_000 : 120_000 }),
   },
 ];
@@ -83,7 +88,7 @@ for (const [i, section] of sections.entries()) {
   console.error(`[${i + 1}/${sections.length}] ${section.title}: ${section.what}`);
   const t0 = performance.now();
   try {
-    const results = await section.run();
+    const results = resolveRatios(await section.run(), done.flatMap((d) => d.results));
     done.push({ title: section.title, results });
     console.error(`    ✓ ${results.length} results in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
   } catch (error) {
@@ -94,7 +99,7 @@ for (const [i, section] of sections.entries()) {
 
 const all = done.flatMap((s) => s.results);
 console.log(`\n${formatTable(done)}\n`);
-console.log('ratio = value ÷ baseline, both measured in this run (GB/s, ops/s: higher is better; µs, ms: lower is better)');
+console.log('ratio = value ÷ the baseline entry named on the right, measured in this run (GB/s, ops/s: higher is better; ns/op, us/op, ms: lower is better)');
 writeFileSync(reportFile, `${JSON.stringify(all, null, 2)}\n`);
 console.log(`report: ${reportFile} (${all.length} results), ${((performance.now() - started) / 1000).toFixed(1)}s in all`);
 if (failed.length > 0) {

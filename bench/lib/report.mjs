@@ -1,33 +1,27 @@
-// The report every section contributes to: a flat list of results, each
-// { name, value, unit, baseline?, ratio? }. `baseline` is the value of the reference measured in the
-// same run, in the same unit; `ratio` is value ÷ baseline (for GB/s higher is better, for time
-// lower is better: the unit says which).
+// The report every section contributes to, in the same shape dd_bench writes: a flat list of
+// { name, value, unit, baseline?, ratio? } where `baseline` is the name of another entry of the
+// same report, measured in the same run and in the same unit, and `ratio` = value ÷ that value.
+// (For GB/s and ops/s higher is better; for ns/op and ms lower is better: the unit says which.)
 
 /**
- * @typedef {{ name: string, value: number, unit: string, baseline?: number, ratio?: number }} BenchResult
+ * @typedef {{ name: string, value: number, unit: string, baseline?: string, ratio?: number }} BenchResult
  */
 
-/** Rounds to 4 significant digits, so the report does not pretend to more precision than it has. */
+/** Four significant digits: these machines drift ±20 % between runs, more would be noise. */
 function round(x) {
-  return Number.isFinite(x) ? Number(x.toPrecision(4)) : x;
+  return Number(x.toPrecision(4));
 }
 
 /**
- * A result, with its ratio when a baseline is given.
- * @param {string} name
- * @param {number} value
- * @param {string} unit
- * @param {number} [baseline]
+ * One figure, optionally against the entry named `baseline` (resolved by {@link resolveRatios}).
  * @returns {BenchResult}
  */
-export function result(name, value, unit, baseline) {
-  if (!Number.isFinite(value)) throw new Error(`benchmark ${name}: value ${value} is not a finite number`);
-  if (baseline === undefined) return { name, value: round(value), unit };
-  if (!Number.isFinite(baseline) || baseline <= 0) throw new Error(`benchmark ${name}: baseline ${baseline} is not a positive number`);
-  return { name, value: round(value), unit, baseline: round(baseline), ratio: round(value / baseline) };
+export function entry(name, value, unit, baseline) {
+  if (!Number.isFinite(value)) throw new Error(`benchmark '${name}': value ${value} is not a finite number`);
+  return baseline === undefined ? { name, value: round(value), unit } : { name, value: round(value), unit, baseline };
 }
 
-/** Checks that `value` is a list of results as this report defines them. */
+/** Checks that `value` is a list of results in this report's shape (e.g. what dd_bench wrote). */
 export function checkResults(source, value) {
   if (!Array.isArray(value)) throw new Error(`${source}: expected a JSON list of results`);
   for (const [i, r] of value.entries()) {
@@ -37,11 +31,36 @@ export function checkResults(source, value) {
       typeof r.name === 'string' &&
       typeof r.value === 'number' &&
       typeof r.unit === 'string' &&
-      (r.baseline === undefined || typeof r.baseline === 'number') &&
+      (r.baseline === undefined || typeof r.baseline === 'string') &&
       (r.ratio === undefined || typeof r.ratio === 'number');
     if (!ok) throw new Error(`${source}: result ${i} is not { name, value, unit, baseline?, ratio? }: ${JSON.stringify(r)}`);
   }
   return value;
+}
+
+/**
+ * `results` with every ratio computed against its baseline, looked up among `earlier` and
+ * `results` themselves. Throws when a name repeats, or a baseline is missing, in another unit, or 0.
+ */
+export function resolveRatios(results, earlier) {
+  const byName = new Map(earlier.map((r) => [r.name, r]));
+  for (const r of results) {
+    if (byName.has(r.name)) throw new Error(`two results are named '${r.name}'`);
+    byName.set(r.name, r);
+  }
+  return results.map((r) => {
+    if (r.baseline === undefined) return { name: r.name, value: r.value, unit: r.unit };
+    const base = byName.get(r.baseline);
+    if (base === undefined) throw new Error(`'${r.name}' is measured against '${r.baseline}', which this run did not report`);
+    if (base.unit !== r.unit) throw new Error(`'${r.name}' (${r.unit}) is measured against '${r.baseline}' in another unit (${base.unit})`);
+    if (!(base.value > 0)) throw new Error(`'${r.name}' is measured against '${r.baseline}', whose value is ${base.value}`);
+    return { name: r.name, value: r.value, unit: r.unit, baseline: r.baseline, ratio: round(r.value / base.value) };
+  });
+}
+
+/** The mean of a list of numbers. */
+export function mean(samples) {
+  return samples.reduce((a, b) => a + b, 0) / samples.length;
 }
 
 /** The median of a list of numbers. */
@@ -51,14 +70,7 @@ export function median(samples) {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** The value below which `fraction` of the samples fall (nearest rank). */
-export function percentile(samples, fraction) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(fraction * sorted.length))) - 1];
-}
-
 function format(x) {
-  if (x === undefined) return '';
   const abs = Math.abs(x);
   if (abs >= 1000) return x.toFixed(0);
   if (abs >= 100) return x.toFixed(1);
@@ -66,15 +78,15 @@ function format(x) {
   return x.toPrecision(3);
 }
 
-/** The readable table: one row per result, sections separated by a blank line. */
+/** The readable table: one block per section, one row per result, its ratio and baseline. */
 export function formatTable(sections) {
-  const header = ['benchmark', 'value', 'unit', 'baseline', 'ratio'];
+  const header = ['benchmark', 'value', 'unit', 'ratio', 'baseline (same run)'];
   const rows = [];
   for (const { title, results } of sections) {
-    rows.push([`${title}`, '', '', '', '']);
-    for (const r of results) rows.push([`  ${r.name}`, format(r.value), r.unit, format(r.baseline), r.ratio === undefined ? '' : `${format(r.ratio)}×`]);
+    rows.push([title, '', '', '', '']);
+    for (const r of results) rows.push([`  ${r.name}`, format(r.value), r.unit, r.ratio === undefined ? '' : `${format(r.ratio)}×`, r.baseline ?? '']);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const line = (cells) => cells.map((c, i) => (i === 1 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

@@ -1,17 +1,14 @@
-// What every section script is given: `--quick` for the short run, `--out <file>` for its results,
-// and named extras (`--name value`).
+// What every section script is given: `--quick` for the short run and `--out <file>` for its
+// results, in the report's shape (see report.mjs).
 import { writeFileSync } from 'node:fs';
 import { checkResults } from './report.mjs';
 
 export function sectionArgs(argv = process.argv.slice(2)) {
   const quick = argv.includes('--quick');
-  const value = (name) => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const out = value('--out');
+  const at = argv.indexOf('--out');
+  const out = at >= 0 ? argv[at + 1] : undefined;
   if (out === undefined) throw new Error('a benchmark section needs --out <file>');
-  return { quick, value, write: (results) => writeFileSync(out, JSON.stringify(checkResults(out, results), null, 2)) };
+  return { quick, write: (results) => writeFileSync(out, JSON.stringify(checkResults(out, results), null, 2)) };
 }
 
 /** One progress line on stderr, which the orchestrator passes through. */

@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { checkResults } from './report.mjs';
 
 /**
- * Runs `command args… --out <file>` and returns the results it wrote to <file>. Its stderr streams
- * through (progress); stdout is kept and quoted if it fails. Killed after `timeoutMs`.
+ * Runs `command args… <outFlag> <file>` and returns the results it wrote to <file>. Its stderr
+ * streams through (progress); stdout is kept and quoted if it fails. Killed after `timeoutMs`.
  */
-export function runSection(command, args, { timeoutMs, cwd, env }) {
+export function runSection(command, args, { timeoutMs, cwd, env, outFlag = '--out' }) {
   const dir = mkdtempSync(join(tmpdir(), 'dd-bench-'));
   const out = join(dir, 'results.json');
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args, '--out', out], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(command, [...args, outFlag, out], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk) => {

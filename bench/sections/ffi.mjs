@@ -1,69 +1,109 @@
-// FFI overhead: the same pulls of 64 KiB blocks (1 block, and 64 blocks) through @dd/sys (sync and
-// async koffi calls) and through @dd/core (async), from a cache served by another process, against
-// the C++ host backend called directly by dd_bench in the same run.
-import { spawn } from 'node:child_process';
+// FFI overhead: the pulls dd_bench --direct-only makes from C++ (64 KiB blocks, batches of 1 and
+// 64, random blocks of a cold 256 MiB region served by another process, same-host path), made
+// again through @dd/sys (sync and async koffi calls) and through @dd/core (async), with the same
+// schedule and the same time/byte budget. Ratios are against the C++ figures of the same run.
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { importCore, importSys } from '../lib/packages.mjs';
-import { median, result } from '../lib/report.mjs';
+import { entry } from '../lib/report.mjs';
 import { note, sectionArgs } from '../lib/section-args.mjs';
-import { directPullBaseline } from '../lib/native-bench.mjs';
 
-const { quick, value, write } = sectionArgs();
-const native = JSON.parse(value('--native') ?? '[]');
-const sys = await importSys();
+const { quick, write } = sectionArgs();
+const { CachePlacement, LlmRole, StatusCode, loadNativeBindings } = await importSys();
 const { LlmDataDist, DataType } = await importCore();
-const { CachePlacement, LlmRole, StatusCode, loadNativeBindings } = sys;
 
 const BLOCK = 64 * 1024;
-const REMOTE_BLOCKS = 128;
-const LOCAL_BLOCKS = 64;
-const ONE = { src: [5], dst: [0] };
-// Every other remote block: 64 separate runs, nothing to merge.
-const MANY = { src: Array.from({ length: LOCAL_BLOCKS }, (_, i) => 2 * i + 1), dst: Array.from({ length: LOCAL_BLOCKS }, (_, i) => i) };
-const rounds = { one: quick ? 2000 : 20_000, many: quick ? 200 : 2000 };
+const REGION_BYTES = 256 * 1024 * 1024;
+const BLOCKS = REGION_BYTES / BLOCK;
+const BATCHES = [1, 64];
+// dd_bench's budgets: stop once the bytes and op count are reached, or the time is up.
+const budget = quick ? { seconds: 0.12, bytes: 96 * 2 ** 20, ops: 64 } : { seconds: 0.6, bytes: 768 * 2 ** 20, ops: 256 };
+const WARMUP_OPS = 100;
 
-// The serving process.
-const server = spawn(process.execPath, [fileURLToPath(new URL('../fixtures/serve-cache.mjs', import.meta.url)), String(REMOTE_BLOCKS), String(BLOCK)], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
-const lines = createInterface({ input: server.stdout })[Symbol.asyncIterator]();
-const readyTimer = setTimeout(() => server.kill('SIGKILL'), 20_000);
-const first = await lines.next();
-clearTimeout(readyTimer);
-const ready = /^READY (\d+) (\d+)$/.exec(first.value ?? '');
-if (first.done || ready === null) throw new Error(`the serving process did not get ready (said: ${first.value ?? 'nothing'})`);
-const port = Number(ready[1]);
-const remoteCacheId = BigInt(ready[2]);
-const remote = { ip: '127.0.0.1', port };
+/** A fixed pseudo-random permutation of [0, n). */
+function permutation(n, seed) {
+  const out = Array.from({ length: n }, (_, i) => i);
+  let state = seed >>> 0;
+  for (let i = n - 1; i > 0; i -= 1) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
 
-/** Pulls with `pull(blocks)` and checks every byte: block b of the server holds b & 0xff. */
-async function checkBytes(local, pull) {
-  local.fill(0);
-  await pull(MANY);
-  MANY.dst.forEach((d, j) => {
-    const expected = MANY.src[j] & 0xff;
-    const block = local.subarray(d * BLOCK, (d + 1) * BLOCK);
-    if (block.some((byte) => byte !== expected)) throw new Error(`block ${d} does not hold remote block ${MANY.src[j]}`);
+/** Batches of `batch` blocks covering the region in random order on both sides, so every pull touches cold memory. */
+function schedule(batch, seed) {
+  const src = permutation(BLOCKS, seed);
+  const dst = permutation(BLOCKS, seed + 1);
+  const out = [];
+  for (let first = 0; first + batch <= BLOCKS; first += batch) {
+    out.push({ src: BigUint64Array.from(src.slice(first, first + batch), BigInt), dst: BigUint64Array.from(dst.slice(first, first + batch), BigInt) });
+  }
+  return out;
+}
+
+const schedules = new Map(BATCHES.map((batch) => [batch, schedule(batch, 7 + batch)]));
+
+/** Mean ns per op of `op(batch)` over the schedule, cycling, within the budget. */
+async function measure(batch, op) {
+  const plan = schedules.get(batch);
+  for (let i = 0; i < WARMUP_OPS; i += 1) await op(plan[i % plan.length]);
+  let ops = 0;
+  const t0 = performance.now();
+  let seconds = 0;
+  while (!((ops * batch * BLOCK >= budget.bytes && ops >= budget.ops) || seconds >= budget.seconds)) {
+    await op(plan[ops % plan.length]);
+    ops += 1;
+    seconds = (performance.now() - t0) / 1000;
+  }
+  return (seconds * 1e9) / ops;
+}
+
+/** The same loop for a synchronous op: no await between calls, as a sync caller runs. */
+function measureSync(batch, op) {
+  const plan = schedules.get(batch);
+  for (let i = 0; i < WARMUP_OPS; i += 1) op(plan[i % plan.length]);
+  let ops = 0;
+  const t0 = performance.now();
+  let seconds = 0;
+  while (!((ops * batch * BLOCK >= budget.bytes && ops >= budget.ops) || seconds >= budget.seconds)) {
+    op(plan[ops % plan.length]);
+    ops += 1;
+    seconds = (performance.now() - t0) / 1000;
+  }
+  return (seconds * 1e9) / ops;
+}
+
+/** Every byte of the pulled blocks: remote block b is filled with b & 0xff. */
+function checkPulled(local, blocks) {
+  blocks.dst.forEach((d, j) => {
+    const expected = Number(blocks.src[j]) & 0xff;
+    const at = Number(d) * BLOCK;
+    const bytes = local.subarray(at, at + BLOCK);
+    if (bytes.some((byte) => byte !== expected)) throw new Error(`local block ${d} does not hold remote block ${blocks.src[j]}`);
   });
 }
 
-/** Median µs per call of `pull(blocks)`. */
-async function measure(pull, blocks, count) {
-  for (let i = 0; i < Math.min(50, count); i += 1) await pull(blocks);
-  const samples = new Float64Array(count);
-  for (let i = 0; i < count; i += 1) {
-    const t0 = performance.now();
-    await pull(blocks);
-    samples[i] = performance.now() - t0;
-  }
-  return median([...samples]) * 1000;
-}
+// The serving process, on the other CPU where we can pin it (dd_bench pins its peer to CPU 0).
+const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const serveScript = fileURLToPath(new URL('../fixtures/serve-cache.mjs', import.meta.url));
+const serveArgs = [process.execPath, serveScript, String(BLOCKS), String(BLOCK)];
+const server = pinned ? spawn('taskset', ['-c', '0', ...serveArgs], { stdio: ['pipe', 'pipe', 'inherit'] }) : spawn(serveArgs[0], serveArgs.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+const readyTimer = setTimeout(() => server.kill('SIGKILL'), 30_000);
+const first = await createInterface({ input: server.stdout })[Symbol.asyncIterator]().next();
+clearTimeout(readyTimer);
+const ready = /^READY (\d+) (\d+)$/.exec(first.value ?? '');
+if (first.done || ready === null) throw new Error(`the serving process did not get ready (said: ${first.value ?? 'nothing'})`);
+const remote = { ip: '127.0.0.1', port: Number(ready[1]) };
+const remoteCacheId = BigInt(ready[2]);
+note(`serving process ${server.pid}${pinned ? ' on CPU 0' : ''}, ${REGION_BYTES / 2 ** 20} MiB of 64 KiB blocks; budget ${budget.seconds} s or ${budget.bytes / 2 ** 20} MiB per figure`);
 
 const measured = {};
 
-// @dd/sys: the generated bindings, sync and async.
+// @dd/sys: the generated bindings, called as a thin layer would.
 {
   const b = loadNativeBindings();
   const check = (what, status) => {
@@ -71,47 +111,44 @@ const measured = {};
   };
   const { handle } = b.LlmDataDist_create(2n, LlmRole.kDecoder);
   check('Initialize', b.LlmDataDist_Initialize(handle, { 'llm.DeviceId': '0', 'llm.SyncKvCacheWaitTime': '10000' }));
-  const memory = new Uint8Array(LOCAL_BLOCKS * BLOCK);
-  const desc = { placement: CachePlacement.kHost, num_tensors: 1, data_type: DataType.DT_UINT8, shape: BigInt64Array.from([BigInt(LOCAL_BLOCKS), BigInt(BLOCK)]) };
-  const reg = b.LlmDataDist_RegisterKvCache(handle, desc, BigUint64Array.from([b.addressOf(memory)]));
+  const local = new Uint8Array(REGION_BYTES).fill(0); // touched, so no first-touch faults are timed
+  const desc = { placement: CachePlacement.kHost, num_tensors: 1, data_type: DataType.DT_UINT8, shape: BigInt64Array.from([BigInt(BLOCKS), BigInt(BLOCK)]) };
+  const reg = b.LlmDataDist_RegisterKvCache(handle, desc, BigUint64Array.from([b.addressOf(local)]));
   check('RegisterKvCache', reg.status);
   const cache = { cache_id: reg.cache_id, tensor_addrs: new BigUint64Array(0), cache_desc: desc };
-  const linked = await b.LlmDataDist_LinkLlmClustersAsync(
-    handle,
-    [{ remote_cluster_id: 1n, remote_role_type: 0, local_ip_infos: [{ ip: '127.0.0.1', port: 0 }], remote_ip_infos: [remote] }],
-    5000,
-  );
-  check('LinkLlmClusters', linked.status);
+  const cluster = { remote_cluster_id: 1n, remote_role_type: 0, local_ip_infos: [{ ip: '127.0.0.1', port: 0 }], remote_ip_infos: [remote] };
+  check('LinkLlmClusters', (await b.LlmDataDist_LinkLlmClustersAsync(handle, [cluster], 5000)).status);
   const index = { cluster_id: 1n, cache_id: remoteCacheId, batch_index: 0 };
-  const lists = (blocks) => [BigUint64Array.from(blocks.src, BigInt), BigUint64Array.from(blocks.dst, BigInt)];
-  const typed = new Map([ONE, MANY].map((blocks) => [blocks, lists(blocks)]));
-  const syncPull = async (blocks) => check('PullKvBlocks', b.LlmDataDist_PullKvBlocks(handle, index, cache, ...typed.get(blocks)));
-  const asyncPull = async (blocks) => check('PullKvBlocksAsync', await b.LlmDataDist_PullKvBlocksAsync(handle, index, cache, ...typed.get(blocks)));
-  await checkBytes(memory, asyncPull);
-  await checkBytes(memory, syncPull);
-  note(`@dd/sys: ${rounds.one} + ${rounds.many} pulls, sync and async`);
-  measured.sysSyncOne = await measure(syncPull, ONE, rounds.one);
-  measured.sysSyncMany = await measure(syncPull, MANY, rounds.many);
-  measured.sysAsyncOne = await measure(asyncPull, ONE, rounds.one);
-  measured.sysAsyncMany = await measure(asyncPull, MANY, rounds.many);
-  const unlinked = await b.LlmDataDist_UnlinkLlmClustersAsync(handle, [{ remote_cluster_id: 1n, remote_role_type: 0, local_ip_infos: [{ ip: '127.0.0.1', port: 0 }], remote_ip_infos: [remote] }], 5000, false);
-  check('UnlinkLlmClusters', unlinked.status);
+  const syncPull = (blocks) => check('PullKvBlocks', b.LlmDataDist_PullKvBlocks(handle, index, cache, blocks.src, blocks.dst));
+  const asyncPull = async (blocks) => check('PullKvBlocksAsync', await b.LlmDataDist_PullKvBlocksAsync(handle, index, cache, blocks.src, blocks.dst));
+  const probe = schedules.get(64)[3];
+  syncPull(probe);
+  checkPulled(local, probe);
+  local.fill(0);
+  await asyncPull(probe);
+  checkPulled(local, probe);
+  for (const batch of BATCHES) {
+    measured[`sys-sync-${batch}`] = measureSync(batch, syncPull);
+    measured[`sys-async-${batch}`] = await measure(batch, asyncPull);
+  }
+  check('UnlinkLlmClusters', (await b.LlmDataDist_UnlinkLlmClustersAsync(handle, [cluster], 5000, false)).status);
   check('UnregisterKvCache', b.LlmDataDist_UnregisterKvCache(handle, reg.cache_id));
   check('Finalize', b.LlmDataDist_Finalize(handle));
   b.LlmDataDist_destroy(handle);
 }
 
-// @dd/core: the idiomatic API (validation, typed arrays, tracing, async only).
+// @dd/core: the idiomatic API (argument checks, block lists copied, tracing; async only).
 {
   const engine = LlmDataDist.create({ clusterId: 3n, role: 'decoder', syncTimeoutMs: 10_000 });
-  const cache = engine.registerHostCache({ placement: 'host', dataType: DataType.DT_UINT8, shape: [LOCAL_BLOCKS, BLOCK], numTensors: 1 });
+  const cache = engine.registerHostCache({ placement: 'host', dataType: DataType.DT_UINT8, shape: [BLOCKS, BLOCK], numTensors: 1 });
+  cache.tensor(0).fill(0);
   await engine.link({ clusterId: 1n, remote, local: { ip: '127.0.0.1', port: 0 } }, { timeoutMs: 5000 });
   const from = { clusterId: 1n, cacheId: remoteCacheId };
   const pull = (blocks) => engine.pullBlocks({ from, into: cache, srcBlocks: blocks.src, dstBlocks: blocks.dst });
-  await checkBytes(cache.tensor(0), pull);
-  note(`@dd/core: ${rounds.one} + ${rounds.many} pulls`);
-  measured.coreOne = await measure(pull, ONE, rounds.one);
-  measured.coreMany = await measure(pull, MANY, rounds.many);
+  const probe = schedules.get(64)[5];
+  await pull(probe);
+  checkPulled(cache.tensor(0), probe);
+  for (const batch of BATCHES) measured[`core-${batch}`] = await measure(batch, pull);
   await engine.unlink(1n);
   cache.unregister();
   engine.close();
@@ -120,15 +157,13 @@ const measured = {};
 server.stdin.end();
 await once(server, 'exit');
 
-const direct = directPullBaseline(native);
-const gbps = (us, blocks) => (blocks * BLOCK) / us / 1e3;
-write([
-  result('@dd/sys PullKvBlocks sync, 1×64 KiB, median (vs C++ direct)', measured.sysSyncOne, 'µs', direct.oneBlockUs),
-  result('@dd/sys PullKvBlocksAsync, 1×64 KiB, median (vs C++ direct)', measured.sysAsyncOne, 'µs', direct.oneBlockUs),
-  result('@dd/core pullBlocks, 1×64 KiB, median (vs C++ direct)', measured.coreOne, 'µs', direct.oneBlockUs),
-  result('@dd/sys PullKvBlocks sync, 64×64 KiB, median (vs C++ direct)', measured.sysSyncMany, 'µs', direct.manyBlocksUs),
-  result('@dd/sys PullKvBlocksAsync, 64×64 KiB, median (vs C++ direct)', measured.sysAsyncMany, 'µs', direct.manyBlocksUs),
-  result('@dd/core pullBlocks, 64×64 KiB, median (vs C++ direct)', measured.coreMany, 'µs', direct.manyBlocksUs),
-  result('@dd/core pullBlocks, 64×64 KiB bandwidth (vs C++ direct)', gbps(measured.coreMany, LOCAL_BLOCKS), 'GB/s', gbps(direct.manyBlocksUs, LOCAL_BLOCKS)),
-  result('@dd/core pullBlocks 1×64 KiB, cost over @dd/sys sync (vs @dd/sys sync)', measured.coreOne, 'µs', measured.sysSyncOne),
-]);
+const results = [];
+for (const batch of BATCHES) {
+  const direct = `direct C++ pull same-host 64KiB x${batch} ns/op`;
+  results.push(
+    entry(`@dd/sys PullKvBlocks (sync) same-host 64KiB x${batch} ns/op`, measured[`sys-sync-${batch}`], 'ns/op', direct),
+    entry(`@dd/sys PullKvBlocksAsync same-host 64KiB x${batch} ns/op`, measured[`sys-async-${batch}`], 'ns/op', direct),
+    entry(`@dd/core pullBlocks same-host 64KiB x${batch} ns/op`, measured[`core-${batch}`], 'ns/op', direct),
+  );
+}
+write(results);
