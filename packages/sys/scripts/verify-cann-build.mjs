@@ -61,4 +61,6 @@ try {
   console.log(`verify-cann: ${passed} passed, 0 failed`);
 } finally {
   rmSync(toolkit, { recursive: true, force: true });
+  // The library just built links to the stand-in toolkit, which is gone now: leave no unloadable build behind.
+  rmSync(join(root, 'native', 'build', 'cann'), { recursive: true, force: true });
 }
