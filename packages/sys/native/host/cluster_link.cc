@@ -146,8 +146,6 @@ DataPath &ClusterLink::ActiveDataPath() {
 
 void ClusterLink::DisableSameHostPath() { same_host_disabled_.store(true, std::memory_order_release); }
 
-const char *ClusterLink::ActiveDataPathName() { return ActiveDataPath().Name(); }
-
 std::shared_ptr<const CacheTableEntry> ClusterLink::BeginTransfer(int64_t remote_cache_id) {
   std::lock_guard<std::mutex> lock(table_mutex_);
   const auto it = peer_table_.find(remote_cache_id);
@@ -178,11 +176,6 @@ bool ClusterLink::RevokeRemoteCache(int64_t cache_id, uint32_t request_id) {
     return false;
   }
   return true;
-}
-
-bool ClusterLink::PeerHasCache(int64_t cache_id) {
-  std::lock_guard<std::mutex> lock(table_mutex_);
-  return peer_table_.count(cache_id) != 0U;
 }
 
 bool ClusterLink::SharedWithPeer(int64_t cache_id) {

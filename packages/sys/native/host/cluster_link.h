@@ -103,7 +103,6 @@ class ClusterLink {
   DataPath &TcpDataPath() { return *tcp_path_; }
   // Called when the same-host path reported EPERM: fall back to TCP for good.
   void DisableSameHostPath();
-  const char *ActiveDataPathName();
 
   // Peer cache lookup for an operation: copies the entry and marks an operation in flight, so a
   // revoke arriving meanwhile is answered only once the operation has finished with the memory.
@@ -112,7 +111,6 @@ class ClusterLink {
   void EndTransfer();
   // The peer unregistered `cache_id`. Returns true when the answer can go out now.
   bool RevokeRemoteCache(int64_t cache_id, uint32_t request_id);
-  bool PeerHasCache(int64_t cache_id);
 
   // Our caches the peer knows about (its snapshot from the handshake).
   bool SharedWithPeer(int64_t cache_id);

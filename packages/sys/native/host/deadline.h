@@ -26,9 +26,6 @@ class Deadline {
     return ms > INT32_MAX ? INT32_MAX : static_cast<int>(ms);
   }
 
-  // The earlier of the two.
-  Deadline Min(const Deadline &other) const { return at_ < other.at_ ? *this : other; }
-
  private:
   SteadyClock::time_point at_;
 };

@@ -368,10 +368,12 @@ Status LlmDataDistImpl::Transfer(Runtime &rt, ClusterLink &link, TransferDirecti
   job.remote_cache_id = remote_cache_id;
   job.segments = &segments;
   job.deadline = deadline;
-  TransferOutcome outcome = link.ActiveDataPath().Run(job);
+  dd::host::DataPath *path = &link.ActiveDataPath();
+  TransferOutcome outcome = path->Run(job);
   if (outcome.kind == TransferOutcome::Kind::kUnsupported) {
     link.DisableSameHostPath();
-    outcome = link.TcpDataPath().Run(job);
+    path = &link.TcpDataPath();
+    outcome = path->Run(job);
   }
   const unsigned long long peer = link.peer().cluster_id;
   switch (outcome.kind) {
@@ -385,17 +387,18 @@ Status LlmDataDistImpl::Transfer(Runtime &rt, ClusterLink &link, TransferDirecti
       }
       return LLM_SUCCESS;
     case TransferOutcome::Kind::kRejected:
-      return Fail(outcome.status, "cluster %llu: %s", peer, outcome.detail.c_str());
+      return Fail(outcome.status, "cluster %llu (%s): %s", peer, path->Name(), outcome.detail.c_str());
     case TransferOutcome::Kind::kTimeout:
       if (outcome.breaks_link) {
         link.MarkBroken(outcome.detail);
       }
-      return Fail(LLM_TIMEOUT, "transfer with cluster %llu not done within %d ms (%s)", peer,
+      return Fail(LLM_TIMEOUT, "%s transfer with cluster %llu not done within %d ms (%s)", path->Name(), peer,
                   rt.state.options.sync_wait_ms, outcome.detail.c_str());
     case TransferOutcome::Kind::kBroken:
     case TransferOutcome::Kind::kUnsupported:
       link.MarkBroken(outcome.detail);
-      return Fail(LLM_LINK_FAILED, "the link to cluster %llu broke: %s", peer, outcome.detail.c_str());
+      return Fail(LLM_LINK_FAILED, "the link to cluster %llu broke during a %s transfer: %s", peer, path->Name(),
+                  outcome.detail.c_str());
   }
   return LLM_FAILED;
 }
