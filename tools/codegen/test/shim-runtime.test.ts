@@ -200,6 +200,21 @@ describe('statuses and the last error', () => {
     journal();
   });
 
+  it('names the method once when the backend detail already starts with "<Method>: "', () => {
+    expect(b.LlmDataDist_Initialize(handle, { status: '0x5010B01A', detail: 'Initialize: said once' })).toBe(StatusCode.LLM_TIMEOUT);
+    expect(lastError()).toBe('Initialize: LLM_TIMEOUT: said once');
+    expect(b.LlmDataDist_Initialize(handle, { status: '0x5010B01A', detail: 'Initialize:no space' })).toBe(StatusCode.LLM_TIMEOUT);
+    expect(lastError()).toBe('Initialize: LLM_TIMEOUT: Initialize:no space');
+    expect(b.LlmDataDist_Initialize(handle, { status: '0x5010B01A', detail: 'SetRole: another method' })).toBe(StatusCode.LLM_TIMEOUT);
+    expect(lastError()).toBe('Initialize: LLM_TIMEOUT: SetRole: another method');
+    expect(b.LlmDataDist_Initialize(handle, { status: '0x5010B01A', detail: 'Initialize: ' })).toBe(StatusCode.LLM_TIMEOUT);
+    expect(lastError()).toBe('Initialize: LLM_TIMEOUT');
+    expect(b.LlmDataDist_Initialize(handle, { throw: 'Initialize: from an exception' })).toBe(StatusCode.LLM_FAILED);
+    expect(lastError()).toBe('Initialize: LLM_FAILED: from an exception');
+    expect(b.LlmDataDist_Initialize(handle, {})).toBe(0);
+    journal();
+  });
+
   it('turns NULL handles, structs and arrays into LLM_PARAM_INVALID without calling C++', () => {
     expect(fn.dd_LlmDataDist_Initialize(null, [], [], 0)).toBe(StatusCode.LLM_PARAM_INVALID);
     expect(lastError()).toBe('Initialize: LLM_PARAM_INVALID: self is NULL');

@@ -106,6 +106,14 @@ class InvalidArgument : public std::exception {
 
 thread_local std::string last_error;
 
+// A backend may already start its detail with "<Method>: " (the host backend does); the text names
+// the method once.
+const char *WithoutMethodPrefix(const char *detail, const char *method) noexcept {
+  const size_t length = std::strlen(method);
+  if (std::strncmp(detail, method, length) == 0 && detail[length] == ':' && detail[length + 1] == ' ') return detail + length + 2;
+  return detail;
+}
+
 void SetLastError(const char *method, uint32_t status, const char *detail) noexcept {
   try {
     if (status == kSuccess) {
@@ -123,6 +131,7 @@ void SetLastError(const char *method, uint32_t status, const char *detail) noexc
       text += hex;
     }
     if (detail == nullptr && dd_backend_error_detail != nullptr) detail = dd_backend_error_detail();
+    if (detail != nullptr) detail = WithoutMethodPrefix(detail, method);
     if (detail != nullptr && *detail != '\\0') {
       text += ": ";
       text += detail;

@@ -103,7 +103,9 @@ Status LlmDataDist::Initialize(const std::map<AscendString, AscendString> &optio
     if (key == "bad_alloc") throw std::bad_alloc();
     if (key == "throw_int") throw 42;
     if (key == "status") {
-      detail = std::string("stub detail for ") + kv.second.GetString();
+      // "detail" replaces the default reason, e.g. with one that already names the method.
+      const auto given = options.find(AscendString("detail"));
+      detail = given != options.end() ? std::string(given->second.GetString()) : std::string("stub detail for ") + kv.second.GetString();
       return static_cast<Status>(std::stoul(kv.second.GetString(), nullptr, 0));
     }
   }
