@@ -155,7 +155,9 @@ const measured = {};
 }
 
 server.stdin.end();
+const exitTimer = setTimeout(() => server.kill('SIGKILL'), 10_000);
 await once(server, 'exit');
+clearTimeout(exitTimer);
 
 const results = [];
 for (const batch of BATCHES) {
