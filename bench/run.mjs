@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findNativeBench, isDirectPullFigure } from './lib/native-bench.mjs';
+import { findNativeBench, isDirectPullFigure, versusMemcpy } from './lib/native-bench.mjs';
 import { repoRoot } from './lib/packages.mjs';
 import { formatTable, resolveRatios } from './lib/report.mjs';
 import { runSection } from './lib/section-process.mjs';
@@ -59,6 +59,15 @@ const sections = [
     run: () => {
       ddBench = findNativeBench({ env, log: (line) => console.error(`    ${line}`) });
       return runSection(ddBench, mode, { cwd: repoRoot, env, timeoutMs: quick ? 60_000 : 600_000, outFlag: '--json' });
+    },
+  },
+  {
+    title: 'host backend vs memcpy (dd_bench figures above, restated)',
+    what: 'same-host pull/push GB/s against a memcpy of the same blocks',
+    run: async () => {
+      const restated = versusMemcpy(done.flatMap((d) => d.results));
+      if (restated.length === 0) throw new Error('dd_bench reported no same-host figures with a memcpy counterpart');
+      return restated;
     },
   },
   {

@@ -31,3 +31,17 @@ export function findNativeBench({ env, log }) {
 export function isDirectPullFigure(result) {
   return /^(direct C\+\+ pull same-host|raw process_vm_readv) 64KiB x\d+ ns\/op$/.test(result.name);
 }
+
+/**
+ * dd_bench measures each transfer against the raw system call it is built on; the issue also asks
+ * how far that is from a plain memcpy of the same blocks. These entries restate each same-host
+ * GB/s figure against dd_bench's memcpy figure of the same block size and batch.
+ */
+export function versusMemcpy(results) {
+  const names = new Set(results.map((r) => r.name));
+  return results.flatMap((r) => {
+    const match = /^(pull|push) same-host (\S+ x\d+) GB\/s$/.exec(r.name);
+    const memcpy = match === null ? undefined : `memcpy ${match[2]} GB/s`;
+    return memcpy !== undefined && names.has(memcpy) ? [{ name: `${r.name} vs memcpy`, value: r.value, unit: r.unit, baseline: memcpy }] : [];
+  });
+}
