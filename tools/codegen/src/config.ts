@@ -72,8 +72,6 @@ export interface CodegenConfig {
   readonly dataTypeEnum: string;
   /** JSON file `{ "bits": { "<enumerator>": <bits per element> } }` (absolute once loaded). */
   readonly dataTypeSizes: string;
-  /** package.json whose version goes into SHIM_VERSION (absolute once loaded). */
-  readonly packageJson: string;
 }
 
 /** Where the default configuration lives, next to this package's package.json. */
@@ -83,7 +81,7 @@ export function defaultConfigPath(packageRoot: string): string {
 
 const OBJECT_KEYS = ['typeMap', 'skip', 'outVectorLengths', 'statusNames'] as const;
 const APPENDED_LISTS = ['includeDirs', 'visibilityMacros', 'classes', 'asyncMethods'] as const;
-const REPLACED = ['entryHeaders', 'shimIncludes', 'statusType', 'outStructVectorCapacity', 'dataTypeEnum', 'dataTypeSizes', 'packageJson'] as const;
+const REPLACED = ['entryHeaders', 'shimIncludes', 'statusType', 'outStructVectorCapacity', 'dataTypeEnum', 'dataTypeSizes'] as const;
 const KNOWN_KEYS = new Set<string>(['$comment', 'constants', ...OBJECT_KEYS, ...APPENDED_LISTS, ...REPLACED]);
 
 function readJson(file: string): Record<string, unknown> {
@@ -191,9 +189,9 @@ function normalise(file: string, raw: Record<string, unknown>): Partial<CodegenC
         throw new CodegenError(`"${key}" must be a positive integer.`, file, lineOfKey(file, key), `write "${key}": 256.`);
       }
       out[key] = value;
-    } else if (key === 'statusType' || key === 'dataTypeEnum' || key === 'dataTypeSizes' || key === 'packageJson') {
+    } else if (key === 'statusType' || key === 'dataTypeEnum' || key === 'dataTypeSizes') {
       if (typeof value !== 'string') throw new CodegenError(`"${key}" must be a string.`, file, lineOfKey(file, key), `write "${key}": "…".`);
-      out[key] = key === 'dataTypeSizes' || key === 'packageJson' ? resolvePath(base, value) : value;
+      out[key] = key === 'dataTypeSizes' ? resolvePath(base, value) : value;
     } else {
       const list = expectStrings(file, key, value);
       out[key] = key === 'includeDirs' ? list.map((p) => resolvePath(base, p)) : list;

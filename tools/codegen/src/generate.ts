@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { IndentationText, Project, QuoteKind, type SourceFile } from 'ts-morph';
 import { bindApi } from './bind/bind.js';
+import { abiSignature } from './bind/c-abi.js';
 import type { ApiModel } from './bind/model.js';
 import type { CodegenConfig } from './config.js';
 import { lineBanner, bannerText, type Provenance } from './emit/banner.js';
@@ -40,6 +41,7 @@ export interface GenerateResult {
   readonly api: ApiModel;
   /** 12 hex digits. */
   readonly inputHash: string;
+  /** `abi-<12 hex>`: the hash of the C ABI only (bind/c-abi.ts abiSignature). */
   readonly shimVersion: string;
 }
 
@@ -78,19 +80,18 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const parser = await loadCppParser();
   const { ir: parsed, symbols } = buildIr(parser, headers, config.visibilityMacros, config.typeMap);
   const sizes = readJsonFile(config.dataTypeSizes, 'dataTypeSizes') as { bits?: Record<string, number> };
-  const pkg = readJsonFile(config.packageJson, 'packageJson') as { version?: string };
   const api = bindApi({ ir: parsed, symbols, config, configName: options.configName, dataTypeBits: sizes.bits ?? {} });
   const ir: IrDocument = { ...parsed, coverage: api.coverage };
 
   // Paths are left out of the hash: it must be the same on every machine.
-  const { includeDirs: _dirs, dataTypeSizes: _sizes, packageJson: _pkg, ...portableConfig } = config;
+  const { includeDirs: _dirs, dataTypeSizes: _sizes, ...portableConfig } = config;
   const hash = createHash('sha256');
   for (const f of [...headers.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) hash.update(`${f.path}\0${f.sha256}\n`);
   hash.update(stableJson(portableConfig));
   hash.update(stableJson(sizes));
   const inputHash = hash.digest('hex').slice(0, 12);
-  const version = pkg.version ?? '0.0.0';
-  const shimVersion = `${version}+${inputHash}`;
+  // The loader compares this with the library's: it must change with the ABI and with nothing else.
+  const shimVersion = `abi-${createHash('sha256').update(abiSignature(api)).digest('hex').slice(0, 12)}`;
   const entries = config.entryHeaders.length === 1 ? config.entryHeaders[0]! : `{${config.entryHeaders.join(',')}}`;
   const provenance: Provenance = { inputs: `${options.headersDisplay.replace(/\/$/, '')}/${entries}`, hash: inputHash };
 

@@ -25,6 +25,8 @@ interface Fixture {
         tsLacks?: readonly string[];
         shimContains?: readonly string[];
         coverage?: readonly { name: string; status: string; as?: string; reason?: string }[];
+        /** Whether SHIM_VERSION (the ABI hash) stays that of the unedited headers. */
+        shimVersion?: 'same' | 'different';
         irMethod?: string;
       };
 }
@@ -85,8 +87,17 @@ function prepare(name: string, fixture: Fixture): { root: string; args: string[]
 
 const read = (root: string, file: string): string => readFileSync(join(root, 'out', file), 'utf8');
 const BINDING_FILES = ['native/dd_shim.h', 'native/dd_shim.cc', 'ts/api.ts', 'ts/abi.ts', 'ts/native.ts', 'ts/index.ts'];
-/** The input hash is the only thing a reflow may change. */
-const withoutHash = (text: string): string => text.replace(/input hash [0-9a-f]{12}/g, 'input hash <hash>').replace(/\+[0-9a-f]{12}(['"])/g, '+<hash>$1');
+/** The input hash is the only thing a reflow may change; SHIM_VERSION hashes the ABI, so it stays. */
+const withoutHash = (text: string): string => text.replace(/input hash [0-9a-f]{12}/g, 'input hash <hash>');
+
+/** SHIM_VERSION of the TypeScript, after checking that the shim's dd_shim_version() says the same. */
+function shimVersionOf(root: string): string {
+  const ts = /export const SHIM_VERSION = '([^']*)';/.exec(read(root, 'ts/native.ts'))?.[1];
+  const shim = /dd_shim_version\(void\) \{ return "([^"]*)"; \}/.exec(read(root, 'native/dd_shim.cc'))?.[1];
+  expect(ts).toMatch(/^abi-[0-9a-f]{12}$/);
+  expect(shim).toBe(ts);
+  return ts!;
+}
 
 let base: Outcome;
 
@@ -126,6 +137,8 @@ describe.each(cases)('fixture %s', (name) => {
     }
     expect(result.err).toEqual([]);
     expect(result.code).toBe(0);
+    if (expected.shimVersion === 'same') expect(shimVersionOf(root)).toBe(shimVersionOf(base.root));
+    if (expected.shimVersion === 'different') expect(shimVersionOf(root)).not.toBe(shimVersionOf(base.root));
     if (expected.sameBindingsAsBase) {
       for (const file of BINDING_FILES) expect(withoutHash(read(root, file)), file).toBe(withoutHash(read(base.root, file)));
     }

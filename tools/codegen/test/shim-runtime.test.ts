@@ -73,6 +73,7 @@ afterAll(() => {
 
 describe('identity and ABI', () => {
   it('reports the shim version the TS was generated with and the compiled-in backend name', () => {
+    expect(SHIM_VERSION).toMatch(/^abi-[0-9a-f]{12}$/);
     expect(fn.dd_shim_version()).toBe(SHIM_VERSION);
     expect(fn.dd_backend_name()).toBe('stub');
     expect(SHIM_SYMBOLS.lastError).toBe('dd_last_error');

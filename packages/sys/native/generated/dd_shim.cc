@@ -381,7 +381,7 @@ extern "C" DD_SHIM_API size_t dd_last_error(char *buf, size_t cap) {
   return last_error.size();
 }
 
-extern "C" DD_SHIM_API const char *dd_shim_version(void) { return "0.1.0+e417d13e1414"; }
+extern "C" DD_SHIM_API const char *dd_shim_version(void) { return "abi-5992c13349fe"; }
 
 extern "C" DD_SHIM_API const char *dd_backend_name(void) { return DD_BACKEND_NAME; }
 

@@ -77,10 +77,9 @@ struct dd_KvCacheExtParam {
   uint8_t tensor_num_per_layer;
 };
 
-/* Copies the last error of this thread into buf (NUL-terminated, truncated to cap) and returns
-   its full length; "" after a successful call. */
+/* Copies the last error of this thread into buf (NUL-terminated, truncated to cap) and returns its full length; "" after a successful call. */
 DD_SHIM_API size_t dd_last_error(char *buf, size_t cap);
-/* "<@dd/sys version>+<input hash>" of the generated code this library was built from. */
+/* "abi-<hash>": identifies the C ABI (functions and struct layouts) this library was built with. */
 DD_SHIM_API const char *dd_shim_version(void);
 /* The backend compiled in (DD_BACKEND_NAME): "host", "cann", … */
 DD_SHIM_API const char *dd_backend_name(void);

@@ -33,10 +33,12 @@ export type CType =
   /** `dd_Class *` */
   | { readonly kind: 'handle'; readonly cName: string }
   /** `dd_Class **` (create's out-parameter) */
-  | { readonly kind: 'handleOut'; readonly cName: string };
+  | { readonly kind: 'handleOut'; readonly cName: string }
+  /** `char *`: a caller-allocated buffer the shim writes NUL-terminated text into. */
+  | { readonly kind: 'textBuffer' };
 
 /** What a C field or parameter carries for the C++ value it came from. */
-export type CRole = 'value' | 'first' | 'second' | 'data' | 'count' | 'lengths' | 'keys' | 'values' | 'capacity' | 'outCount';
+export type CRole = 'value' | 'first' | 'second' | 'data' | 'count' | 'lengths' | 'keys' | 'values' | 'capacity' | 'outCount' | 'errorText';
 
 export interface CSlot {
   readonly name: string;
@@ -143,6 +145,8 @@ export function cDeclaration(t: CType, name: string): string {
       return `${t.cName} *${name}`;
     case 'handleOut':
       return `${t.cName} **${name}`;
+    case 'textBuffer':
+      return `char *${name}`;
     case 'pointer':
       if (t.to.kind === 'string') return `const char *${t.const ? 'const ' : ''}*${name}`;
       return `${t.const ? 'const ' : ''}${cDeclaration(t.to, '')} *${name}`;
@@ -182,7 +186,7 @@ export function structLayouts(structs: readonly StructModel[]): CStructLayout[] 
 
 export interface CFunction {
   readonly name: string;
-  readonly returns: 'uint32_t' | 'void';
+  readonly returns: 'uint32_t' | 'void' | 'size_t' | 'const char *';
   readonly params: readonly CSlot[];
   readonly doc?: string;
 }
@@ -204,4 +208,42 @@ export function destroyFunction(c: ClassModel): CFunction {
 
 export function methodFunction(c: ClassModel, m: MethodModel): CFunction {
   return { name: m.cName, returns: 'uint32_t', params: [selfSlot(c), ...m.params.flatMap(paramSlots)], ...(m.doc === undefined ? {} : { doc: m.doc }) };
+}
+
+/** What a class exports, in header order. */
+export function classFunctions(c: ClassModel): CFunction[] {
+  return [createFunction(c), destroyFunction(c), ...c.methods.map((m) => methodFunction(c, m))];
+}
+
+/** The shim's own functions, independent of the API. */
+export const RUNTIME_FUNCTIONS: readonly CFunction[] = [
+  {
+    name: 'dd_last_error',
+    returns: 'size_t',
+    params: [
+      { name: 'buf', type: { kind: 'textBuffer' }, role: 'errorText' },
+      { name: 'cap', type: { kind: 'scalar', scalar: 'size' }, role: 'capacity' },
+    ],
+    doc: 'Copies the last error of this thread into buf (NUL-terminated, truncated to cap) and returns its full length; "" after a successful call.',
+  },
+  { name: 'dd_shim_version', returns: 'const char *', params: [], doc: '"abi-<hash>": identifies the C ABI (functions and struct layouts) this library was built with.' },
+  { name: 'dd_backend_name', returns: 'const char *', params: [], doc: 'The backend compiled in (DD_BACKEND_NAME): "host", "cann", …' },
+];
+
+/**
+ * What a library and the TypeScript generated with it must agree on, in a stable text form: every
+ * exported function's name, return and parameter C types, and every struct's name, size, and field
+ * names, types and offsets. Parameter names, comments, paths and versions are left out, so only an
+ * ABI change changes it.
+ */
+export function abiSignature(api: { readonly classes: readonly ClassModel[]; readonly structs: readonly StructModel[] }): string {
+  const lines: string[] = [];
+  for (const f of [...RUNTIME_FUNCTIONS, ...api.classes.flatMap(classFunctions)]) {
+    lines.push(`function ${f.name}(${f.params.map((p) => cDeclaration(p.type, '')).join(', ')}) -> ${f.returns}`);
+  }
+  for (const l of structLayouts(api.structs)) {
+    lines.push(`struct ${l.struct.cName} size ${l.size} align ${l.align}`);
+    for (const field of l.fields) lines.push(`  ${field.name}: ${cDeclaration(field.type, '')} @ ${field.offset}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -2,9 +2,11 @@ import type { IrType } from '../ir.js';
 import {
   C_SCALARS,
   cDeclaration,
+  classFunctions,
   createFunction,
   destroyFunction,
   methodFunction,
+  RUNTIME_FUNCTIONS,
   scalarOf,
   structLayouts,
   type CFunction,
@@ -26,7 +28,7 @@ function cppSpelling(t: IrType): string {
 
 function cFunctionPrototype(f: CFunction): string {
   const params = f.params.length === 0 ? 'void' : f.params.map((p) => cDeclaration(p.type, p.name)).join(', ');
-  return `${f.returns} ${f.name}(${params})`;
+  return `${f.returns}${f.returns.endsWith('*') ? '' : ' '}${f.name}(${params})`;
 }
 
 function emitHeader(api: ApiModel, layouts: readonly CStructLayout[], p: Provenance): string {
@@ -64,16 +66,8 @@ function emitHeader(api: ApiModel, layouts: readonly CStructLayout[], p: Provena
     for (const f of l.fields) lines.push(`  ${cDeclaration(f.type, f.name)};`);
     lines.push('};', '');
   }
-  lines.push(
-    '/* Copies the last error of this thread into buf (NUL-terminated, truncated to cap) and returns',
-    '   its full length; "" after a successful call. */',
-    'DD_SHIM_API size_t dd_last_error(char *buf, size_t cap);',
-    '/* "<@dd/sys version>+<input hash>" of the generated code this library was built from. */',
-    'DD_SHIM_API const char *dd_shim_version(void);',
-    '/* The backend compiled in (DD_BACKEND_NAME): "host", "cann", … */',
-    'DD_SHIM_API const char *dd_backend_name(void);',
-    '',
-  );
+  for (const f of RUNTIME_FUNCTIONS) lines.push(`/* ${commentText(f.doc ?? '')} */`, `DD_SHIM_API ${cFunctionPrototype(f)};`);
+  lines.push('');
   for (const c of api.classes) {
     for (const f of classFunctions(c)) {
       if (f.doc) lines.push(`/* ${commentText(f.doc)} */`);
@@ -88,10 +82,6 @@ function emitHeader(api: ApiModel, layouts: readonly CStructLayout[], p: Provena
   }
   lines.push('', '#ifdef __cplusplus', '}  // extern "C"', '#endif', '', '#endif  // DD_SHIM_H_', '');
   return lines.join('\n');
-}
-
-function classFunctions(c: ClassModel): CFunction[] {
-  return [createFunction(c), destroyFunction(c), ...c.methods.map((m) => methodFunction(c, m))];
 }
 
 const HELPERS = `// Thrown when a caller breaks the C contract (a NULL pointer with a count, …): LLM_PARAM_INVALID.

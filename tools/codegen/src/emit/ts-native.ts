@@ -6,6 +6,7 @@ import {
   destroyFunction,
   methodFunction,
   paramSlots,
+  RUNTIME_FUNCTIONS,
   scalarOf,
   structLayouts,
   type CFunction,
@@ -111,6 +112,8 @@ function koffiSpec(t: CType, types = 't.'): string {
       return `${types}${t.cName}`;
     case 'handleOut':
       return `koffi.out(koffi.pointer(${types}${t.cName}))`;
+    case 'textBuffer':
+      return `koffi.pointer('char')`;
     case 'pointer':
       return `koffi.pointer(${koffiSpec(t.to, types)})`;
   }
@@ -364,7 +367,7 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
   }
   const body: string[] = [];
   body.push(
-    '/** "<@dd/sys version>+<input hash>": what dd_shim_version() of a library built from this code returns. */',
+    '/** "abi-<hash>" of the C ABI (functions, struct layouts) this code calls: dd_shim_version() of a library it can use returns the same. */',
     `export const SHIM_VERSION = ${tsString(shimVersion)};`,
     '',
     '// koffi is passed in, never imported here: importing @dd/sys must not load native code.',
@@ -399,11 +402,7 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
   }
   body.push(`  const types: NativeTypes = { ${typeNames.join(', ')} };`, '  declaredTypes.set(koffi, types);', '  return types;', '}', '');
   body.push('/** Every function the shim exports, bound with koffi. */', 'export function declareNativeFunctions(koffi: KoffiModule, lib: KoffiLibrary) {', '  const t = declareNativeTypes(koffi);', '  return {');
-  body.push(
-    `    dd_last_error: lib.func('dd_last_error', 'size_t', [koffi.pointer('char'), 'size_t']),`,
-    `    dd_shim_version: lib.func('dd_shim_version', 'const char *', []),`,
-    `    dd_backend_name: lib.func('dd_backend_name', 'const char *', []),`,
-  );
+  for (const f of RUNTIME_FUNCTIONS) body.push(`    ${functionDeclaration(f, [])}`);
   for (const c of classes) {
     body.push(`    ${functionDeclaration(createFunction(c), slotDirections(c.constructorParams, 0))}`);
     body.push(`    ${functionDeclaration(destroyFunction(c), ['in'])}`);
