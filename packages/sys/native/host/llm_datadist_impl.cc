@@ -156,10 +156,11 @@ void LlmDataDistImpl::Finalize() {
   if (rt == nullptr) {
     return;
   }
-  // Tell every peer (best effort, briefly) so it drops its side too, then close.
+  // As in V2, links this side initiated are unlinked on both sides (best effort, briefly); links a
+  // peer initiated are only dropped here, and that peer finds its link broken.
   for (const auto &link : rt->state.links.All()) {
     std::unique_lock<std::timed_mutex> op(link->op_mutex(), std::defer_lock);
-    if (!link->broken() && op.try_lock_for(std::chrono::milliseconds(100))) {
+    if (link->initiated_locally() && !link->broken() && op.try_lock_for(std::chrono::milliseconds(100))) {
       std::vector<uint8_t> frame;
       dd::host::EncodeEmpty(dd::host::FrameType::kUnlink, link->outbound().NextRequestId(), frame);
       link->outbound().SendRequest(frame, nullptr, 0, Deadline::AfterMs(100), false);

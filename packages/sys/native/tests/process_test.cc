@@ -205,12 +205,21 @@ DD_TEST(silent_peer_loses_the_link_by_heartbeat) {
   peer.Finish();
 }
 
-DD_TEST(peer_finalize_unlinks_our_side) {
+DD_TEST(finalized_server_leaves_the_client_a_broken_link_to_force_unlink) {
   PeerProcess peer(PeerSpec{});
   REQUIRE(peer.ok());
+  HostCache local(4, 64, 4096);
   TestEngine self(kSelf, false);
+  const int64_t local_id = Register(*self.engine, local);
   REQUIRE_STATUS(Link(*self.engine, kPeer, peer.port()), LLM_SUCCESS);
+  peer.Finish();  // V2: the server's Finalize drops only its own side
+  CHECK(WaitUntil([&] {
+          return self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), {0}, {0}) ==
+                 LLM_LINK_FAILED;
+        },
+        2000));
   CHECK_STATUS(self.engine->SetRole(LlmRole::kDecoder, {}), LLM_EXIST_LINK);
-  peer.Finish();  // the peer's Finalize unlinks both sides
-  CHECK(WaitUntil([&] { return self.engine->SetRole(LlmRole::kDecoder, {}) == LLM_SUCCESS; }, 2000));
+  CHECK_STATUS(Unlink(*self.engine, kPeer, peer.port()), LLM_UNLINK_FAILED);
+  CHECK_STATUS(Unlink(*self.engine, kPeer, peer.port(), true), LLM_SUCCESS);
+  CHECK_STATUS(self.engine->SetRole(LlmRole::kDecoder, {}), LLM_SUCCESS);
 }

@@ -383,7 +383,7 @@ DD_TEST(link_times_out_on_a_silent_listener) {
   ::close(fd);
 }
 
-DD_TEST(finalize_unlinks_the_peer) {
+DD_TEST(finalize_of_the_linking_side_unlinks_both_sides) {
   LinkedPair p(false);
   REQUIRE(p.ok());
   p.client.engine->Finalize();
