@@ -13,10 +13,13 @@ export interface BackendInfo {
 
 /**
  * Everything @dd/core needs from a backend: the generated LLM-DataDist functions, host memory
- * access, the text of the last failure on this thread, and what the backend is.
+ * access, the text of the last failure, and what the backend is.
  */
 export interface Bindings extends LlmDataDistBindings, HostMemory {
   readonly backend: BackendInfo;
-  /** Detail of the most recent non-success status returned on this thread ('' if none). */
+  /**
+   * The detail of the most recent non-success status returned to JavaScript by these bindings,
+   * sync or async (`"<Method>: <STATUS_NAME>[: <reason>]"`); '' after a success, and before any call.
+   */
   lastError(): string;
 }

@@ -128,14 +128,10 @@ export function loadNativeBindings(options: LoadOptions = {}): Bindings {
     );
   }
   const backendName = lib.func('const char *dd_backend_name(void)')() as string;
-  const lastErrorFn = lib.func('size_t dd_last_error(_Out_ uint8_t *buf, size_t cap)');
-  const errorBuffer = Buffer.alloc(4096);
+  // The generated bindings keep lastError() themselves: an …Async call fails on a worker thread,
+  // where the shim's thread-local last error cannot be read from JavaScript.
   const bindings: Bindings = Object.assign(createNativeBindings(koffi, lib), attachHostMemory(koffi), {
     backend: Object.freeze({ name: backendName, library: found.path, shimVersion: version }),
-    lastError(): string {
-      const length = Number(lastErrorFn(errorBuffer, errorBuffer.length));
-      return errorBuffer.toString('utf8', 0, Math.min(length, errorBuffer.length - 1));
-    },
   });
   loaded.set(found.path, bindings);
   return bindings;

@@ -1,6 +1,6 @@
 // The generated shim compiled with g++ -Wall -Wextra -Werror and linked with a test-only C++
 // LlmDataDist (test/stub), driven through the generated koffi bindings: conversions, exception →
-// status mapping, the last-error text, out-vector capacity rules and the ABI self-check.
+// status mapping, the last-error text (sync and async), out-vector capacity rules and the ABI self-check.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -28,10 +28,11 @@ import { codegenRoot, compileCxx, headersDir, shimDir, sysKoffi, tempDir } from 
 const koffi = sysKoffi();
 const tmp = tempDir('stub');
 let lib: ReturnType<typeof koffi.load>;
-let b: LlmDataDistBindings;
+let b: LlmDataDistBindings & { lastError(): string };
 let fn: ReturnType<typeof declareNativeFunctions>;
 let journal: () => string;
-let lastError: () => string;
+/** dd_last_error() read on this, the JavaScript, thread. */
+let threadLastError: () => string;
 let handle: LlmDataDistHandle;
 
 beforeAll(() => {
@@ -56,7 +57,7 @@ beforeAll(() => {
   const journalFn = lib.func('const char *stub_journal(void)');
   journal = () => journalFn() as string;
   const buffer = Buffer.alloc(1024);
-  lastError = () => {
+  threadLastError = () => {
     const length = Number(fn.dd_last_error(buffer, buffer.length));
     return buffer.toString('utf8', 0, Math.min(length, buffer.length - 1));
   };
@@ -168,7 +169,7 @@ describe('out-parameters', () => {
 
   it('rejects an out-vector without a count pointer before calling C++', () => {
     expect(fn.dd_LlmDataDist_LinkLlmClusters(handle, [], 0, null, 0, null, 1000)).toBe(StatusCode.LLM_PARAM_INVALID);
-    expect(lastError()).toBe('LinkLlmClusters: LLM_PARAM_INVALID: rets_count is NULL');
+    expect(threadLastError()).toBe('LinkLlmClusters: LLM_PARAM_INVALID: rets_count is NULL');
     expect(journal()).toBe('');
   });
 });
@@ -176,24 +177,24 @@ describe('out-parameters', () => {
 describe('statuses and the last error', () => {
   it('maps C++ exceptions to statuses with the exception text', () => {
     expect(b.LlmDataDist_Initialize(handle, { throw: 'boom' })).toBe(StatusCode.LLM_FAILED);
-    expect(lastError()).toBe('Initialize: LLM_FAILED: boom');
+    expect(threadLastError()).toBe('Initialize: LLM_FAILED: boom');
     expect(b.LlmDataDist_Initialize(handle, { bad_alloc: '1' })).toBe(StatusCode.LLM_OUT_OF_MEMORY);
-    expect(lastError()).toBe('Initialize: LLM_OUT_OF_MEMORY: std::bad_alloc');
+    expect(threadLastError()).toBe('Initialize: LLM_OUT_OF_MEMORY: std::bad_alloc');
     expect(b.LlmDataDist_Initialize(handle, { throw_int: '1' })).toBe(StatusCode.LLM_FAILED);
-    expect(lastError()).toBe('Initialize: LLM_FAILED: unknown C++ exception');
+    expect(threadLastError()).toBe('Initialize: LLM_FAILED: unknown C++ exception');
     const failed = b.LlmDataDist_create(0xbadn, LlmRole.kPrompt);
     expect(failed).toEqual({ status: StatusCode.LLM_FAILED, handle: 0n });
-    expect(lastError()).toBe('LlmDataDist: LLM_FAILED: constructor refused');
+    expect(threadLastError()).toBe('LlmDataDist: LLM_FAILED: constructor refused');
     journal();
   });
 
   it('returns the C++ status unchanged, with the backend detail hook, and a success clears it', () => {
     expect(b.LlmDataDist_Initialize(handle, { status: '0x5010B01A' })).toBe(StatusCode.LLM_TIMEOUT);
-    expect(lastError()).toBe('Initialize: LLM_TIMEOUT: stub detail for 0x5010B01A');
+    expect(threadLastError()).toBe('Initialize: LLM_TIMEOUT: stub detail for 0x5010B01A');
     expect(b.LlmDataDist_Initialize(handle, { status: '0x1234' })).toBe(0x1234);
-    expect(lastError()).toBe('Initialize: 0x00001234: stub detail for 0x1234');
+    expect(threadLastError()).toBe('Initialize: 0x00001234: stub detail for 0x1234');
     expect(b.LlmDataDist_Initialize(handle, {})).toBe(0);
-    expect(lastError()).toBe('');
+    expect(threadLastError()).toBe('');
     const small = Buffer.alloc(8);
     expect(b.LlmDataDist_Initialize(handle, { throw: 'x'.repeat(40) })).toBe(StatusCode.LLM_FAILED);
     expect(Number(fn.dd_last_error(small, small.length))).toBe('Initialize: LLM_FAILED: '.length + 40);
@@ -203,30 +204,39 @@ describe('statuses and the last error', () => {
 
   it('names the method once when the backend detail already starts with "<Method>: "', () => {
     expect(b.LlmDataDist_Initialize(handle, { status: '0x5010B01A', detail: 'Initialize: said once' })).toBe(StatusCode.LLM_TIMEOUT);
-    expect(lastError()).toBe('Initialize: LLM_TIMEOUT: said once');
+    expect(threadLastError()).toBe('Initialize: LLM_TIMEOUT: said once');
     expect(b.LlmDataDist_Initialize(handle, { status: '0x5010B01A', detail: 'Initialize:no space' })).toBe(StatusCode.LLM_TIMEOUT);
-    expect(lastError()).toBe('Initialize: LLM_TIMEOUT: Initialize:no space');
+    expect(threadLastError()).toBe('Initialize: LLM_TIMEOUT: Initialize:no space');
     expect(b.LlmDataDist_Initialize(handle, { status: '0x5010B01A', detail: 'SetRole: another method' })).toBe(StatusCode.LLM_TIMEOUT);
-    expect(lastError()).toBe('Initialize: LLM_TIMEOUT: SetRole: another method');
+    expect(threadLastError()).toBe('Initialize: LLM_TIMEOUT: SetRole: another method');
     expect(b.LlmDataDist_Initialize(handle, { status: '0x5010B01A', detail: 'Initialize: ' })).toBe(StatusCode.LLM_TIMEOUT);
-    expect(lastError()).toBe('Initialize: LLM_TIMEOUT');
+    expect(threadLastError()).toBe('Initialize: LLM_TIMEOUT');
     expect(b.LlmDataDist_Initialize(handle, { throw: 'Initialize: from an exception' })).toBe(StatusCode.LLM_FAILED);
-    expect(lastError()).toBe('Initialize: LLM_FAILED: from an exception');
+    expect(threadLastError()).toBe('Initialize: LLM_FAILED: from an exception');
+    journal();
+  });
+
+  it('keeps the detail of the last status returned to JavaScript in the bindings, sync calls included', () => {
+    expect(b.LlmDataDist_Initialize(handle, { status: '0x5010B01A' })).toBe(StatusCode.LLM_TIMEOUT);
+    expect(b.lastError()).toBe('Initialize: LLM_TIMEOUT: stub detail for 0x5010B01A');
+    expect(b.LlmDataDist_create(0xbadn, LlmRole.kPrompt).status).toBe(StatusCode.LLM_FAILED);
+    expect(b.lastError()).toBe('LlmDataDist: LLM_FAILED: constructor refused');
     expect(b.LlmDataDist_Initialize(handle, {})).toBe(0);
+    expect(b.lastError()).toBe('');
     journal();
   });
 
   it('turns NULL handles, structs and arrays into LLM_PARAM_INVALID without calling C++', () => {
     expect(fn.dd_LlmDataDist_Initialize(null, [], [], 0)).toBe(StatusCode.LLM_PARAM_INVALID);
-    expect(lastError()).toBe('Initialize: LLM_PARAM_INVALID: self is NULL');
+    expect(threadLastError()).toBe('Initialize: LLM_PARAM_INVALID: self is NULL');
     expect(fn.dd_LlmDataDist_PullKvCache(handle, null, makeCache(), 0, -1, makeKvCacheExtParam())).toBe(StatusCode.LLM_PARAM_INVALID);
-    expect(lastError()).toBe('PullKvCache: LLM_PARAM_INVALID: src_cache_index is NULL');
+    expect(threadLastError()).toBe('PullKvCache: LLM_PARAM_INVALID: src_cache_index is NULL');
     expect(fn.dd_LlmDataDist_PullKvBlocks(handle, makeCacheIndex(), { cache_id: 0n, tensor_addrs: null, tensor_addrs_count: 0, cache_desc: { placement: 0, num_tensors: 0, data_type: 0, shape: null, shape_count: 0 } }, null, 3, null, 0, makeKvCacheExtParam())).toBe(
       StatusCode.LLM_PARAM_INVALID,
     );
-    expect(lastError()).toBe('PullKvBlocks: LLM_PARAM_INVALID: src_blocks is NULL but its count is 3');
+    expect(threadLastError()).toBe('PullKvBlocks: LLM_PARAM_INVALID: src_blocks is NULL but its count is 3');
     expect(fn.dd_LlmDataDist_Initialize(handle, ['k'], [null], 1)).toBe(StatusCode.LLM_PARAM_INVALID);
-    expect(lastError()).toBe('Initialize: LLM_PARAM_INVALID: options has a NULL key or value at index 0');
+    expect(threadLastError()).toBe('Initialize: LLM_PARAM_INVALID: options has a NULL key or value at index 0');
     fn.dd_LlmDataDist_destroy(null);
     expect(journal()).toBe('');
   });
@@ -235,7 +245,7 @@ describe('statuses and the last error', () => {
     const result = b.LlmDataDist_UnlinkLlmClusters(handle, [makeClusterInfo(), makeClusterInfo()], 1000, true);
     expect(result.status).toBe(StatusCode.LLM_NOT_YET_LINK);
     expect([...result.rets]).toEqual([StatusCode.LLM_NOT_YET_LINK, StatusCode.LLM_NOT_YET_LINK]);
-    expect(lastError()).toBe('UnlinkLlmClusters: LLM_NOT_YET_LINK');
+    expect(threadLastError()).toBe('UnlinkLlmClusters: LLM_NOT_YET_LINK');
     expect(journal()).toBe('Unlink n=2 timeout=1000 force=1\n');
     expect(b.LlmDataDist_Finalize(handle)).toBe(StatusCode.LLM_SUCCESS);
     expect(journal()).toBe('Finalize\n');
@@ -283,6 +293,45 @@ describe('async twins', () => {
     expect(journal()).toBe('PullKvBlocks index(2,1,0) cache(4,[],desc(1,0,28,[])) [1] [2] ext(-1,-1,-1,-1,2)\n');
     const link = await b.LlmDataDist_LinkLlmClustersAsync(handle, [makeClusterInfo(), makeClusterInfo()]);
     expect([...link.rets]).toEqual([100, 101]);
+    journal();
+  });
+
+  it('hand the last error of the worker thread back: lastError() holds it, a success clears it', async () => {
+    const blocks = new BigUint64Array([1n]);
+    expect(b.LlmDataDist_SetRole(handle, LlmRole.kPrompt)).toBe(0);
+    const missing = await b.LlmDataDist_PullKvBlocksAsync(handle, makeCacheIndex({ cluster_id: 0xbadn, cache_id: 6n }), makeCache(), blocks, blocks);
+    expect(missing).toBe(StatusCode.LLM_KV_CACHE_NOT_EXIST);
+    expect(b.lastError()).toBe('PullKvBlocks: LLM_KV_CACHE_NOT_EXIST: no cache 6 on this worker');
+    // The JS thread's own last error is untouched: it was the worker's.
+    expect(threadLastError()).toBe('');
+    expect(await b.LlmDataDist_PullKvBlocksAsync(handle, makeCacheIndex({ cluster_id: 0xbaen }), makeCache(), blocks, blocks)).toBe(StatusCode.LLM_FAILED);
+    expect(b.lastError()).toBe('PullKvBlocks: LLM_FAILED: boom!');
+    expect(await b.LlmDataDist_PullKvBlocksAsync(handle, makeCacheIndex({ cluster_id: 2n }), makeCache(), blocks, blocks)).toBe(0);
+    expect(b.lastError()).toBe('');
+    const link = await b.LlmDataDist_UnlinkLlmClustersAsync(handle, [makeClusterInfo()]);
+    expect(link.status).toBe(StatusCode.LLM_NOT_YET_LINK);
+    expect(b.lastError()).toBe('UnlinkLlmClusters: LLM_NOT_YET_LINK');
+    journal();
+  });
+
+  it('_async variants write the error NUL-terminated, truncated to error_cap, and "" on success', async () => {
+    const call = (clusterId: bigint, blocks: number, error: Buffer | null, cap: number): Promise<unknown> =>
+      new Promise((resolve, reject) => {
+        const list = new BigUint64Array(blocks);
+        const index = { cluster_id: clusterId, cache_id: 0n, batch_index: 0 };
+        const cache = { cache_id: 0n, tensor_addrs: null, tensor_addrs_count: 0, cache_desc: { placement: 0, num_tensors: 0, data_type: 0, shape: null, shape_count: 0 } };
+        fn.dd_LlmDataDist_PullKvBlocks_async.async(handle, index, cache, list, blocks, list, blocks, makeKvCacheExtParam(), error, cap, (err: unknown, status: unknown) => (err ? reject(err) : resolve(status)));
+      });
+    const small = Buffer.alloc(16, 0xff);
+    expect(await call(0xbaen, 40, small, small.length)).toBe(StatusCode.LLM_FAILED);
+    expect(small.toString('latin1')).toBe('PullKvBlocks: L\0');
+    const exact = Buffer.alloc('PullKvBlocks: LLM_FAILED: boom'.length + 3, 0xff);
+    expect(await call(0xbaen, 2, exact, exact.length)).toBe(StatusCode.LLM_FAILED);
+    expect(exact.toString('latin1')).toBe('PullKvBlocks: LLM_FAILED: boom!!\0');
+    const cleared = Buffer.alloc(8, 0xff);
+    expect(await call(2n, 1, cleared, cleared.length)).toBe(0);
+    expect([...cleared]).toEqual([0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    expect(await call(0xbadn, 1, null, 0)).toBe(StatusCode.LLM_KV_CACHE_NOT_EXIST);
     journal();
   });
 

@@ -170,6 +170,16 @@ const char *WithoutMethodPrefix(const char *detail, const char *method) noexcept
   return detail;
 }
 
+// Copies the last error of this thread into buf (NUL-terminated, truncated to cap); returns its full length.
+size_t CopyLastError(char *buf, size_t cap) noexcept {
+  if (buf != nullptr && cap > 0) {
+    const size_t n = last_error.size() < cap - 1 ? last_error.size() : cap - 1;
+    std::memcpy(buf, last_error.data(), n);
+    buf[n] = '\0';
+  }
+  return last_error.size();
+}
+
 void SetLastError(const char *method, uint32_t status, const char *detail) noexcept {
   try {
     if (status == kSuccess) {
@@ -372,16 +382,9 @@ void ToC(const ::llm_datadist::Cache &in, dd_Cache &out) noexcept {
 
 }  // namespace
 
-extern "C" DD_SHIM_API size_t dd_last_error(char *buf, size_t cap) {
-  if (buf != nullptr && cap > 0) {
-    const size_t n = last_error.size() < cap - 1 ? last_error.size() : cap - 1;
-    std::memcpy(buf, last_error.data(), n);
-    buf[n] = '\0';
-  }
-  return last_error.size();
-}
+extern "C" DD_SHIM_API size_t dd_last_error(char *buf, size_t cap) { return CopyLastError(buf, cap); }
 
-extern "C" DD_SHIM_API const char *dd_shim_version(void) { return "abi-5992c13349fe"; }
+extern "C" DD_SHIM_API const char *dd_shim_version(void) { return "abi-d0ea0d67f76a"; }
 
 extern "C" DD_SHIM_API const char *dd_backend_name(void) { return DD_BACKEND_NAME; }
 
@@ -429,7 +432,7 @@ extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_SetRole(dd_LlmDataDist *self, int
   });
 }
 
-extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_LinkLlmClusters(dd_LlmDataDist *self, const dd_ClusterInfo *clusters, size_t clusters_count, uint32_t *rets, size_t rets_capacity, size_t *rets_count, int32_t timeout_in_millis) {
+static uint32_t RunLinkLlmClusters(dd_LlmDataDist *self, const dd_ClusterInfo *clusters, size_t clusters_count, uint32_t *rets, size_t rets_capacity, size_t *rets_count, int32_t timeout_in_millis) noexcept {
   return Guard("LinkLlmClusters", [&]() -> uint32_t {
     CheckPointer(self, "self");
     ::llm_datadist::LlmDataDist &object = *reinterpret_cast<::llm_datadist::LlmDataDist *>(self);
@@ -444,7 +447,15 @@ extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_LinkLlmClusters(dd_LlmDataDist *s
   });
 }
 
-extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_UnlinkLlmClusters(dd_LlmDataDist *self, const dd_ClusterInfo *clusters, size_t clusters_count, uint32_t *rets, size_t rets_capacity, size_t *rets_count, int32_t timeout_in_millis, bool force_flag) {
+extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_LinkLlmClusters(dd_LlmDataDist *self, const dd_ClusterInfo *clusters, size_t clusters_count, uint32_t *rets, size_t rets_capacity, size_t *rets_count, int32_t timeout_in_millis) { return RunLinkLlmClusters(self, clusters, clusters_count, rets, rets_capacity, rets_count, timeout_in_millis); }
+
+extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_LinkLlmClusters_async(dd_LlmDataDist *self, const dd_ClusterInfo *clusters, size_t clusters_count, uint32_t *rets, size_t rets_capacity, size_t *rets_count, int32_t timeout_in_millis, char *error, size_t error_cap) {
+  const uint32_t status = RunLinkLlmClusters(self, clusters, clusters_count, rets, rets_capacity, rets_count, timeout_in_millis);
+  CopyLastError(error, error_cap);
+  return status;
+}
+
+static uint32_t RunUnlinkLlmClusters(dd_LlmDataDist *self, const dd_ClusterInfo *clusters, size_t clusters_count, uint32_t *rets, size_t rets_capacity, size_t *rets_count, int32_t timeout_in_millis, bool force_flag) noexcept {
   return Guard("UnlinkLlmClusters", [&]() -> uint32_t {
     CheckPointer(self, "self");
     ::llm_datadist::LlmDataDist &object = *reinterpret_cast<::llm_datadist::LlmDataDist *>(self);
@@ -457,6 +468,14 @@ extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_UnlinkLlmClusters(dd_LlmDataDist 
     CopyOut(rets_value, rets, rets_capacity, rets_count);
     return status;
   });
+}
+
+extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_UnlinkLlmClusters(dd_LlmDataDist *self, const dd_ClusterInfo *clusters, size_t clusters_count, uint32_t *rets, size_t rets_capacity, size_t *rets_count, int32_t timeout_in_millis, bool force_flag) { return RunUnlinkLlmClusters(self, clusters, clusters_count, rets, rets_capacity, rets_count, timeout_in_millis, force_flag); }
+
+extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_UnlinkLlmClusters_async(dd_LlmDataDist *self, const dd_ClusterInfo *clusters, size_t clusters_count, uint32_t *rets, size_t rets_capacity, size_t *rets_count, int32_t timeout_in_millis, bool force_flag, char *error, size_t error_cap) {
+  const uint32_t status = RunUnlinkLlmClusters(self, clusters, clusters_count, rets, rets_capacity, rets_count, timeout_in_millis, force_flag);
+  CopyLastError(error, error_cap);
+  return status;
 }
 
 extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_AllocateCache(dd_LlmDataDist *self, const dd_CacheDesc *cache_desc, dd_Cache *cache) {
@@ -483,7 +502,7 @@ extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_DeallocateCache(dd_LlmDataDist *s
   });
 }
 
-extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PullKvCache(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, uint32_t batch_index, int64_t size, const dd_KvCacheExtParam *ext_param) {
+static uint32_t RunPullKvCache(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, uint32_t batch_index, int64_t size, const dd_KvCacheExtParam *ext_param) noexcept {
   return Guard("PullKvCache", [&]() -> uint32_t {
     CheckPointer(self, "self");
     ::llm_datadist::LlmDataDist &object = *reinterpret_cast<::llm_datadist::LlmDataDist *>(self);
@@ -500,7 +519,15 @@ extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PullKvCache(dd_LlmDataDist *self,
   });
 }
 
-extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PullKvBlocks(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param) {
+extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PullKvCache(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, uint32_t batch_index, int64_t size, const dd_KvCacheExtParam *ext_param) { return RunPullKvCache(self, src_cache_index, dst_cache, batch_index, size, ext_param); }
+
+extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PullKvCache_async(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, uint32_t batch_index, int64_t size, const dd_KvCacheExtParam *ext_param, char *error, size_t error_cap) {
+  const uint32_t status = RunPullKvCache(self, src_cache_index, dst_cache, batch_index, size, ext_param);
+  CopyLastError(error, error_cap);
+  return status;
+}
+
+static uint32_t RunPullKvBlocks(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param) noexcept {
   return Guard("PullKvBlocks", [&]() -> uint32_t {
     CheckPointer(self, "self");
     ::llm_datadist::LlmDataDist &object = *reinterpret_cast<::llm_datadist::LlmDataDist *>(self);
@@ -519,6 +546,14 @@ extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PullKvBlocks(dd_LlmDataDist *self
     FromC(*ext_param, ext_param_value);
     return object.PullKvBlocks(src_cache_index_value, dst_cache_value, src_blocks_value, dst_blocks_value, ext_param_value);
   });
+}
+
+extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PullKvBlocks(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param) { return RunPullKvBlocks(self, src_cache_index, dst_cache, src_blocks, src_blocks_count, dst_blocks, dst_blocks_count, ext_param); }
+
+extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PullKvBlocks_async(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param, char *error, size_t error_cap) {
+  const uint32_t status = RunPullKvBlocks(self, src_cache_index, dst_cache, src_blocks, src_blocks_count, dst_blocks, dst_blocks_count, ext_param);
+  CopyLastError(error, error_cap);
+  return status;
 }
 
 extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_CopyKvCache(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_Cache *dst_cache, uint32_t src_batch_index, uint32_t dst_batch_index, uint64_t offset, int64_t size) {
@@ -553,7 +588,7 @@ extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_CopyKvBlocks(dd_LlmDataDist *self
   });
 }
 
-extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PushKvCache(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, uint32_t src_batch_index, int64_t size, const dd_KvCacheExtParam *ext_param) {
+static uint32_t RunPushKvCache(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, uint32_t src_batch_index, int64_t size, const dd_KvCacheExtParam *ext_param) noexcept {
   return Guard("PushKvCache", [&]() -> uint32_t {
     CheckPointer(self, "self");
     ::llm_datadist::LlmDataDist &object = *reinterpret_cast<::llm_datadist::LlmDataDist *>(self);
@@ -570,7 +605,15 @@ extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PushKvCache(dd_LlmDataDist *self,
   });
 }
 
-extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PushKvBlocks(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param) {
+extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PushKvCache(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, uint32_t src_batch_index, int64_t size, const dd_KvCacheExtParam *ext_param) { return RunPushKvCache(self, src_cache, dst_cache_index, src_batch_index, size, ext_param); }
+
+extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PushKvCache_async(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, uint32_t src_batch_index, int64_t size, const dd_KvCacheExtParam *ext_param, char *error, size_t error_cap) {
+  const uint32_t status = RunPushKvCache(self, src_cache, dst_cache_index, src_batch_index, size, ext_param);
+  CopyLastError(error, error_cap);
+  return status;
+}
+
+static uint32_t RunPushKvBlocks(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param) noexcept {
   return Guard("PushKvBlocks", [&]() -> uint32_t {
     CheckPointer(self, "self");
     ::llm_datadist::LlmDataDist &object = *reinterpret_cast<::llm_datadist::LlmDataDist *>(self);
@@ -589,6 +632,14 @@ extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PushKvBlocks(dd_LlmDataDist *self
     FromC(*ext_param, ext_param_value);
     return object.PushKvBlocks(src_cache_value, dst_cache_index_value, src_blocks_value, dst_blocks_value, ext_param_value);
   });
+}
+
+extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PushKvBlocks(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param) { return RunPushKvBlocks(self, src_cache, dst_cache_index, src_blocks, src_blocks_count, dst_blocks, dst_blocks_count, ext_param); }
+
+extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_PushKvBlocks_async(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param, char *error, size_t error_cap) {
+  const uint32_t status = RunPushKvBlocks(self, src_cache, dst_cache_index, src_blocks, src_blocks_count, dst_blocks, dst_blocks_count, ext_param);
+  CopyLastError(error, error_cap);
+  return status;
 }
 
 extern "C" DD_SHIM_API uint32_t dd_LlmDataDist_RegisterKvCache(dd_LlmDataDist *self, const dd_CacheDesc *cache_desc, const uint64_t *addrs, size_t addrs_count, int64_t *cache_id) {

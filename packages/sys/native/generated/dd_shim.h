@@ -96,24 +96,36 @@ DD_SHIM_API uint32_t dd_LlmDataDist_Finalize(dd_LlmDataDist *self);
 DD_SHIM_API uint32_t dd_LlmDataDist_SetRole(dd_LlmDataDist *self, int32_t role, const char *const *options_keys, const char *const *options_values, size_t options_count);
 /* Links to each cluster; rets receives one status per cluster, in order. */
 DD_SHIM_API uint32_t dd_LlmDataDist_LinkLlmClusters(dd_LlmDataDist *self, const dd_ClusterInfo *clusters, size_t clusters_count, uint32_t *rets, size_t rets_capacity, size_t *rets_count, int32_t timeout_in_millis);
+/* As dd_LlmDataDist_LinkLlmClusters, and before returning copies this thread's last error into error (NUL-terminated, truncated to error_cap; "" on success): for callers that run it on a worker thread. */
+DD_SHIM_API uint32_t dd_LlmDataDist_LinkLlmClusters_async(dd_LlmDataDist *self, const dd_ClusterInfo *clusters, size_t clusters_count, uint32_t *rets, size_t rets_capacity, size_t *rets_count, int32_t timeout_in_millis, char *error, size_t error_cap);
 /* Unlinks each cluster; force_flag tears down only the local side. */
 DD_SHIM_API uint32_t dd_LlmDataDist_UnlinkLlmClusters(dd_LlmDataDist *self, const dd_ClusterInfo *clusters, size_t clusters_count, uint32_t *rets, size_t rets_capacity, size_t *rets_count, int32_t timeout_in_millis, bool force_flag);
+/* As dd_LlmDataDist_UnlinkLlmClusters, and before returning copies this thread's last error into error (NUL-terminated, truncated to error_cap; "" on success): for callers that run it on a worker thread. */
+DD_SHIM_API uint32_t dd_LlmDataDist_UnlinkLlmClusters_async(dd_LlmDataDist *self, const dd_ClusterInfo *clusters, size_t clusters_count, uint32_t *rets, size_t rets_capacity, size_t *rets_count, int32_t timeout_in_millis, bool force_flag, char *error, size_t error_cap);
 /* Allocates a cache from the engine's pool (V1 only). */
 DD_SHIM_API uint32_t dd_LlmDataDist_AllocateCache(dd_LlmDataDist *self, const dd_CacheDesc *cache_desc, dd_Cache *cache);
 /* Frees a cache allocated by AllocateCache (V1 only). */
 DD_SHIM_API uint32_t dd_LlmDataDist_DeallocateCache(dd_LlmDataDist *self, int64_t cache_id);
 /* Pulls one batch row of a remote cache into a local cache. */
 DD_SHIM_API uint32_t dd_LlmDataDist_PullKvCache(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, uint32_t batch_index, int64_t size, const dd_KvCacheExtParam *ext_param);
+/* As dd_LlmDataDist_PullKvCache, and before returning copies this thread's last error into error (NUL-terminated, truncated to error_cap; "" on success): for callers that run it on a worker thread. */
+DD_SHIM_API uint32_t dd_LlmDataDist_PullKvCache_async(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, uint32_t batch_index, int64_t size, const dd_KvCacheExtParam *ext_param, char *error, size_t error_cap);
 /* Pulls blocks of a remote cache into blocks of a local cache. */
 DD_SHIM_API uint32_t dd_LlmDataDist_PullKvBlocks(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param);
+/* As dd_LlmDataDist_PullKvBlocks, and before returning copies this thread's last error into error (NUL-terminated, truncated to error_cap; "" on success): for callers that run it on a worker thread. */
+DD_SHIM_API uint32_t dd_LlmDataDist_PullKvBlocks_async(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param, char *error, size_t error_cap);
 /* Copies one batch row between two local caches (V1 only). */
 DD_SHIM_API uint32_t dd_LlmDataDist_CopyKvCache(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_Cache *dst_cache, uint32_t src_batch_index, uint32_t dst_batch_index, uint64_t offset, int64_t size);
 /* Copies blocks between local caches (V1 only). */
 DD_SHIM_API uint32_t dd_LlmDataDist_CopyKvBlocks(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_Cache *dst_cache, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks_list, const size_t *dst_blocks_list_lengths, size_t dst_blocks_list_count);
 /* Pushes one batch row of a local cache into a remote cache. */
 DD_SHIM_API uint32_t dd_LlmDataDist_PushKvCache(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, uint32_t src_batch_index, int64_t size, const dd_KvCacheExtParam *ext_param);
+/* As dd_LlmDataDist_PushKvCache, and before returning copies this thread's last error into error (NUL-terminated, truncated to error_cap; "" on success): for callers that run it on a worker thread. */
+DD_SHIM_API uint32_t dd_LlmDataDist_PushKvCache_async(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, uint32_t src_batch_index, int64_t size, const dd_KvCacheExtParam *ext_param, char *error, size_t error_cap);
 /* Pushes blocks of a local cache into blocks of a remote cache. */
 DD_SHIM_API uint32_t dd_LlmDataDist_PushKvBlocks(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param);
+/* As dd_LlmDataDist_PushKvBlocks, and before returning copies this thread's last error into error (NUL-terminated, truncated to error_cap; "" on success): for callers that run it on a worker thread. */
+DD_SHIM_API uint32_t dd_LlmDataDist_PushKvBlocks_async(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param, char *error, size_t error_cap);
 /* Registers caller-owned memory as a cache; cache_id receives its id (from 1). */
 DD_SHIM_API uint32_t dd_LlmDataDist_RegisterKvCache(dd_LlmDataDist *self, const dd_CacheDesc *cache_desc, const uint64_t *addrs, size_t addrs_count, int64_t *cache_id);
 /* Unregisters a cache; an unknown id succeeds. */

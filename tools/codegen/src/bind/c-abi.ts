@@ -210,9 +210,24 @@ export function methodFunction(c: ClassModel, m: MethodModel): CFunction {
   return { name: m.cName, returns: 'uint32_t', params: [selfSlot(c), ...m.params.flatMap(paramSlots)], ...(m.doc === undefined ? {} : { doc: m.doc }) };
 }
 
+/**
+ * The variant of an `asyncMethods` method for callers that run it on another thread (koffi's
+ * `fn.async`): the last error is thread-local, so the shim hands it back in `error` before the
+ * worker thread returns.
+ */
+export function asyncMethodFunction(c: ClassModel, m: MethodModel): CFunction {
+  const plain = methodFunction(c, m);
+  return {
+    name: `${plain.name}_async`,
+    returns: 'uint32_t',
+    params: [...plain.params, { name: 'error', type: { kind: 'textBuffer' }, role: 'errorText' }, { name: 'error_cap', type: { kind: 'scalar', scalar: 'size' }, role: 'capacity' }],
+    doc: `As ${plain.name}, and before returning copies this thread's last error into error (NUL-terminated, truncated to error_cap; "" on success): for callers that run it on a worker thread.`,
+  };
+}
+
 /** What a class exports, in header order. */
 export function classFunctions(c: ClassModel): CFunction[] {
-  return [createFunction(c), destroyFunction(c), ...c.methods.map((m) => methodFunction(c, m))];
+  return [createFunction(c), destroyFunction(c), ...c.methods.flatMap((m) => (m.async ? [methodFunction(c, m), asyncMethodFunction(c, m)] : [methodFunction(c, m)]))];
 }
 
 /** The shim's own functions, independent of the API. */

@@ -1,5 +1,6 @@
 import type { IrType } from '../ir.js';
 import {
+  asyncMethodFunction,
   C_SCALARS,
   cDeclaration,
   classFunctions,
@@ -102,6 +103,16 @@ const char *WithoutMethodPrefix(const char *detail, const char *method) noexcept
   const size_t length = std::strlen(method);
   if (std::strncmp(detail, method, length) == 0 && detail[length] == ':' && detail[length + 1] == ' ') return detail + length + 2;
   return detail;
+}
+
+// Copies the last error of this thread into buf (NUL-terminated, truncated to cap); returns its full length.
+size_t CopyLastError(char *buf, size_t cap) noexcept {
+  if (buf != nullptr && cap > 0) {
+    const size_t n = last_error.size() < cap - 1 ? last_error.size() : cap - 1;
+    std::memcpy(buf, last_error.data(), n);
+    buf[n] = '\\0';
+  }
+  return last_error.size();
 }
 
 void SetLastError(const char *method, uint32_t status, const char *detail) noexcept {
@@ -409,16 +420,29 @@ function methodDefinition(c: ClassModel, m: MethodModel): string[] {
   const cls = `::${c.qualifiedName}`;
   const plans = m.params.map(planParam);
   const after = plans.flatMap((p) => p.after);
-  const lines = [`extern "C" DD_SHIM_API ${cFunctionPrototype(methodFunction(c, m))} {`];
-  lines.push(
-    ...functionBody(m.name, [`CheckPointer(self, "self");`, `${cls} &object = *reinterpret_cast<${cls} *>(self);`], plans, (args) => {
-      if (!m.returnsStatus) return [`object.${m.name}(${args});`, ...after, 'return kSuccess;'];
-      if (after.length === 0) return [`return object.${m.name}(${args});`];
-      return [`const uint32_t status = object.${m.name}(${args});`, ...after, 'return status;'];
-    }),
-  );
-  lines.push('}');
-  return lines;
+  const plain = methodFunction(c, m);
+  const body = functionBody(m.name, [`CheckPointer(self, "self");`, `${cls} &object = *reinterpret_cast<${cls} *>(self);`], plans, (args) => {
+    if (!m.returnsStatus) return [`object.${m.name}(${args});`, ...after, 'return kSuccess;'];
+    if (after.length === 0) return [`return object.${m.name}(${args});`];
+    return [`const uint32_t status = object.${m.name}(${args});`, ...after, 'return status;'];
+  });
+  if (!m.async) return [`extern "C" DD_SHIM_API ${cFunctionPrototype(plain)} {`, ...body, '}'];
+  // One body for both entry points; the _async one hands the thread-local last error back.
+  const run = { ...plain, name: `Run${m.name}` };
+  const args = plain.params.map((p) => p.name).join(', ');
+  return [
+    `static ${cFunctionPrototype(run)} noexcept {`,
+    ...body,
+    '}',
+    '',
+    `extern "C" DD_SHIM_API ${cFunctionPrototype(plain)} { return ${run.name}(${args}); }`,
+    '',
+    `extern "C" DD_SHIM_API ${cFunctionPrototype(asyncMethodFunction(c, m))} {`,
+    `  const uint32_t status = ${run.name}(${args});`,
+    '  CopyLastError(error, error_cap);',
+    '  return status;',
+    '}',
+  ];
 }
 
 function staticAsserts(api: ApiModel, layouts: readonly CStructLayout[]): string[] {
@@ -509,14 +533,7 @@ function emitSource(api: ApiModel, layouts: readonly CStructLayout[], p: Provena
     ...converters(api),
     '}  // namespace',
     '',
-    'extern "C" DD_SHIM_API size_t dd_last_error(char *buf, size_t cap) {',
-    '  if (buf != nullptr && cap > 0) {',
-    '    const size_t n = last_error.size() < cap - 1 ? last_error.size() : cap - 1;',
-    '    std::memcpy(buf, last_error.data(), n);',
-    "    buf[n] = '\\0';",
-    '  }',
-    '  return last_error.size();',
-    '}',
+    'extern "C" DD_SHIM_API size_t dd_last_error(char *buf, size_t cap) { return CopyLastError(buf, cap); }',
     '',
     `extern "C" DD_SHIM_API const char *dd_shim_version(void) { return "${shimVersion}"; }`,
     '',

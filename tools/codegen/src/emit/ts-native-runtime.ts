@@ -178,6 +178,19 @@ function toBigInt(value: unknown): bigint {
   return 0n;
 }`,
   },
+  ERROR_TEXT_CAPACITY: {
+    uses: [],
+    code: `/** Bytes for the shim's error text, NUL included; longer texts are cut short. */
+const ERROR_TEXT_CAPACITY = 4096;`,
+  },
+  cText: {
+    uses: [],
+    code: `/** The NUL-terminated text the shim wrote into \`buffer\`. */
+function cText(buffer: Buffer): string {
+  const end = buffer.indexOf(0);
+  return buffer.toString('utf8', 0, end < 0 ? buffer.length : end);
+}`,
+  },
   callAsync: {
     uses: [],
     code: `/** Runs a native call on koffi's worker threads. */

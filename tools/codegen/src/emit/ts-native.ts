@@ -1,6 +1,7 @@
 import type { SourceFile } from 'ts-morph';
 import type { ScalarName } from '../config.js';
 import {
+  asyncMethodFunction,
   C_SCALARS,
   createFunction,
   destroyFunction,
@@ -296,7 +297,7 @@ function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity:
     `  const where = '${bindingName(c, 'create')}';`,
     ...createEncoded.flatMap((e) => e.pre).map((l) => `  ${l}`),
     '  const out: unknown[] = [null];',
-    `  const status = ${u.call('toStatus', `fn.${create.name}(${[...createEncoded.flatMap((e) => e.values), 'out'].join(', ')})`)};`,
+    `  const status = ${u.call('toStatus', `noteSyncStatus(fn.${create.name}(${[...createEncoded.flatMap((e) => e.values), 'out'].join(', ')}))`)};`,
     `  return { status, handle: ${u.call('toHandle', 'out[0]')} as ${handle} };`,
     '},',
     `${bindingName(c, 'destroy')}(self) {`,
@@ -326,22 +327,56 @@ function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity:
     members.push(
       `${bindingName(c, m.name)}(${params}) {`,
       `  const call = ${prepareName}(${callArgs});`,
-      `  return call.finish(fn.${f.name}(...call.args));`,
+      `  return call.finish(noteSyncStatus(fn.${f.name}(...call.args)));`,
       '},',
     );
     if (m.async) {
       members.push(
         `async ${bindingName(c, `${m.name}Async`)}(${params}) {`,
         `  const call = ${prepareName}(${callArgs});`,
-        `  return call.finish(await ${u.call('callAsync', `fn.${f.name}, call.args`)});`,
+        '  const error = Buffer.alloc(ERROR_TEXT_CAPACITY);',
+        `  const status = await ${u.call('callAsync', `fn.${asyncMethodFunction(c, m).name}, [...call.args, error, error.length]`)};`,
+        '  return call.finish(noteAsyncStatus(status, error));',
         '},',
       );
     }
   }
+  u.names.add('ERROR_TEXT_CAPACITY');
+  const success = `${api.statusGroup.name}.${api.statusNames.success.name}`;
+  const state = [
+    '// The detail of the most recent non-success status returned to JavaScript, sync or async.',
+    "let lastErrorText = '';",
+    'const syncError = Buffer.alloc(ERROR_TEXT_CAPACITY);',
+    '/** A sync call ran on this thread, so the thread-local last error of the shim is its own. */',
+    'const noteSyncStatus = (status: unknown): unknown => {',
+    `  if (${u.call('toStatus', 'status')} === ${success}) lastErrorText = '';`,
+    '  else {',
+    '    fn.dd_last_error(syncError, syncError.length);',
+    `    lastErrorText = ${u.call('cText', 'syncError')};`,
+    '  }',
+    '  return status;',
+    '};',
+  ];
+  if (c.methods.some((m) => m.async)) {
+    state.push(
+      '/** An async call ran on a worker thread, which copied its last error into `error` before returning. */',
+      'const noteAsyncStatus = (status: unknown, error: Buffer): unknown => {',
+      `  lastErrorText = ${u.call('toStatus', 'status')} === ${success} ? '' : ${u.call('cText', 'error')};`,
+      '  return status;',
+      '};',
+    );
+  }
+  members.push(
+    '/** The detail of the most recent non-success status returned to JavaScript by these bindings, sync or async; \'\' after a success. */',
+    'lastError() {',
+    '  return lastErrorText;',
+    '},',
+  );
   return [
-    `/** ${bindingsInterface(c)} over the shim, through koffi. Every integer is range-checked before koffi sees it. */`,
-    `export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): ${bindingsInterface(c)} {`,
+    `/** ${bindingsInterface(c)} over the shim, through koffi, and the detail of the last failure. Every integer is range-checked before koffi sees it. */`,
+    `export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): ${bindingsInterface(c)} & { lastError(): string } {`,
     '  const fn = declareNativeFunctions(koffi, lib);',
+    ...state.map((l) => `  ${l}`),
     ...lines.map((l) => `  ${l}`),
     '  return {',
     ...members.map((l) => `    ${l}`),
@@ -406,7 +441,11 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
   for (const c of classes) {
     body.push(`    ${functionDeclaration(createFunction(c), slotDirections(c.constructorParams, 0))}`);
     body.push(`    ${functionDeclaration(destroyFunction(c), ['in'])}`);
-    for (const m of c.methods) body.push(`    ${functionDeclaration(methodFunction(c, m), slotDirections(m.params, 1))}`);
+    for (const m of c.methods) {
+      body.push(`    ${functionDeclaration(methodFunction(c, m), slotDirections(m.params, 1))}`);
+      // error and error_cap follow the method's own parameters.
+      if (m.async) body.push(`    ${functionDeclaration(asyncMethodFunction(c, m), slotDirections(m.params, 1))}`);
+    }
   }
   body.push('  };', '}', '');
   const structCode = [...encoders(u, api.structs), ...allocators(u, api.structs)];
@@ -422,7 +461,7 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
     }
     for (const p of c.constructorParams) collectTypeImports(p.type, apiImports);
   }
-  const valueImports = new Set<string>();
+  const valueImports = new Set<string>([api.statusGroup.name]);
   const implText = impl.join('\n');
   for (const s of api.structs) if (implText.includes(`make${s.name}(`)) valueImports.add(`make${s.name}`);
   for (const e of api.enums) if (new RegExp(`[^\\w]${e.name}\\.`).test(implText)) valueImports.add(e.name);

@@ -161,6 +161,14 @@ Status LlmDataDist::PullKvCache(const CacheIndex &src_cache_index, const Cache &
 Status LlmDataDist::PullKvBlocks(const CacheIndex &src_cache_index, const Cache &dst_cache, const std::vector<uint64_t> &src_blocks,
                                  const std::vector<uint64_t> &dst_blocks, const KvCacheExtParam &ext_param) {
   Record("PullKvBlocks " + Index(src_cache_index) + " " + CacheText(dst_cache) + " " + List(src_blocks) + " " + List(dst_blocks) + " " + Ext(ext_param));
+  // Cluster 0xBAD fails with a reason that names the method, like the host backend's; 0xBAE throws
+  // a text as long as the number of source blocks says, to test truncation.
+  if (src_cache_index.cluster_id == 0xBAD) {
+    detail = "PullKvBlocks: no cache " + std::to_string(src_cache_index.cache_id) + " on this worker";
+    return LLM_KV_CACHE_NOT_EXIST;
+  }
+  if (src_cache_index.cluster_id == 0xBAE) throw std::runtime_error("boom" + std::string(src_blocks.size(), '!'));
+  detail.clear();
   return LLM_SUCCESS;
 }
 
