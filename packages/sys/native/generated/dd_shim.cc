@@ -384,7 +384,7 @@ void ToC(const ::llm_datadist::Cache &in, dd_Cache &out) noexcept {
 
 extern "C" DD_SHIM_API size_t dd_last_error(char *buf, size_t cap) { return CopyLastError(buf, cap); }
 
-extern "C" DD_SHIM_API const char *dd_shim_version(void) { return "abi-d0ea0d67f76a"; }
+extern "C" DD_SHIM_API const char *dd_shim_version(void) { return "abi-41cac1060230"; }
 
 extern "C" DD_SHIM_API const char *dd_backend_name(void) { return DD_BACKEND_NAME; }
 

@@ -2,7 +2,7 @@
 import { StatusCode, makeKvCacheExtParam, type Cache, type CacheDesc, type CacheIndex, type CachePlacement, type ClusterInfo, type DataType, type KvCacheExtParam, type LlmDataDistBindings, type LlmDataDistHandle, type LlmRole, type Status, type StatusWithRets } from './api.js';
 
 /** "abi-<hash>" of the C ABI (functions, struct layouts) this code calls: dd_shim_version() of a library it can use returns the same. */
-export const SHIM_VERSION = 'abi-d0ea0d67f76a';
+export const SHIM_VERSION = 'abi-41cac1060230';
 
 // koffi is passed in, never imported here: importing @dd/sys must not load native code.
 type KoffiModule = typeof import('koffi');

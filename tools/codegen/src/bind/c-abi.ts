@@ -248,17 +248,17 @@ export const RUNTIME_FUNCTIONS: readonly CFunction[] = [
 /**
  * What a library and the TypeScript generated with it must agree on, in a stable text form: every
  * exported function's name, return and parameter C types, and every struct's name, size, and field
- * names, types and offsets. Parameter names, comments, paths and versions are left out, so only an
+ * names, types and offsets. Parameter names, comments, paths and versions are left out, and
+ * functions and structs are sorted by name (symbols are found by name, not by position), so only an
  * ABI change changes it.
  */
 export function abiSignature(api: { readonly classes: readonly ClassModel[]; readonly structs: readonly StructModel[] }): string {
-  const lines: string[] = [];
-  for (const f of [...RUNTIME_FUNCTIONS, ...api.classes.flatMap(classFunctions)]) {
-    lines.push(`function ${f.name}(${f.params.map((p) => cDeclaration(p.type, '')).join(', ')}) -> ${f.returns}`);
-  }
-  for (const l of structLayouts(api.structs)) {
-    lines.push(`struct ${l.struct.cName} size ${l.size} align ${l.align}`);
-    for (const field of l.fields) lines.push(`  ${field.name}: ${cDeclaration(field.type, '')} @ ${field.offset}`);
-  }
-  return `${lines.join('\n')}\n`;
+  const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  const functions = [...RUNTIME_FUNCTIONS, ...api.classes.flatMap(classFunctions)].map(
+    (f) => `function ${f.name}(${f.params.map((p) => cDeclaration(p.type, '')).join(', ')}) -> ${f.returns}\n`,
+  );
+  const structs = structLayouts(api.structs).map(
+    (l) => `struct ${l.struct.cName} size ${l.size} align ${l.align}\n${l.fields.map((f) => `  ${f.name}: ${cDeclaration(f.type, '')} @ ${f.offset}\n`).join('')}`,
+  );
+  return [...functions.sort(byName), ...structs.sort(byName)].join('');
 }
