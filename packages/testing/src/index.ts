@@ -9,3 +9,4 @@ export type {
   TransferKind,
   TransferRecord,
 } from './inspection.js';
+export { freeLoopbackPort } from './loopback-port.js';

@@ -1,6 +1,6 @@
 import type { Bindings } from '@dd/sys';
-import { createServer } from 'node:net';
 import { FakeNetwork } from '../fake-network.js';
+import { freeLoopbackPort } from '../loopback-port.js';
 import type { ConformanceBackend } from './backend.js';
 
 /** A fresh fake network per test; fake ports are counted, nothing is bound. */
@@ -14,19 +14,9 @@ export function fakeBackend(): ConformanceBackend {
   };
 }
 
-/** A `127.0.0.1:port` the kernel just handed out and nobody listens on now. */
-export function freeLoopbackAddress(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === 'string') reject(new Error('no TCP port was assigned'));
-        else resolve(`127.0.0.1:${address.port}`);
-      });
-    });
-  });
+/** A `127.0.0.1:port` nobody listens on now, from outside the ephemeral range (see freeLoopbackPort). */
+export async function freeLoopbackAddress(): Promise<string> {
+  return `127.0.0.1:${await freeLoopbackPort()}`;
 }
 
 /** A backend whose instances really listen (host, CANN): addresses are free loopback ports. */
