@@ -177,14 +177,17 @@ export function describeLinks(h: Harness): void {
       expectStatus(unlink(client, []).status, 'LLM_PARAM_INVALID');
     });
 
-    it('after the server finalized, a forced unlink clears the client and a restarted server can be linked', async () => {
-      // What a plain unlink answers here is left open: V2 reconnects and fails (UNLINK_FAILED), the
-      // host backend learns of the Finalize over its link. A forced unlink must work either way.
+    it('after the server finalized, a plain unlink is UNLINK_FAILED, a forced one clears the client, a restarted server can be linked', async () => {
+      // Finalize tears down only the links this side initiated; the client keeps its half, and a
+      // plain unlink must reach the (gone) server to succeed.
       const server = await h.server();
       const client = h.client();
       h.link(client, server);
       expectStatus(h.b.LlmDataDist_Finalize(server.handle), 'LLM_SUCCESS');
       const cluster = Harness.clusterInfo(server.clusterId, server.address ?? '');
+      const plain = unlink(client, [cluster]);
+      expectStatus(plain.status, 'LLM_UNLINK_FAILED');
+      expect(names(plain.rets)).toEqual(['LLM_UNLINK_FAILED']);
       const forced = unlink(client, [cluster], true);
       expectStatus(forced.status, 'LLM_SUCCESS');
       expect(names(forced.rets)).toEqual(['LLM_SUCCESS']);
