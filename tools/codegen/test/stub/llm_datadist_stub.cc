@@ -137,6 +137,8 @@ Status LlmDataDist::LinkLlmClusters(const std::vector<ClusterInfo> &clusters, st
 Status LlmDataDist::UnlinkLlmClusters(const std::vector<ClusterInfo> &clusters, std::vector<Status> &rets, int32_t timeout_in_millis, bool force_flag) {
   Record("Unlink n=" + std::to_string(clusters.size()) + " timeout=" + std::to_string(timeout_in_millis) + " force=" + (force_flag ? "1" : "0"));
   rets.assign(clusters.size(), LLM_NOT_YET_LINK);
+  // A failure without a reason: the detail of an earlier failure on this (worker) thread is not its.
+  detail.clear();
   return LLM_NOT_YET_LINK;
 }
 
