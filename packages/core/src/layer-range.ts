@@ -4,7 +4,7 @@ import { describe, requireObject } from './validate.js';
 /**
  * A **half-open** range of layers, `start` included and `end` excluded, like `Array.prototype.slice`
  * and Python's `range`: `{ start: 0, end: 2 }` is layers 0 and 1. The C++ API takes an inclusive
- * pair; {@link toInclusivePair} converts (`{ start: 0, end: 2 }` → `[0, 1]`).
+ * pair; the engine converts (`{ start: 0, end: 2 }` → `[0, 1]`) before calling it.
  */
 export interface LayerRange {
   /** First layer, included: an integer ≥ 0. */
