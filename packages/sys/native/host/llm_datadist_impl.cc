@@ -42,28 +42,137 @@ thread_local std::vector<TransferSegment> t_segments;
 thread_local std::vector<BlockRun> t_runs;
 thread_local std::vector<LayerTransfer> t_layers;
 
-// Marks the peer cache in use for the whole transfer (see ClusterLink::BeginTransfer).
-class PeerCacheUse {
+// The link and the peer cache one transfer works on: the link's operation lock is held and the
+// peer cache marked in use (see ClusterLink::BeginTransfer) until this goes out of scope. The
+// transfer's SyncKvCacheWaitTime starts when this is made.
+class RemoteCacheUse {
  public:
-  explicit PeerCacheUse(ClusterLink &link) : link_(link) {}
-  ~PeerCacheUse() {
-    if (active_) {
-      link_.EndTransfer();
+  explicit RemoteCacheUse(const dd::host::EngineState &state)
+      : state_(state), deadline_(Deadline::AfterMs(state.options.sync_wait_ms)) {}
+  ~RemoteCacheUse() {
+    if (entry_ != nullptr) {
+      link_->EndTransfer();
     }
   }
-  PeerCacheUse(const PeerCacheUse &) = delete;
-  PeerCacheUse &operator=(const PeerCacheUse &) = delete;
-  // The peer's entry for `cache_id`, or null when the peer has no such cache.
-  std::shared_ptr<const CacheTableEntry> Begin(int64_t cache_id) {
-    std::shared_ptr<const CacheTableEntry> entry = link_.BeginTransfer(cache_id);
-    active_ = entry != nullptr;
-    return entry;
+  RemoteCacheUse(const RemoteCacheUse &) = delete;
+  RemoteCacheUse &operator=(const RemoteCacheUse &) = delete;
+
+  // Locks the link to `index.cluster_id` (NOT_YET_LINK, TIMEOUT, LINK_FAILED), then finds the
+  // peer's cache `index.cache_id` (KV_CACHE_NOT_EXIST).
+  Status Begin(const CacheIndex &index) {
+    const Status status = LockLink(index.cluster_id);
+    if (status != LLM_SUCCESS) {
+      return status;
+    }
+    entry_ = link_->BeginTransfer(index.cache_id);
+    if (entry_ == nullptr) {
+      return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
+                  static_cast<unsigned long long>(index.cluster_id), static_cast<long long>(index.cache_id));
+    }
+    return LLM_SUCCESS;
   }
+  ClusterLink &link() const { return *link_; }
+  const Deadline &deadline() const { return deadline_; }
+  const CacheTableEntry &remote() const { return *entry_; }
 
  private:
-  ClusterLink &link_;
-  bool active_ = false;
+  Status LockLink(uint64_t cluster_id) {
+    link_ = state_.links.Find(cluster_id);
+    if (link_ == nullptr || link_->closed()) {
+      return Fail(LLM_NOT_YET_LINK, "no link to cluster %llu", static_cast<unsigned long long>(cluster_id));
+    }
+    lock_ = std::unique_lock<std::timed_mutex>(link_->op_mutex(), std::defer_lock);
+    if (!lock_.try_lock_until(deadline_.At())) {
+      return Fail(LLM_TIMEOUT, "another transfer on the link to cluster %llu did not finish within %d ms",
+                  static_cast<unsigned long long>(cluster_id), state_.options.sync_wait_ms);
+    }
+    if (link_->closed()) {
+      return Fail(LLM_NOT_YET_LINK, "no link to cluster %llu", static_cast<unsigned long long>(cluster_id));
+    }
+    if (link_->broken()) {
+      return Fail(LLM_LINK_FAILED, "the link to cluster %llu is broken: %s (unlink with force_flag=true and link again)",
+                  static_cast<unsigned long long>(cluster_id), link_->broken_reason().c_str());
+    }
+    return LLM_SUCCESS;
+  }
+
+  const dd::host::EngineState &state_;
+  const Deadline deadline_;
+  std::shared_ptr<ClusterLink> link_;
+  std::unique_lock<std::timed_mutex> lock_;
+  std::shared_ptr<const CacheTableEntry> entry_;
 };
+
+Status FindLocalCache(const dd::host::LocalCacheRegistry &registry, int64_t cache_id,
+                      std::shared_ptr<const LocalCache> &local) {
+  local = registry.Find(cache_id);
+  if (local == nullptr) {
+    return Fail(LLM_KV_CACHE_NOT_EXIST, "local cache %lld is not registered", static_cast<long long>(cache_id));
+  }
+  return LLM_SUCCESS;
+}
+
+Status CheckNotOwnCluster(uint64_t src_cluster_id, uint64_t own_cluster_id) {
+  if (src_cluster_id == own_cluster_id) {
+    return Fail(LLM_PARAM_INVALID, "src cluster_id %llu is this engine's own id",
+                static_cast<unsigned long long>(own_cluster_id));
+  }
+  return LLM_SUCCESS;
+}
+
+Status CheckBlockLists(const std::vector<uint64_t> &src_blocks, const std::vector<uint64_t> &dst_blocks) {
+  if (src_blocks.empty()) {
+    return Fail(LLM_PARAM_INVALID, "src_blocks is empty");
+  }
+  if (src_blocks.size() != dst_blocks.size()) {
+    return Fail(LLM_PARAM_INVALID, "src_blocks has %zu entries but dst_blocks has %zu", src_blocks.size(),
+                dst_blocks.size());
+  }
+  return LLM_SUCCESS;
+}
+
+// FindLocalCache, then `row` (named `what` in the failure) is below its row count.
+Status FindLocalRow(const dd::host::LocalCacheRegistry &registry, int64_t cache_id, uint32_t row, const char *what,
+                    std::shared_ptr<const LocalCache> &local) {
+  const Status status = FindLocalCache(registry, cache_id, local);
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  if (row >= local->geometry.rows) {
+    return Fail(LLM_PARAM_INVALID, "%s %u >= local batch size %llu", what, row,
+                static_cast<unsigned long long>(local->geometry.rows));
+  }
+  return LLM_SUCCESS;
+}
+
+// FindLocalCache, then every block of `blocks` (the list that indexes the local cache, named by
+// `side`, "src" or "dst") is below its row count.
+Status FindLocalBlocks(const dd::host::LocalCacheRegistry &registry, int64_t cache_id, const std::vector<uint64_t> &blocks,
+                       const char *side, std::shared_ptr<const LocalCache> &local) {
+  const Status status = FindLocalCache(registry, cache_id, local);
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  const CacheGeometry &geo = local->geometry;
+  for (const uint64_t block : blocks) {
+    if (block >= geo.rows) {
+      return Fail(LLM_PARAM_INVALID, "%s block %llu >= local block count %llu", side,
+                  static_cast<unsigned long long>(block), static_cast<unsigned long long>(geo.rows));
+    }
+  }
+  return LLM_SUCCESS;
+}
+
+// The first checks LinkLlmClusters and UnlinkLlmClusters share.
+Status CheckClusterCall(const std::vector<ClusterInfo> &clusters, int32_t timeout_in_millis) {
+  if (timeout_in_millis <= 0) {
+    return Fail(LLM_PARAM_INVALID, "timeout_in_millis %d must be > 0", timeout_in_millis);
+  }
+  if (clusters.empty()) {
+    return Fail(LLM_PARAM_INVALID, "clusters is empty");
+  }
+  return LLM_SUCCESS;
+}
 
 // Runs `work(i)` for i in [0, n) on up to kLinkThreads threads (inline for one item).
 template <typename Work>
@@ -218,11 +327,9 @@ Status LlmDataDistImpl::LinkLlmClusters(const std::vector<ClusterInfo> &clusters
   if (rt == nullptr) {
     return NotInitialized();
   }
-  if (timeout_in_millis <= 0) {
-    return Fail(LLM_PARAM_INVALID, "timeout_in_millis %d must be > 0", timeout_in_millis);
-  }
-  if (clusters.empty()) {
-    return Fail(LLM_PARAM_INVALID, "clusters is empty");
+  const Status status = CheckClusterCall(clusters, timeout_in_millis);
+  if (status != LLM_SUCCESS) {
+    return status;
   }
   std::vector<dd::host::LinkTarget> targets(clusters.size());
   for (size_t i = 0; i < clusters.size(); ++i) {
@@ -317,11 +424,9 @@ Status LlmDataDistImpl::UnlinkLlmClusters(const std::vector<ClusterInfo> &cluste
   if (rt == nullptr) {
     return NotInitialized();
   }
-  if (timeout_in_millis <= 0) {
-    return Fail(LLM_PARAM_INVALID, "timeout_in_millis %d must be > 0", timeout_in_millis);
-  }
-  if (clusters.empty()) {
-    return Fail(LLM_PARAM_INVALID, "clusters is empty");
+  const Status status = CheckClusterCall(clusters, timeout_in_millis);
+  if (status != LLM_SUCCESS) {
+    return status;
   }
   if (!force_flag) {
     for (size_t i = 0; i < clusters.size(); ++i) {
@@ -341,29 +446,10 @@ Status LlmDataDistImpl::UnlinkLlmClusters(const std::vector<ClusterInfo> &cluste
   return Summarize(rets, details);
 }
 
-Status LlmDataDistImpl::LockLink(Runtime &rt, uint64_t cluster_id, const Deadline &deadline,
-                                 std::shared_ptr<ClusterLink> &link, std::unique_lock<std::timed_mutex> &lock) {
-  link = rt.state.links.Find(cluster_id);
-  if (link == nullptr || link->closed()) {
-    return Fail(LLM_NOT_YET_LINK, "no link to cluster %llu", static_cast<unsigned long long>(cluster_id));
-  }
-  lock = std::unique_lock<std::timed_mutex>(link->op_mutex(), std::defer_lock);
-  if (!lock.try_lock_until(deadline.At())) {
-    return Fail(LLM_TIMEOUT, "another transfer on the link to cluster %llu did not finish within %d ms",
-                static_cast<unsigned long long>(cluster_id), rt.state.options.sync_wait_ms);
-  }
-  if (link->closed()) {
-    return Fail(LLM_NOT_YET_LINK, "no link to cluster %llu", static_cast<unsigned long long>(cluster_id));
-  }
-  if (link->broken()) {
-    return Fail(LLM_LINK_FAILED, "the link to cluster %llu is broken: %s (unlink with force_flag=true and link again)",
-                static_cast<unsigned long long>(cluster_id), link->broken_reason().c_str());
-  }
-  return LLM_SUCCESS;
-}
-
-Status LlmDataDistImpl::Transfer(Runtime &rt, ClusterLink &link, TransferDirection direction, int64_t remote_cache_id,
-                                 const std::vector<TransferSegment> &segments, const Deadline &deadline) {
+namespace {
+// Moves the segments over the link's data path; a same-host path the peer cannot use falls back to TCP.
+Status RunTransfer(const dd::host::EngineState &state, ClusterLink &link, TransferDirection direction,
+                   int64_t remote_cache_id, const std::vector<TransferSegment> &segments, const Deadline &deadline) {
   dd::host::TransferJob job;
   job.direction = direction;
   job.remote_cache_id = remote_cache_id;
@@ -384,7 +470,7 @@ Status LlmDataDistImpl::Transfer(Runtime &rt, ClusterLink &link, TransferDirecti
                     link.broken_reason().c_str());
       }
       if (deadline.Expired()) {
-        return Fail(LLM_TIMEOUT, "transfer with cluster %llu took longer than %d ms", peer, rt.state.options.sync_wait_ms);
+        return Fail(LLM_TIMEOUT, "transfer with cluster %llu took longer than %d ms", peer, state.options.sync_wait_ms);
       }
       return LLM_SUCCESS;
     case TransferOutcome::Kind::kRejected:
@@ -394,7 +480,7 @@ Status LlmDataDistImpl::Transfer(Runtime &rt, ClusterLink &link, TransferDirecti
         link.MarkBroken(outcome.detail);
       }
       return Fail(LLM_TIMEOUT, "%s transfer with cluster %llu not done within %d ms (%s)", path->Name(), peer,
-                  rt.state.options.sync_wait_ms, outcome.detail.c_str());
+                  state.options.sync_wait_ms, outcome.detail.c_str());
     case TransferOutcome::Kind::kBroken:
     case TransferOutcome::Kind::kUnsupported:
       link.MarkBroken(outcome.detail);
@@ -404,162 +490,67 @@ Status LlmDataDistImpl::Transfer(Runtime &rt, ClusterLink &link, TransferDirecti
   return LLM_FAILED;
 }
 
-Status LlmDataDistImpl::PullKvCache(const CacheIndex &src_cache_index, const Cache &dst_cache, uint32_t batch_index,
-                                    int64_t size, const KvCacheExtParam &ext_param) {
-  const std::shared_ptr<Runtime> rt = runtime();
-  if (rt == nullptr) {
-    return NotInitialized();
-  }
-  if (size != -1 && size <= 0) {
-    return Fail(LLM_PARAM_INVALID, "size %lld must be -1 (whole row) or > 0", static_cast<long long>(size));
-  }
-  Status status = dd::host::ValidateExtParam(ext_param);
+
+// The part every transfer shares once the local checks pass: locks the link and marks the peer
+// cache in use (RemoteCacheUse), lets `plan(remote, segments)` check the request against the
+// peer's cache and list the copies, then moves them.
+template <typename Plan>
+Status TransferWithPeer(const dd::host::EngineState &state, const CacheIndex &remote_index,
+                        TransferDirection direction, Plan plan) {
+  RemoteCacheUse use(state);
+  Status status = use.Begin(remote_index);
   if (status != LLM_SUCCESS) {
     return status;
-  }
-  if (src_cache_index.cluster_id == cluster_id_) {
-    return Fail(LLM_PARAM_INVALID, "src cluster_id %llu is this engine's own id",
-                static_cast<unsigned long long>(cluster_id_));
-  }
-  const std::shared_ptr<const LocalCache> local = rt->state.registry.Find(dst_cache.cache_id);
-  if (local == nullptr) {
-    return Fail(LLM_KV_CACHE_NOT_EXIST, "local cache %lld is not registered", static_cast<long long>(dst_cache.cache_id));
-  }
-  const CacheGeometry &geo = local->geometry;
-  if (batch_index >= geo.rows) {
-    return Fail(LLM_PARAM_INVALID, "batch_index %u >= local batch size %llu", batch_index,
-                static_cast<unsigned long long>(geo.rows));
-  }
-  if (size > 0 && static_cast<uint64_t>(size) > geo.stride) {
-    return Fail(LLM_PARAM_INVALID, "size %lld > row size %llu", static_cast<long long>(size),
-                static_cast<unsigned long long>(geo.stride));
-  }
-  const Deadline deadline = Deadline::AfterMs(rt->state.options.sync_wait_ms);
-  std::shared_ptr<ClusterLink> link;
-  std::unique_lock<std::timed_mutex> lock;
-  status = LockLink(*rt, src_cache_index.cluster_id, deadline, link, lock);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  PeerCacheUse use(*link);
-  const std::shared_ptr<const CacheTableEntry> remote_entry = use.Begin(src_cache_index.cache_id);
-  if (remote_entry == nullptr) {
-    return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
-                static_cast<unsigned long long>(src_cache_index.cluster_id), static_cast<long long>(src_cache_index.cache_id));
-  }
-  const CacheTableEntry &remote = *remote_entry;
-  TensorSpan src;
-  TensorSpan dst;
-  status = dd::host::SelectPullTensors(ext_param, remote.geometry.num_tensors, geo.num_tensors, src, dst);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  // Both offsets use the local row size (facts §3.7).
-  const uint64_t len = size > 0 ? static_cast<uint64_t>(size) : geo.stride;
-  const uint64_t remote_offset = static_cast<uint64_t>(src_cache_index.batch_index) * geo.stride;
-  if (!RangeWithin(remote_offset, len, remote.geometry.tensor_bytes)) {
-    return Fail(LLM_PARAM_INVALID, "remote batch_index %u (bytes %llu..%llu) is outside the remote tensor of %llu bytes",
-                src_cache_index.batch_index, static_cast<unsigned long long>(remote_offset),
-                static_cast<unsigned long long>(remote_offset + len),
-                static_cast<unsigned long long>(remote.geometry.tensor_bytes));
   }
   std::vector<TransferSegment> &segments = t_segments;
   segments.clear();
-  for (uint32_t i = 0; i < src.count && len > 0U; ++i) {
-    segments.push_back(TransferSegment{src.first + i, remote_offset, remote.addrs[src.first + i] + remote_offset,
-                                       local->addrs[dst.first + i] + batch_index * geo.stride, len});
+  status = plan(use.remote(), segments);
+  if (status != LLM_SUCCESS) {
+    return status;
   }
-  return Transfer(*rt, *link, TransferDirection::kPull, src_cache_index.cache_id, segments, deadline);
+  return RunTransfer(state, use.link(), direction, remote_index.cache_id, segments, use.deadline());
 }
 
-Status LlmDataDistImpl::PullKvBlocks(const CacheIndex &src_cache_index, const Cache &dst_cache,
-                                     const std::vector<uint64_t> &src_blocks, const std::vector<uint64_t> &dst_blocks,
-                                     const KvCacheExtParam &ext_param) {
-  const std::shared_ptr<Runtime> rt = runtime();
-  if (rt == nullptr) {
-    return NotInitialized();
-  }
-  Status status = dd::host::ValidateExtParam(ext_param);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  if (src_cache_index.batch_index != 0U) {
-    return Fail(LLM_PARAM_INVALID, "src batch_index %u must be 0 for block transfers", src_cache_index.batch_index);
-  }
-  if (src_blocks.empty()) {
-    return Fail(LLM_PARAM_INVALID, "src_blocks is empty");
-  }
-  if (src_blocks.size() != dst_blocks.size()) {
-    return Fail(LLM_PARAM_INVALID, "src_blocks has %zu entries but dst_blocks has %zu", src_blocks.size(),
-                dst_blocks.size());
-  }
-  if (src_cache_index.cluster_id == cluster_id_) {
-    return Fail(LLM_PARAM_INVALID, "src cluster_id %llu is this engine's own id",
-                static_cast<unsigned long long>(cluster_id_));
-  }
-  const std::shared_ptr<const LocalCache> local = rt->state.registry.Find(dst_cache.cache_id);
-  if (local == nullptr) {
-    return Fail(LLM_KV_CACHE_NOT_EXIST, "local cache %lld is not registered", static_cast<long long>(dst_cache.cache_id));
-  }
-  const CacheGeometry &geo = local->geometry;
-  for (const uint64_t block : dst_blocks) {
-    if (block >= geo.rows) {
-      return Fail(LLM_PARAM_INVALID, "dst block %llu >= local block count %llu", static_cast<unsigned long long>(block),
-                  static_cast<unsigned long long>(geo.rows));
-    }
-  }
-  const Deadline deadline = Deadline::AfterMs(rt->state.options.sync_wait_ms);
-  std::shared_ptr<ClusterLink> link;
-  std::unique_lock<std::timed_mutex> lock;
-  status = LockLink(*rt, src_cache_index.cluster_id, deadline, link, lock);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  PeerCacheUse use(*link);
-  const std::shared_ptr<const CacheTableEntry> remote_entry = use.Begin(src_cache_index.cache_id);
-  if (remote_entry == nullptr) {
-    return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
-                static_cast<unsigned long long>(src_cache_index.cluster_id), static_cast<long long>(src_cache_index.cache_id));
-  }
-  const CacheTableEntry &remote = *remote_entry;
-  TensorSpan src;
-  TensorSpan dst;
-  status = dd::host::SelectPullTensors(ext_param, remote.geometry.num_tensors, geo.num_tensors, src, dst);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  const uint64_t stride = geo.stride;
-  if (stride == 0U) {
+// A pull: the tensors are chosen from ext_param (facts §3.7), then
+// `plan(remote, src_tensors, dst_tensors, segments)`.
+template <typename Plan>
+Status PullFromPeer(const dd::host::EngineState &state, const CacheIndex &src_cache_index, const KvCacheExtParam &ext,
+                    const CacheGeometry &geo, Plan plan) {
+  return TransferWithPeer(state, src_cache_index, TransferDirection::kPull,
+                          [&](const CacheTableEntry &remote, std::vector<TransferSegment> &segments) {
+                            TensorSpan src;
+                            TensorSpan dst;
+                            const Status status = dd::host::SelectPullTensors(ext, remote.geometry.num_tensors,
+                                                                              geo.num_tensors, src, dst);
+                            return status != LLM_SUCCESS ? status : plan(remote, src, dst, segments);
+                          });
+}
+
+// A push: the layers are chosen from ext_param (facts §3.9), then `plan(remote, layers, segments)`.
+template <typename Plan>
+Status PushToPeer(const dd::host::EngineState &state, const Cache &src_cache, const CacheIndex &dst_cache_index,
+                  const KvCacheExtParam &ext, const CacheGeometry &geo, Plan plan) {
+  return TransferWithPeer(state, dst_cache_index, TransferDirection::kPush,
+                          [&](const CacheTableEntry &remote, std::vector<TransferSegment> &segments) {
+                            std::vector<LayerTransfer> &layers = t_layers;
+                            const Status status = dd::host::PlanPushLayers(ext, src_cache.cache_desc.num_tensors,
+                                                                           geo.num_tensors,
+                                                                           remote.geometry.num_tensors, layers);
+                            return status != LLM_SUCCESS ? status : plan(remote, layers, segments);
+                          });
+}
+
+// Block transfers copy whole rows, merged into runs (facts §3.8).
+Status MergeRowRuns(const CacheGeometry &geo, const std::vector<uint64_t> &src_blocks,
+                    const std::vector<uint64_t> &dst_blocks, std::vector<BlockRun> &runs) {
+  // Block offsets are multiples of the row size; a 0-byte row addresses nothing (and would divide by 0).
+  if (geo.stride == 0U) {
     return Fail(LLM_PARAM_INVALID, "local rows are 0 bytes (sub-byte data type with fewer bits than rows)");
   }
-  std::vector<BlockRun> &runs = t_runs;
   dd::host::MergeBlockRuns(src_blocks, dst_blocks, runs);
-  const uint64_t remote_bytes = remote.geometry.tensor_bytes;
-  const uint64_t remote_blocks = remote_bytes / stride + (remote_bytes % stride != 0U ? 1U : 0U);
-  for (const BlockRun &run : runs) {
-    // V2 checks only the start of a run; we also keep the whole run inside the remote tensor,
-    // since nothing may be read outside registered memory.
-    if (run.src >= remote_blocks || run.src > UINT64_MAX / stride ||
-        !RangeWithin(run.src * stride, run.count * stride, remote_bytes)) {
-      return Fail(LLM_PARAM_INVALID, "src blocks %llu..%llu are outside the remote cache of %llu blocks",
-                  static_cast<unsigned long long>(run.src), static_cast<unsigned long long>(run.src + run.count - 1U),
-                  static_cast<unsigned long long>(remote_blocks));
-    }
-  }
-  std::vector<TransferSegment> &segments = t_segments;
-  segments.clear();
-  for (uint32_t i = 0; i < src.count; ++i) {
-    const uint64_t remote_base = remote.addrs[src.first + i];
-    const uint64_t local_base = local->addrs[dst.first + i];
-    for (const BlockRun &run : runs) {
-      segments.push_back(TransferSegment{src.first + i, run.src * stride, remote_base + run.src * stride,
-                                         local_base + run.dst * stride, run.count * stride});
-    }
-  }
-  return Transfer(*rt, *link, TransferDirection::kPull, src_cache_index.cache_id, segments, deadline);
+  return LLM_SUCCESS;
 }
 
-namespace {
 // The checks PushKvCache and PushKvBlocks share (facts §3.9).
 Status CheckPushParams(const Cache &src_cache, const KvCacheExtParam &ext) {
   if (src_cache.cache_desc.placement != CachePlacement::kDevice) {
@@ -581,6 +572,117 @@ Status CheckPushParams(const Cache &src_cache, const KvCacheExtParam &ext) {
 }
 }  // namespace
 
+Status LlmDataDistImpl::PullKvCache(const CacheIndex &src_cache_index, const Cache &dst_cache, uint32_t batch_index,
+                                    int64_t size, const KvCacheExtParam &ext_param) {
+  const std::shared_ptr<Runtime> rt = runtime();
+  if (rt == nullptr) {
+    return NotInitialized();
+  }
+  if (size != -1 && size <= 0) {
+    return Fail(LLM_PARAM_INVALID, "size %lld must be -1 (whole row) or > 0", static_cast<long long>(size));
+  }
+  Status status = dd::host::ValidateExtParam(ext_param);
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  status = CheckNotOwnCluster(src_cache_index.cluster_id, cluster_id_);
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  std::shared_ptr<const LocalCache> local;
+  status = FindLocalRow(rt->state.registry, dst_cache.cache_id, batch_index, "batch_index", local);
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  const CacheGeometry &geo = local->geometry;
+  if (size > 0 && static_cast<uint64_t>(size) > geo.stride) {
+    return Fail(LLM_PARAM_INVALID, "size %lld > row size %llu", static_cast<long long>(size),
+                static_cast<unsigned long long>(geo.stride));
+  }
+  const auto plan = [&](const CacheTableEntry &remote, TensorSpan src, TensorSpan dst,
+                        std::vector<TransferSegment> &segments) {
+    // Both offsets use the local row size (facts §3.7).
+    const uint64_t len = size > 0 ? static_cast<uint64_t>(size) : geo.stride;
+    const uint64_t remote_offset = static_cast<uint64_t>(src_cache_index.batch_index) * geo.stride;
+    if (!RangeWithin(remote_offset, len, remote.geometry.tensor_bytes)) {
+      return Fail(LLM_PARAM_INVALID,
+                  "remote batch_index %u (bytes %llu..%llu) is outside the remote tensor of %llu bytes",
+                  src_cache_index.batch_index, static_cast<unsigned long long>(remote_offset),
+                  static_cast<unsigned long long>(remote_offset + len),
+                  static_cast<unsigned long long>(remote.geometry.tensor_bytes));
+    }
+    for (uint32_t i = 0; i < src.count && len > 0U; ++i) {
+      segments.push_back(TransferSegment{src.first + i, remote_offset,
+                                         remote.addrs[src.first + i] + remote_offset,
+                                         local->addrs[dst.first + i] + batch_index * geo.stride, len});
+    }
+    return LLM_SUCCESS;
+  };
+  return PullFromPeer(rt->state, src_cache_index, ext_param, geo, plan);
+}
+
+Status LlmDataDistImpl::PullKvBlocks(const CacheIndex &src_cache_index, const Cache &dst_cache,
+                                     const std::vector<uint64_t> &src_blocks, const std::vector<uint64_t> &dst_blocks,
+                                     const KvCacheExtParam &ext_param) {
+  const std::shared_ptr<Runtime> rt = runtime();
+  if (rt == nullptr) {
+    return NotInitialized();
+  }
+  Status status = dd::host::ValidateExtParam(ext_param);
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  if (src_cache_index.batch_index != 0U) {
+    return Fail(LLM_PARAM_INVALID, "src batch_index %u must be 0 for block transfers", src_cache_index.batch_index);
+  }
+  status = CheckBlockLists(src_blocks, dst_blocks);
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  status = CheckNotOwnCluster(src_cache_index.cluster_id, cluster_id_);
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  std::shared_ptr<const LocalCache> local;
+  status = FindLocalBlocks(rt->state.registry, dst_cache.cache_id, dst_blocks, "dst", local);
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  const CacheGeometry &geo = local->geometry;
+  const auto plan = [&](const CacheTableEntry &remote, TensorSpan src, TensorSpan dst,
+                        std::vector<TransferSegment> &segments) {
+    std::vector<BlockRun> &runs = t_runs;
+    const Status merged = MergeRowRuns(geo, src_blocks, dst_blocks, runs);
+    if (merged != LLM_SUCCESS) {
+      return merged;
+    }
+    const uint64_t stride = geo.stride;
+    const uint64_t remote_bytes = remote.geometry.tensor_bytes;
+    const uint64_t remote_blocks = remote_bytes / stride + (remote_bytes % stride != 0U ? 1U : 0U);
+    for (const BlockRun &run : runs) {
+      // V2 checks only the start of a run; we also keep the whole run inside the remote
+      // tensor, since nothing may be read outside registered memory.
+      if (run.src >= remote_blocks || run.src > UINT64_MAX / stride ||
+          !RangeWithin(run.src * stride, run.count * stride, remote_bytes)) {
+        return Fail(LLM_PARAM_INVALID, "src blocks %llu..%llu are outside the remote cache of %llu blocks",
+                    static_cast<unsigned long long>(run.src),
+                    static_cast<unsigned long long>(run.src + run.count - 1U),
+                    static_cast<unsigned long long>(remote_blocks));
+      }
+    }
+    for (uint32_t i = 0; i < src.count; ++i) {
+      const uint64_t remote_base = remote.addrs[src.first + i];
+      const uint64_t local_base = local->addrs[dst.first + i];
+      for (const BlockRun &run : runs) {
+        segments.push_back(TransferSegment{src.first + i, run.src * stride, remote_base + run.src * stride,
+                                           local_base + run.dst * stride, run.count * stride});
+      }
+    }
+    return LLM_SUCCESS;
+  };
+  return PullFromPeer(rt->state, src_cache_index, ext_param, geo, plan);
+}
+
 Status LlmDataDistImpl::PushKvCache(const Cache &src_cache, const CacheIndex &dst_cache_index, uint32_t src_batch_index,
                                     int64_t size, const KvCacheExtParam &ext_param) {
   const std::shared_ptr<Runtime> rt = runtime();
@@ -594,51 +696,32 @@ Status LlmDataDistImpl::PushKvCache(const Cache &src_cache, const CacheIndex &ds
   if (size != -1) {
     return Fail(LLM_PARAM_INVALID, "size %lld: a push moves whole rows, size must be -1", static_cast<long long>(size));
   }
-  const std::shared_ptr<const LocalCache> local = rt->state.registry.Find(src_cache.cache_id);
-  if (local == nullptr) {
-    return Fail(LLM_KV_CACHE_NOT_EXIST, "local cache %lld is not registered", static_cast<long long>(src_cache.cache_id));
+  std::shared_ptr<const LocalCache> local;
+  status = FindLocalRow(rt->state.registry, src_cache.cache_id, src_batch_index, "src_batch_index", local);
+  if (status != LLM_SUCCESS) {
+    return status;
   }
   const CacheGeometry &geo = local->geometry;
-  if (src_batch_index >= geo.rows) {
-    return Fail(LLM_PARAM_INVALID, "src_batch_index %u >= local batch size %llu", src_batch_index,
-                static_cast<unsigned long long>(geo.rows));
-  }
-  const Deadline deadline = Deadline::AfterMs(rt->state.options.sync_wait_ms);
-  std::shared_ptr<ClusterLink> link;
-  std::unique_lock<std::timed_mutex> lock;
-  status = LockLink(*rt, dst_cache_index.cluster_id, deadline, link, lock);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  PeerCacheUse use(*link);
-  const std::shared_ptr<const CacheTableEntry> remote_entry = use.Begin(dst_cache_index.cache_id);
-  if (remote_entry == nullptr) {
-    return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
-                static_cast<unsigned long long>(dst_cache_index.cluster_id), static_cast<long long>(dst_cache_index.cache_id));
-  }
-  const CacheTableEntry &remote = *remote_entry;
-  std::vector<LayerTransfer> &layers = t_layers;
-  status = dd::host::PlanPushLayers(ext_param, src_cache.cache_desc.num_tensors, geo.num_tensors,
-                                    remote.geometry.num_tensors, layers);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  const uint64_t stride = geo.stride;
-  const uint64_t remote_offset = static_cast<uint64_t>(dst_cache_index.batch_index) * stride;
-  if (!RangeWithin(remote_offset, stride, remote.geometry.tensor_bytes)) {
-    return Fail(LLM_PARAM_INVALID, "dst batch_index %u is outside the remote tensor of %llu bytes",
-                dst_cache_index.batch_index, static_cast<unsigned long long>(remote.geometry.tensor_bytes));
-  }
-  std::vector<TransferSegment> &segments = t_segments;
-  segments.clear();
-  for (const LayerTransfer &layer : layers) {
-    for (uint32_t i = 0; i < layer.src.count && stride > 0U; ++i) {
-      const uint32_t rt_index = layer.dst.first + i;
-      segments.push_back(TransferSegment{rt_index, remote_offset, remote.addrs[rt_index] + remote_offset,
-                                         local->addrs[layer.src.first + i] + src_batch_index * stride, stride});
+  const auto plan = [&](const CacheTableEntry &remote, const std::vector<LayerTransfer> &layers,
+                        std::vector<TransferSegment> &segments) {
+    const uint64_t stride = geo.stride;
+    const uint64_t remote_offset = static_cast<uint64_t>(dst_cache_index.batch_index) * stride;
+    if (!RangeWithin(remote_offset, stride, remote.geometry.tensor_bytes)) {
+      return Fail(LLM_PARAM_INVALID, "dst batch_index %u is outside the remote tensor of %llu bytes",
+                  dst_cache_index.batch_index,
+                  static_cast<unsigned long long>(remote.geometry.tensor_bytes));
     }
-  }
-  return Transfer(*rt, *link, TransferDirection::kPush, dst_cache_index.cache_id, segments, deadline);
+    for (const LayerTransfer &layer : layers) {
+      for (uint32_t i = 0; i < layer.src.count && stride > 0U; ++i) {
+        const uint32_t rt_index = layer.dst.first + i;
+        segments.push_back(TransferSegment{rt_index, remote_offset, remote.addrs[rt_index] + remote_offset,
+                                           local->addrs[layer.src.first + i] + src_batch_index * stride,
+                                           stride});
+      }
+    }
+    return LLM_SUCCESS;
+  };
+  return PushToPeer(rt->state, src_cache, dst_cache_index, ext_param, geo, plan);
 }
 
 Status LlmDataDistImpl::PushKvBlocks(const Cache &src_cache, const CacheIndex &dst_cache_index,
@@ -651,76 +734,55 @@ Status LlmDataDistImpl::PushKvBlocks(const Cache &src_cache, const CacheIndex &d
   if (src_cache.cache_desc.placement != CachePlacement::kDevice) {
     return Fail(LLM_PARAM_INVALID, "src_cache.cache_desc.placement must be kDevice for a push");
   }
-  if (src_blocks.empty()) {
-    return Fail(LLM_PARAM_INVALID, "src_blocks is empty");
-  }
-  if (src_blocks.size() != dst_blocks.size()) {
-    return Fail(LLM_PARAM_INVALID, "src_blocks has %zu entries but dst_blocks has %zu", src_blocks.size(),
-                dst_blocks.size());
+  Status status = CheckBlockLists(src_blocks, dst_blocks);
+  if (status != LLM_SUCCESS) {
+    return status;
   }
   if (dst_cache_index.batch_index != 0U) {
     return Fail(LLM_PARAM_INVALID, "dst batch_index %u must be 0 for block transfers", dst_cache_index.batch_index);
   }
-  Status status = CheckPushParams(src_cache, ext_param);
+  status = CheckPushParams(src_cache, ext_param);
   if (status != LLM_SUCCESS) {
     return status;
   }
-  const std::shared_ptr<const LocalCache> local = rt->state.registry.Find(src_cache.cache_id);
-  if (local == nullptr) {
-    return Fail(LLM_KV_CACHE_NOT_EXIST, "local cache %lld is not registered", static_cast<long long>(src_cache.cache_id));
+  std::shared_ptr<const LocalCache> local;
+  status = FindLocalBlocks(rt->state.registry, src_cache.cache_id, src_blocks, "src", local);
+  if (status != LLM_SUCCESS) {
+    return status;
   }
   const CacheGeometry &geo = local->geometry;
-  for (const uint64_t block : src_blocks) {
-    if (block >= geo.rows) {
-      return Fail(LLM_PARAM_INVALID, "src block %llu >= local block count %llu", static_cast<unsigned long long>(block),
-                  static_cast<unsigned long long>(geo.rows));
+  const auto plan = [&](const CacheTableEntry &remote, const std::vector<LayerTransfer> &layers,
+                        std::vector<TransferSegment> &segments) {
+    std::vector<BlockRun> &runs = t_runs;
+    const Status merged = MergeRowRuns(geo, src_blocks, dst_blocks, runs);
+    if (merged != LLM_SUCCESS) {
+      return merged;
     }
-  }
-  const Deadline deadline = Deadline::AfterMs(rt->state.options.sync_wait_ms);
-  std::shared_ptr<ClusterLink> link;
-  std::unique_lock<std::timed_mutex> lock;
-  status = LockLink(*rt, dst_cache_index.cluster_id, deadline, link, lock);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  PeerCacheUse use(*link);
-  const std::shared_ptr<const CacheTableEntry> remote_entry = use.Begin(dst_cache_index.cache_id);
-  if (remote_entry == nullptr) {
-    return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
-                static_cast<unsigned long long>(dst_cache_index.cluster_id), static_cast<long long>(dst_cache_index.cache_id));
-  }
-  const CacheTableEntry &remote = *remote_entry;
-  std::vector<LayerTransfer> &layers = t_layers;
-  status = dd::host::PlanPushLayers(ext_param, src_cache.cache_desc.num_tensors, geo.num_tensors,
-                                    remote.geometry.num_tensors, layers);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  const uint64_t stride = geo.stride;
-  if (stride == 0U) {
-    return Fail(LLM_PARAM_INVALID, "local rows are 0 bytes (sub-byte data type with fewer bits than rows)");
-  }
-  std::vector<BlockRun> &runs = t_runs;
-  dd::host::MergeBlockRuns(src_blocks, dst_blocks, runs);
-  for (const BlockRun &run : runs) {
-    if (run.dst > UINT64_MAX / stride || !RangeWithin(run.dst * stride, run.count * stride, remote.geometry.tensor_bytes)) {
-      return Fail(LLM_PARAM_INVALID, "dst blocks %llu..%llu are outside the remote cache of %llu bytes per tensor",
-                  static_cast<unsigned long long>(run.dst), static_cast<unsigned long long>(run.dst + run.count - 1U),
-                  static_cast<unsigned long long>(remote.geometry.tensor_bytes));
-    }
-  }
-  std::vector<TransferSegment> &segments = t_segments;
-  segments.clear();
-  for (const LayerTransfer &layer : layers) {
-    for (uint32_t i = 0; i < layer.src.count; ++i) {
-      const uint32_t remote_tensor = layer.dst.first + i;
-      for (const BlockRun &run : runs) {
-        segments.push_back(TransferSegment{remote_tensor, run.dst * stride, remote.addrs[remote_tensor] + run.dst * stride,
-                                           local->addrs[layer.src.first + i] + run.src * stride, run.count * stride});
+    const uint64_t stride = geo.stride;
+    for (const BlockRun &run : runs) {
+      if (run.dst > UINT64_MAX / stride ||
+          !RangeWithin(run.dst * stride, run.count * stride, remote.geometry.tensor_bytes)) {
+        return Fail(LLM_PARAM_INVALID,
+                    "dst blocks %llu..%llu are outside the remote cache of %llu bytes per tensor",
+                    static_cast<unsigned long long>(run.dst),
+                    static_cast<unsigned long long>(run.dst + run.count - 1U),
+                    static_cast<unsigned long long>(remote.geometry.tensor_bytes));
       }
     }
-  }
-  return Transfer(*rt, *link, TransferDirection::kPush, dst_cache_index.cache_id, segments, deadline);
+    for (const LayerTransfer &layer : layers) {
+      for (uint32_t i = 0; i < layer.src.count; ++i) {
+        const uint32_t remote_tensor = layer.dst.first + i;
+        for (const BlockRun &run : runs) {
+          segments.push_back(TransferSegment{remote_tensor, run.dst * stride,
+                                             remote.addrs[remote_tensor] + run.dst * stride,
+                                             local->addrs[layer.src.first + i] + run.src * stride,
+                                             run.count * stride});
+        }
+      }
+    }
+    return LLM_SUCCESS;
+  };
+  return PushToPeer(rt->state, src_cache, dst_cache_index, ext_param, geo, plan);
 }
 
 Status LlmDataDistImpl::RegisterKvCache(const CacheDesc &cache_desc, const std::vector<uint64_t> &addrs,

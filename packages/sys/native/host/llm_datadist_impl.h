@@ -50,10 +50,6 @@ class LlmDataDistImpl {
 
 
   std::shared_ptr<Runtime> runtime() const { return std::atomic_load(&runtime_); }
-  Status Transfer(Runtime &rt, dd::host::ClusterLink &link, dd::host::TransferDirection direction, int64_t remote_cache_id,
-                  const std::vector<dd::host::TransferSegment> &segments, const dd::host::Deadline &deadline);
-  Status LockLink(Runtime &rt, uint64_t cluster_id, const dd::host::Deadline &deadline,
-                  std::shared_ptr<dd::host::ClusterLink> &link, std::unique_lock<std::timed_mutex> &lock);
   // Tells each peer that knew the cache that it is gone, and waits until none still uses it.
   Status RevokeFromPeers(Runtime &rt, int64_t cache_id, const std::vector<std::shared_ptr<dd::host::ClusterLink>> &sharing);
   Status UnlinkOne(Runtime &rt, uint64_t cluster_id, bool force, const dd::host::Deadline &deadline, std::string &detail);
