@@ -17,6 +17,12 @@ using namespace llm_datadist;
 // A port nothing listens on right now (bound and released).
 uint16_t FreePort();
 
+// A TCP socket bound to 127.0.0.1 on a port the kernel picks, stored in `port`.
+int BindLoopback(uint16_t &port);
+
+// A TCP connection to 127.0.0.1:`port`, or -1 when nothing accepts it.
+int ConnectLoopback(uint16_t port);
+
 using Options = std::map<AscendString, AscendString>;
 // {DeviceId: "0"} plus `extra`; with `port` != 0 also ListenIpInfo 127.0.0.1:port.
 Options EngineOptionsFor(uint16_t port, const std::map<std::string, std::string> &extra = {});

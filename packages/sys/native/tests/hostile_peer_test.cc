@@ -1,8 +1,6 @@
 // Malformed and hostile bytes: garbage on the listen port, broken handshakes, and a peer that
 // completes a real handshake and then asks for memory it must not reach. Each closes (at most)
 // that one connection or link; the engine keeps serving honest peers, byte for byte.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,13 +19,8 @@ namespace {
 constexpr uint64_t kServer = 10;
 
 int Connect(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) {
     return -1;
   }
   timeval tv{3, 0};  // every read in these tests is bounded

@@ -37,79 +37,87 @@ std::vector<uint64_t> Range(uint64_t first, uint64_t count) {
   return v;
 }
 
+// A peer process and this process's engine linked to it; both sides have a registered cache of
+// 4 tensors × 64 rows × 4096 bytes.
+struct LinkedPeer {
+  explicit LinkedPeer(bool tcp, const std::map<std::string, std::string> &self_options = {})
+      : peer(PeerOn(tcp)), local(4, 64, 4096), self(kSelf, false, Path(tcp, self_options)) {
+    REQUIRE(peer.ok());
+    local_id = Register(*self.engine, local);
+    REQUIRE_STATUS(Link(*self.engine, kPeer, peer.port()), LLM_SUCCESS);
+  }
+  static PeerSpec PeerOn(bool tcp) {
+    PeerSpec spec;
+    spec.options = Path(tcp);
+    return spec;
+  }
+  PeerProcess peer;
+  HostCache local;
+  TestEngine self;
+  int64_t local_id = 0;
+};
+
 void PullAndPushAcrossProcesses(bool tcp) {
-  PeerSpec spec;
-  spec.options = Path(tcp);
-  PeerProcess peer(spec);
-  REQUIRE(peer.ok());
-  HostCache local(4, 64, 4096);
-  TestEngine self(kSelf, false, Path(tcp));
-  const int64_t local_id = Register(*self.engine, local);
-  REQUIRE_STATUS(Link(*self.engine, kPeer, peer.port()), LLM_SUCCESS);
+  LinkedPeer p(tcp);
   // Scattered blocks, some merged into runs.
-  REQUIRE_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id),
-                                           {0, 1, 2, 40, 63, 7}, {10, 11, 12, 0, 1, 63}),
+  REQUIRE_STATUS(p.self.engine->PullKvBlocks(IndexOf(kPeer, p.peer.cache_id()), CacheWithId(p.local_id),
+                                             {0, 1, 2, 40, 63, 7}, {10, 11, 12, 0, 1, 63}),
                  LLM_SUCCESS);
   for (uint32_t t = 0; t < 4; ++t) {
-    CHECK(local.RowEquals(t, 10, 3, t, 0));
-    CHECK(local.RowEquals(t, 12, 3, t, 2));
-    CHECK(local.RowEquals(t, 0, 3, t, 40));
-    CHECK(local.RowEquals(t, 1, 3, t, 63));
-    CHECK(local.RowEquals(t, 63, 3, t, 7));
-    CHECK(local.RowIsZero(t, 20));
+    CHECK(p.local.RowEquals(t, 10, 3, t, 0));
+    CHECK(p.local.RowEquals(t, 12, 3, t, 2));
+    CHECK(p.local.RowEquals(t, 0, 3, t, 40));
+    CHECK(p.local.RowEquals(t, 1, 3, t, 63));
+    CHECK(p.local.RowEquals(t, 63, 3, t, 7));
+    CHECK(p.local.RowIsZero(t, 20));
   }
   // Push our pattern into the peer, then read it back.
-  local.Fill(5);
-  REQUIRE_STATUS(self.engine->PushKvBlocks(CacheWithId(local_id, 4), IndexOf(kPeer, peer.cache_id()), Range(0, 32),
-                                           Range(32, 32)),
+  p.local.Fill(5);
+  REQUIRE_STATUS(p.self.engine->PushKvBlocks(CacheWithId(p.local_id, 4), IndexOf(kPeer, p.peer.cache_id()),
+                                             Range(0, 32), Range(32, 32)),
                  LLM_SUCCESS);
-  local.Zero();
-  REQUIRE_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), Range(32, 32),
-                                           Range(0, 32)),
+  p.local.Zero();
+  REQUIRE_STATUS(p.self.engine->PullKvBlocks(IndexOf(kPeer, p.peer.cache_id()), CacheWithId(p.local_id),
+                                             Range(32, 32), Range(0, 32)),
                  LLM_SUCCESS);
   for (uint32_t t = 0; t < 4; ++t) {
     for (uint64_t b = 0; b < 32; b += 5) {
-      CHECK(local.RowEquals(t, b, 5, t, b));
+      CHECK(p.local.RowEquals(t, b, 5, t, b));
     }
   }
-  REQUIRE_STATUS(self.engine->PushKvCache(CacheWithId(local_id, 4), IndexOf(kPeer, peer.cache_id(), 3), 0), LLM_SUCCESS);
-  REQUIRE_STATUS(self.engine->PullKvCache(IndexOf(kPeer, peer.cache_id(), 3), CacheWithId(local_id), 9), LLM_SUCCESS);
-  CHECK(local.RowEquals(2, 9, 5, 2, 0));
-  REQUIRE_STATUS(Unlink(*self.engine, kPeer, peer.port()), LLM_SUCCESS);
-  peer.Finish();
+  REQUIRE_STATUS(p.self.engine->PushKvCache(CacheWithId(p.local_id, 4), IndexOf(kPeer, p.peer.cache_id(), 3), 0),
+                 LLM_SUCCESS);
+  REQUIRE_STATUS(p.self.engine->PullKvCache(IndexOf(kPeer, p.peer.cache_id(), 3), CacheWithId(p.local_id), 9),
+                 LLM_SUCCESS);
+  CHECK(p.local.RowEquals(2, 9, 5, 2, 0));
+  REQUIRE_STATUS(Unlink(*p.self.engine, kPeer, p.peer.port()), LLM_SUCCESS);
+  p.peer.Finish();
 }
 
 // Same host the transfer does not involve the peer's CPU, so a stopped peer is still read; over
 // TCP the stopped peer cannot answer and the pull times out. This also proves which path ran.
 void StoppedPeer(bool tcp) {
-  PeerSpec spec;
-  spec.options = Path(tcp);
-  PeerProcess peer(spec);
-  REQUIRE(peer.ok());
-  HostCache local(4, 64, 4096);
-  TestEngine self(kSelf, false, Path(tcp, {{"llm.SyncKvCacheWaitTime", "300"}}));
-  const int64_t local_id = Register(*self.engine, local);
-  REQUIRE_STATUS(Link(*self.engine, kPeer, peer.port()), LLM_SUCCESS);
-  peer.Stop();
+  LinkedPeer p(tcp, {{"llm.SyncKvCacheWaitTime", "300"}});
+  p.peer.Stop();
   const auto start = std::chrono::steady_clock::now();
-  const Status stalled = self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), Range(0, 16),
-                                                   Range(0, 16));
+  const Status stalled = p.self.engine->PullKvBlocks(IndexOf(kPeer, p.peer.cache_id()), CacheWithId(p.local_id),
+                                                     Range(0, 16), Range(0, 16));
   const int64_t ms = MsSince(start);
   if (tcp) {
     CHECK_STATUS(stalled, LLM_TIMEOUT);
     CHECK(ms >= 290 && ms < 1500);
   } else {
     CHECK_STATUS(stalled, LLM_SUCCESS);
-    CHECK(local.RowEquals(1, 15, 3, 1, 15));
+    CHECK(p.local.RowEquals(1, 15, 3, 1, 15));
   }
-  peer.Continue();
+  p.peer.Continue();
   // The late answer to the abandoned request is skipped; the link keeps working.
-  local.Zero();
-  CHECK_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), Range(20, 4),
-                                         Range(0, 4)),
+  p.local.Zero();
+  CHECK_STATUS(p.self.engine->PullKvBlocks(IndexOf(kPeer, p.peer.cache_id()), CacheWithId(p.local_id), Range(20, 4),
+                                           Range(0, 4)),
                LLM_SUCCESS);
-  CHECK(local.RowEquals(3, 2, 3, 3, 22));
-  peer.Finish();
+  CHECK(p.local.RowEquals(3, 2, 3, 3, 22));
+  p.peer.Finish();
 }
 
 // SIGKILL while a large pull is running: the pull fails (not hangs) well before its 10 s deadline,

@@ -1,7 +1,5 @@
 // Two engines in one process, linked over loopback: link/unlink semantics (facts §3.3, §3.4),
 // every transfer rule of §3.7–§3.10 and bytes moved on both data paths (same-host and TCP).
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -367,17 +365,12 @@ DD_TEST(link_refuses_a_wrong_or_duplicate_cluster_id) {
 
 DD_TEST(link_times_out_on_a_silent_listener) {
   // A socket that listens but never answers: the handshake must end by the timeout.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
+  uint16_t port = 0;
+  const int fd = BindLoopback(port);
   ::listen(fd, 4);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len);
   TestEngine client(kClient, false);
   const auto start = std::chrono::steady_clock::now();
-  CHECK_STATUS(Link(*client.engine, kServer, ntohs(addr.sin_port), 200), LLM_TIMEOUT);
+  CHECK_STATUS(Link(*client.engine, kServer, port, 200), LLM_TIMEOUT);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   CHECK(ms >= 190 && ms < 1500);
   ::close(fd);

@@ -1,8 +1,5 @@
 // Lifecycle, Initialize options, SetRole, RegisterKvCache rules and the pure geometry rules
 // (facts §3.1, §3.2, §3.4, §3.5, §3.6, §3.10), each checked on its own.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -18,14 +15,12 @@ using namespace dd::host;
 
 namespace {
 bool CanConnect(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0;
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) {
+    return false;
+  }
   ::close(fd);
-  return ok;
+  return true;
 }
 
 Status InitWith(const std::map<std::string, std::string> &options, LlmRole role = LlmRole::kPrompt) {
