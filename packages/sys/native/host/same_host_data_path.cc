@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "iovec_window.h"
 #include "llm_datadist/llm_datadist.h"
 
 namespace dd::host {
@@ -13,19 +14,6 @@ ssize_t MoveVectors(TransferDirection direction, pid_t pid, const iovec *local, 
   return direction == TransferDirection::kPull
              ? ::process_vm_readv(pid, local, local_count, remote, remote_count, 0)
              : ::process_vm_writev(pid, local, local_count, remote, remote_count, 0);
-}
-
-// Drops `done` bytes from the front of an iovec window.
-void Consume(iovec *&iov, size_t &count, size_t done) {
-  while (count > 0U && done >= iov->iov_len) {
-    done -= iov->iov_len;
-    ++iov;
-    --count;
-  }
-  if (count > 0U && done > 0U) {
-    iov->iov_base = static_cast<char *>(iov->iov_base) + done;
-    iov->iov_len -= done;
-  }
 }
 }  // namespace
 
@@ -80,8 +68,8 @@ TransferOutcome SameHostDataPath::Run(const TransferJob &job) {
         return TransferOutcome{TransferOutcome::Kind::kRejected, llm_datadist::LLM_FAILED,
                                "process_vm transfer made no progress (memory no longer mapped?)"};
       }
-      Consume(local, local_count, static_cast<size_t>(n));
-      Consume(remote, remote_count, static_cast<size_t>(n));
+      ConsumeIovecs(local, local_count, static_cast<size_t>(n));
+      ConsumeIovecs(remote, remote_count, static_cast<size_t>(n));
     }
     next += batch;
     if (next < segments.size() && job.deadline.Expired()) {

@@ -12,21 +12,10 @@
 #include <climits>
 #include <cstring>
 
+#include "iovec_window.h"
+
 namespace dd::host {
 namespace {
-// Drops fully transferred entries and shortens the first partial one.
-void Advance(iovec *&iov, size_t &count, size_t done) {
-  while (count > 0U && done >= iov->iov_len) {
-    done -= iov->iov_len;
-    ++iov;
-    --count;
-  }
-  if (count > 0U && done > 0U) {
-    iov->iov_base = static_cast<char *>(iov->iov_base) + done;
-    iov->iov_len -= done;
-  }
-}
-
 void SkipEmpty(iovec *&iov, size_t &count) {
   while (count > 0U && iov->iov_len == 0U) {
     ++iov;
@@ -72,7 +61,7 @@ IoResult SendFully(int fd, iovec *iov, size_t count, const Deadline &deadline) {
     const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (n > 0) {
       result.bytes += static_cast<size_t>(n);
-      Advance(iov, count, static_cast<size_t>(n));
+      ConsumeIovecs(iov, count, static_cast<size_t>(n));
       SkipEmpty(iov, count);
       continue;
     }
@@ -103,7 +92,7 @@ IoResult RecvFully(int fd, iovec *iov, size_t count, const Deadline &deadline) {
     const ssize_t n = ::readv(fd, iov, chunk);
     if (n > 0) {
       result.bytes += static_cast<size_t>(n);
-      Advance(iov, count, static_cast<size_t>(n));
+      ConsumeIovecs(iov, count, static_cast<size_t>(n));
       SkipEmpty(iov, count);
       continue;
     }

@@ -122,22 +122,124 @@ bool DecodeTable(WireReader &r, std::vector<CacheTableEntry> &table, std::string
   return r.ok();
 }
 
-void EncodeHost(WireWriter &w, const HostIdentity &host) {
-  w.U32(host.pid);
-  w.String(host.boot_id);
-}
-
-void DecodeHost(WireReader &r, HostIdentity &host) {
-  host.pid = r.U32();
-  host.boot_id = r.String();
-}
-
 bool Finish(const WireReader &r, std::string &why, const char *what) {
   if (!r.ok() || r.left() != 0U) {
     why = std::string("malformed ") + what;
     return false;
   }
   return true;
+}
+
+// Each message lists its fields once, in wire order (the *Fields functions below); a FieldWriter
+// encodes them and a FieldReader decodes them, so the two directions cannot drift apart.
+class FieldWriter {
+ public:
+  explicit FieldWriter(std::vector<uint8_t> &out) : w_(out) {}
+  void operator()(uint32_t v) { w_.U32(v); }
+  void operator()(int32_t v) { w_.I32(v); }
+  void operator()(uint64_t v) { w_.U64(v); }
+  void operator()(int64_t v) { w_.I64(v); }
+  void operator()(const std::string &s) { w_.String(s); }
+  void operator()(const uint8_t (&challenge)[kChallengeBytes]) { w_.Bytes(challenge, kChallengeBytes); }
+  void operator()(const std::vector<CacheTableEntry> &table) { EncodeTable(w_, table); }
+
+ private:
+  WireWriter w_;
+};
+
+class FieldReader {
+ public:
+  FieldReader(const uint8_t *body, size_t len) : r_(body, len) {}
+  void operator()(uint32_t &v) { v = r_.U32(); }
+  void operator()(int32_t &v) { v = r_.I32(); }
+  void operator()(uint64_t &v) { v = r_.U64(); }
+  void operator()(int64_t &v) { v = r_.I64(); }
+  void operator()(std::string &s) { s = r_.String(); }
+  void operator()(uint8_t (&challenge)[kChallengeBytes]) { r_.Bytes(challenge, kChallengeBytes); }
+  // The table is the last field; it is not read once an earlier field failed.
+  void operator()(std::vector<CacheTableEntry> &table) {
+    table_failed_ = !r_.ok() || !DecodeTable(r_, table, table_why_);
+  }
+
+  // True when every field was read and no byte is left; otherwise `why` says what is wrong (a
+  // failed table keeps a reason `why` already holds when it has none of its own).
+  bool Done(std::string &why, const char *what) const {
+    if (table_failed_) {
+      if (!table_why_.empty()) {
+        why = table_why_;
+      } else if (why.empty()) {
+        why = std::string("malformed ") + what;
+      }
+      return false;
+    }
+    return Finish(r_, why, what);
+  }
+
+ private:
+  WireReader r_;
+  bool table_failed_ = false;
+  std::string table_why_;
+};
+
+template <typename Wire, typename Host>
+void HostFields(Wire &wire, Host &host) {
+  wire(host.pid);
+  wire(host.boot_id);
+}
+
+template <typename Wire, typename Hello>
+void HelloFields(Wire &wire, Hello &m) {
+  wire(m.cluster_id);
+  wire(m.role);
+  wire(m.sync_wait_ms);
+  wire(m.heartbeat_ms);
+  HostFields(wire, m.host);
+  wire(m.challenge);
+  wire(m.table);
+}
+
+template <typename Wire, typename Welcome>
+void WelcomeFields(Wire &wire, Welcome &m) {
+  wire(m.status);
+  wire(m.detail);
+  wire(m.cluster_id);
+  wire(m.sync_wait_ms);
+  wire(m.heartbeat_ms);
+  HostFields(wire, m.host);
+  wire(m.probe_addr);
+  wire(m.challenge);
+  wire(m.token);
+  wire(m.table);
+}
+
+template <typename Wire, typename Bind>
+void BindFields(Wire &wire, Bind &m) {
+  wire(m.token);
+  wire(m.probe_addr);
+}
+
+template <typename Wire, typename Result>
+void ResultFields(Wire &wire, Result &m) {
+  wire(m.status);
+  wire(m.payload_len);
+  wire(m.detail);
+}
+
+// A frame whose body is what `fields(FieldWriter &)` writes.
+template <typename Fields>
+void EncodeFrame(FrameType type, uint32_t request_id, std::vector<uint8_t> &out, Fields fields) {
+  const size_t body = BeginFrame(type, request_id, out);
+  FieldWriter writer(out);
+  fields(writer);
+  FinishFrame(body, out);
+}
+
+// Reads a body with `fields(FieldReader &)`; `what` names the message in the failure reason.
+template <typename Fields>
+bool DecodeBody(const uint8_t *body, size_t len, std::string &why, const char *what, Fields fields) {
+  FieldReader reader(body, len);
+  fields(reader);
+  return reader.Done(why, what);
 }
 }  // namespace
 
@@ -204,114 +306,43 @@ void FinishFrame(size_t body_start, std::vector<uint8_t> &out) {
 }
 
 void EncodeHello(const HelloMessage &m, std::vector<uint8_t> &out) {
-  const size_t body = BeginFrame(FrameType::kHello, 0, out);
-  WireWriter w(out);
-  w.U64(m.cluster_id);
-  w.I32(m.role);
-  w.U32(m.sync_wait_ms);
-  w.U32(m.heartbeat_ms);
-  EncodeHost(w, m.host);
-  w.Bytes(m.challenge, kChallengeBytes);
-  EncodeTable(w, m.table);
-  FinishFrame(body, out);
+  EncodeFrame(FrameType::kHello, 0, out, [&](FieldWriter &wire) { HelloFields(wire, m); });
 }
 
 bool DecodeHello(const uint8_t *body, size_t len, HelloMessage &out, std::string &why) {
-  WireReader r(body, len);
-  out.cluster_id = r.U64();
-  out.role = r.I32();
-  out.sync_wait_ms = r.U32();
-  out.heartbeat_ms = r.U32();
-  DecodeHost(r, out.host);
-  r.Bytes(out.challenge, kChallengeBytes);
-  if (!r.ok() || !DecodeTable(r, out.table, why)) {
-    if (why.empty()) {
-      why = "malformed hello";
-    }
-    return false;
-  }
-  return Finish(r, why, "hello");
+  return DecodeBody(body, len, why, "hello", [&](FieldReader &wire) { HelloFields(wire, out); });
 }
 
 void EncodeWelcome(const WelcomeMessage &m, std::vector<uint8_t> &out) {
-  const size_t body = BeginFrame(FrameType::kWelcome, 0, out);
-  WireWriter w(out);
-  w.U32(m.status);
-  w.String(m.detail);
-  w.U64(m.cluster_id);
-  w.U32(m.sync_wait_ms);
-  w.U32(m.heartbeat_ms);
-  EncodeHost(w, m.host);
-  w.U64(m.probe_addr);
-  w.Bytes(m.challenge, kChallengeBytes);
-  w.U64(m.token);
-  EncodeTable(w, m.table);
-  FinishFrame(body, out);
+  EncodeFrame(FrameType::kWelcome, 0, out, [&](FieldWriter &wire) { WelcomeFields(wire, m); });
 }
 
 bool DecodeWelcome(const uint8_t *body, size_t len, WelcomeMessage &out, std::string &why) {
-  WireReader r(body, len);
-  out.status = r.U32();
-  out.detail = r.String();
-  out.cluster_id = r.U64();
-  out.sync_wait_ms = r.U32();
-  out.heartbeat_ms = r.U32();
-  DecodeHost(r, out.host);
-  out.probe_addr = r.U64();
-  r.Bytes(out.challenge, kChallengeBytes);
-  out.token = r.U64();
-  if (!r.ok() || !DecodeTable(r, out.table, why)) {
-    if (why.empty()) {
-      why = "malformed welcome";
-    }
-    return false;
-  }
-  return Finish(r, why, "welcome");
+  return DecodeBody(body, len, why, "welcome", [&](FieldReader &wire) { WelcomeFields(wire, out); });
 }
 
 void EncodeBind(const BindMessage &m, std::vector<uint8_t> &out) {
-  const size_t body = BeginFrame(FrameType::kBind, 0, out);
-  WireWriter w(out);
-  w.U64(m.token);
-  w.U64(m.probe_addr);
-  FinishFrame(body, out);
+  EncodeFrame(FrameType::kBind, 0, out, [&](FieldWriter &wire) { BindFields(wire, m); });
 }
 
 bool DecodeBind(const uint8_t *body, size_t len, BindMessage &out, std::string &why) {
-  WireReader r(body, len);
-  out.token = r.U64();
-  out.probe_addr = r.U64();
-  return Finish(r, why, "bind");
+  return DecodeBody(body, len, why, "bind", [&](FieldReader &wire) { BindFields(wire, out); });
 }
 
 void EncodeResult(uint32_t request_id, const ResultMessage &m, std::vector<uint8_t> &out) {
-  const size_t body = BeginFrame(FrameType::kResult, request_id, out);
-  WireWriter w(out);
-  w.U32(m.status);
-  w.U64(m.payload_len);
-  w.String(m.detail);
-  FinishFrame(body, out);
+  EncodeFrame(FrameType::kResult, request_id, out, [&](FieldWriter &wire) { ResultFields(wire, m); });
 }
 
 bool DecodeResult(const uint8_t *body, size_t len, ResultMessage &out, std::string &why) {
-  WireReader r(body, len);
-  out.status = r.U32();
-  out.payload_len = r.U64();
-  out.detail = r.String();
-  return Finish(r, why, "result");
+  return DecodeBody(body, len, why, "result", [&](FieldReader &wire) { ResultFields(wire, out); });
 }
 
 void EncodeRevoke(uint32_t request_id, int64_t cache_id, std::vector<uint8_t> &out) {
-  const size_t body = BeginFrame(FrameType::kRevoke, request_id, out);
-  WireWriter w(out);
-  w.I64(cache_id);
-  FinishFrame(body, out);
+  EncodeFrame(FrameType::kRevoke, request_id, out, [&](FieldWriter &wire) { wire(cache_id); });
 }
 
 bool DecodeRevoke(const uint8_t *body, size_t len, int64_t &cache_id, std::string &why) {
-  WireReader r(body, len);
-  cache_id = r.I64();
-  return Finish(r, why, "revoke");
+  return DecodeBody(body, len, why, "revoke", [&](FieldReader &wire) { wire(cache_id); });
 }
 
 void EncodeEmpty(FrameType type, uint32_t request_id, std::vector<uint8_t> &out) {
