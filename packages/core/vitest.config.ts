@@ -8,5 +8,9 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Upper bounds against hangs, not timings: on a loaded 2-core CI machine one `tsc --strict` or
+    // two-process test can take several seconds.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
   },
 });
