@@ -23,6 +23,18 @@ const INTEGER_RANGES = {
   uint64: [0n, 18446744073709551615n],
 } as const;`,
   },
+  NUMBER_RANGES: {
+    uses: [],
+    code: `/** The ranges of the C integer types that fit a JS number, as numbers: compared on every call. */
+const NUMBER_RANGES = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-2147483648, 2147483647],
+  uint32: [0, 4294967295],
+} as const;`,
+  },
   describe: {
     uses: [],
     code: `function describe(value: unknown): string {
@@ -35,11 +47,13 @@ const INTEGER_RANGES = {
 }`,
   },
   expectInteger: {
-    uses: ['INTEGER_RANGES', 'describe'],
+    uses: ['NUMBER_RANGES', 'describe'],
     code: `function expectInteger(value: unknown, kind: 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32', path: string): number {
   if (typeof value !== 'number') throw new TypeError(\`\${path} must be a number (\${kind}), got \${describe(value)}\`);
-  const [min, max] = INTEGER_RANGES[kind];
-  if (!Number.isInteger(value) || value < Number(min) || value > Number(max)) {
+  const range = NUMBER_RANGES[kind];
+  const min = range[0];
+  const max = range[1];
+  if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(\`\${path} must be an integer in [\${min}, \${max}] (\${kind}), got \${describe(value)}\`);
   }
   return value;
@@ -189,6 +203,40 @@ const ERROR_TEXT_CAPACITY = 4096;`,
 function cText(buffer: Buffer): string {
   const end = buffer.indexOf(0);
   return buffer.toString('utf8', 0, end < 0 ? buffer.length : end);
+}`,
+  },
+  LITTLE_ENDIAN: {
+    uses: [],
+    code: `/** Structs written as bytes use the host's byte order, as the C side reads them. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;`,
+  },
+  checkLayout: {
+    uses: [],
+    code: `/** The bytes writers use the codegen's C layout; koffi's (the compiler's) must be the same. */
+function checkLayout(koffi: KoffiModule, type: KoffiType, name: string, size: number, offsets: Readonly<Record<string, number>>): void {
+  const actual = koffi.sizeof(type);
+  if (actual !== size) throw new Error(\`\${name}: koffi lays it out in \${actual} bytes, the generated code in \${size}\`);
+  for (const [field, offset] of Object.entries(offsets)) {
+    const at = koffi.offsetof(type, field);
+    if (at !== offset) throw new Error(\`\${name}.\${field}: koffi puts it at byte \${at}, the generated code at \${offset}\`);
+  }
+}`,
+  },
+  ErrorTextPool: {
+    uses: ['ERROR_TEXT_CAPACITY'],
+    code: `/** Error-text buffers for async calls, reused: one per call in flight instead of a 4 KiB allocation per call. */
+class ErrorTextPool {
+  private readonly free: Buffer[] = [];
+  take(): Buffer {
+    const buffer = this.free.pop() ?? Buffer.allocUnsafe(ERROR_TEXT_CAPACITY);
+    // A shim that fails without writing a text must not leave an earlier call's text behind.
+    buffer[0] = 0;
+    return buffer;
+  }
+  /** Keeps a few for the next calls; a burst of concurrent calls leaves the rest to the GC. */
+  give(buffer: Buffer): void {
+    if (this.free.length < 16) this.free.push(buffer);
+  }
 }`,
   },
   callAsync: {

@@ -12,6 +12,7 @@ import {
   structLayouts,
   type CFunction,
   type CSlot,
+  type CStructLayout,
   type CType,
 } from '../bind/c-abi.js';
 import type { ApiModel, ClassModel, Mapped, MethodModel, ParamModel, StructModel } from '../bind/model.js';
@@ -164,6 +165,79 @@ function encoders(u: Uses, structs: readonly StructModel[]): string[] {
   return out;
 }
 
+/** DataView setter for each scalar a pointer-free struct can hold. */
+const VIEW_SETTERS: Readonly<Record<ScalarName, string>> = {
+  bool: 'setUint8',
+  int8: 'setInt8',
+  uint8: 'setUint8',
+  int16: 'setInt16',
+  uint16: 'setUint16',
+  int32: 'setInt32',
+  uint32: 'setUint32',
+  int64: 'setBigInt64',
+  uint64: 'setBigUint64',
+  uintptr: 'setBigUint64',
+  size: 'setBigUint64',
+  float: 'setFloat32',
+  double: 'setFloat64',
+};
+
+/**
+ * Input structs of scalars only: koffi converts a JS object field by field on every call (~0.3 µs
+ * per struct measured), so these are written straight into bytes at the C layout's offsets.
+ */
+function isPointerFree(s: StructModel): boolean {
+  const scalarOrPair = (t: Mapped): boolean => scalarOf(t) !== undefined || (t.kind === 'pair' && scalarOf(t.first) !== undefined && scalarOf(t.second) !== undefined);
+  return !s.reservedOnly && !s.usedAsOutput && s.fields.length > 0 && s.fields.every((f) => scalarOrPair(f.type));
+}
+
+/** write<Struct>(bytes, value, path): checks `value` like encode<Struct> and writes it into `bytes`. */
+function byteWriters(u: Uses, layouts: readonly CStructLayout[]): string[] {
+  const out: string[] = [];
+  for (const l of layouts.filter((x) => isPointerFree(x.struct))) {
+    const s = l.struct;
+    const pre: string[] = [];
+    const writes: string[] = [];
+    let slot = 0;
+    for (const f of s.fields) {
+      const e = encodeValue(u, f.type, `v.${f.name}`, `\${path}.${f.name}`, f.name);
+      pre.push(...e.pre);
+      for (const value of e.values) {
+        const field = l.fields[slot++]!;
+        if (field.type.kind !== 'scalar') throw new Error(`${s.cName}.${field.name} is not a scalar`);
+        const scalar = field.type.scalar;
+        const wide = C_SCALARS[scalar].size > 1;
+        const written = scalar === 'bool' ? `${value} ? 1 : 0` : value;
+        writes.push(`view.${VIEW_SETTERS[scalar]}(${field.offset}, ${written}${wide ? ', LITTLE_ENDIAN' : ''});`);
+      }
+    }
+    u.names.add('expectRecord');
+    u.names.add('LITTLE_ENDIAN');
+    out.push(
+      `/** ${s.cName} (${l.size} bytes) written into \`bytes\`, every field checked first as encode${s.name} would. */`,
+      `function write${s.name}(bytes: Buffer, value: unknown, path: string): Buffer {`,
+      '  const v = expectRecord(value, path);',
+      ...pre.map((x) => `  ${x}`),
+      `  const view = new DataView(bytes.buffer, bytes.byteOffset, ${l.size});`,
+      ...writes.map((w) => `  ${w}`),
+      '  return bytes;',
+      '}',
+      '',
+    );
+  }
+  return out;
+}
+
+/** Throws when koffi lays out a struct the bytes writers fill differently from the codegen's layout. */
+function layoutChecks(layouts: readonly CStructLayout[]): string[] {
+  return layouts
+    .filter((l) => isPointerFree(l.struct))
+    .map((l) => {
+      const offsets = l.fields.map((f) => `${f.name}: ${f.offset}`).join(', ');
+      return `checkLayout(koffi, t.${l.struct.cName}, '${l.struct.cName}', ${l.size}, { ${offsets} });`;
+    });
+}
+
 function fieldSlotsOf(name: string, t: Mapped): string[] {
   if (t.kind === 'pair') return [`${name}_first`, `${name}_second`];
   if (t.kind === 'vector') return [name, `${name}_count`];
@@ -233,7 +307,11 @@ interface Prepared {
   readonly result: string;
 }
 
-function prepareCall(u: Uses, m: MethodModel, outCapacity: number): Prepared {
+/**
+ * The statements and arguments of one call. `bytesFor` names the buffer a pointer-free struct
+ * parameter is written into (a per-bindings scratch for sync calls, a fresh one for async calls).
+ */
+function prepareCall(u: Uses, m: MethodModel, outCapacity: number, bytesFor: (p: ParamModel, size: number) => string, layouts: readonly CStructLayout[]): Prepared {
   const pre: string[] = [];
   const args = [u.call('expectHandle', `self, ${lit('${where}: self')}`)];
   const outs: { name: string; expr: string }[] = [];
@@ -242,6 +320,12 @@ function prepareCall(u: Uses, m: MethodModel, outCapacity: number): Prepared {
     const local = `${p.name}_`;
     if (p.direction === 'in') {
       if (p.type.kind === 'struct' && p.type.struct.reservedOnly) continue;
+      if (p.type.kind === 'struct' && isPointerFree(p.type.struct)) {
+        const struct = p.type.struct;
+        const layout = layouts.find((l) => l.struct === struct)!;
+        args.push(`write${struct.name}(${bytesFor(p, layout.size)}, ${p.name}, \`\${where}: ${p.name}\`)`);
+        continue;
+      }
       const e = encodeValue(u, p.type, p.name, `\${where}: ${p.name}`, local);
       pre.push(...e.pre);
       args.push(...e.values);
@@ -280,15 +364,8 @@ function methodParams(m: { params: readonly ParamModel[] }, api: ApiModel, withD
   });
 }
 
-function typedParams(m: { params: readonly ParamModel[] }): string[] {
-  return inParams(m)
-    .filter((p) => !(p.type.kind === 'struct' && p.type.struct.reservedOnly))
-    .map((p) => `${p.name}: ${tsType(p.type)}`);
-}
-
-function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity: number): string[] {
+function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity: number, layouts: readonly CStructLayout[]): string[] {
   const handle = handleType(c);
-  const lines: string[] = [];
   const members: string[] = [];
   const create = createFunction(c);
   const createEncoded = c.constructorParams.map((p) => encodeValue(u, p.type, p.name, `\${where}: ${p.name}`, `${p.name}_`));
@@ -304,39 +381,50 @@ function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity:
     `  fn.${destroyFunction(c).name}(${u.call('expectHandle', `self, '${bindingName(c, 'destroy')}: self'`)});`,
     '},',
   );
+  // Module-level defaults: a struct default is built once (frozen), not on every call that omits it.
+  const defaults = new Map<string, string>();
+  const hoistDefault = (param: string): string => {
+    const made = /^(\w+) = make(\w+)\(\)$/.exec(param);
+    if (!made) return param;
+    const name = `DEFAULT_${made[2]}`;
+    defaults.set(name, `const ${name}: ${made[2]} = Object.freeze(make${made[2]}());`);
+    return `${made[1]} = ${name}`;
+  };
+  // Sync calls never overlap (koffi runs them on this thread, with no callbacks), so each pointer-free
+  // struct parameter of a sync call has one scratch buffer for the life of the bindings.
+  const scratch: string[] = [];
   for (const m of c.methods) {
     const f = methodFunction(c, m);
-    const prepared = prepareCall(u, m, outCapacity);
-    const result = resultType(m);
-    const prepareName = `prepare${m.name}`;
-    lines.push(
-      `const ${prepareName} = (self: ${handle}${typedParams(m).map((p) => `, ${p}`).join('')}): NativeCall<${result}> => {`,
-      `  const where = '${bindingName(c, m.name)}';`,
-      ...prepared.pre.map((l) => `  ${l}`),
-      '  return {',
-      '    args: [',
-      ...prepared.args.map((a) => `      ${a},`),
-      '    ],',
-      `    finish: (status) => ${prepared.result},`,
-      '  };',
-      '};',
-    );
+    const syncBytes = (p: ParamModel, size: number): string => {
+      const name = `${m.name}_${p.name}_bytes`;
+      scratch.push(`const ${name} = Buffer.alloc(${size});`);
+      return name;
+    };
+    const sync = prepareCall(u, m, outCapacity, syncBytes, layouts);
     const ctx = { file: m.file, line: m.line, what: m.qualifiedName };
-    const params = ['self', ...methodParams(m, api, true, ctx)].join(', ');
-    const callArgs = ['self', ...inParams(m).filter((p) => !(p.type.kind === 'struct' && p.type.struct.reservedOnly)).map((p) => p.name)].join(', ');
+    const params = ['self', ...methodParams(m, api, true, ctx).map(hoistDefault)].join(', ');
+    const where = `  const where = '${bindingName(c, m.name)}';`;
     members.push(
       `${bindingName(c, m.name)}(${params}) {`,
-      `  const call = ${prepareName}(${callArgs});`,
-      `  return call.finish(noteSyncStatus(fn.${f.name}(...call.args)));`,
+      where,
+      ...sync.pre.map((l) => `  ${l}`),
+      `  const status = noteSyncStatus(fn.${f.name}(${sync.args.join(', ')}));`,
+      `  return ${sync.result};`,
       '},',
     );
     if (m.async) {
+      const asyncCall = prepareCall(u, m, outCapacity, (_p, size) => `Buffer.alloc(${size})`, layouts);
       members.push(
         `async ${bindingName(c, `${m.name}Async`)}(${params}) {`,
-        `  const call = ${prepareName}(${callArgs});`,
-        '  const error = Buffer.alloc(ERROR_TEXT_CAPACITY);',
-        `  const status = await ${u.call('callAsync', `fn.${asyncMethodFunction(c, m).name}, [...call.args, error, error.length]`)};`,
-        '  return call.finish(noteAsyncStatus(status, error));',
+        where,
+        ...asyncCall.pre.map((l) => `  ${l}`),
+        '  const error = errorTexts.take();',
+        '  try {',
+        `    const status = noteAsyncStatus(await ${u.call('callAsync', `fn.${asyncMethodFunction(c, m).name}, [${[...asyncCall.args, 'error', 'error.length'].join(', ')}]`)}, error);`,
+        `    return ${asyncCall.result};`,
+        '  } finally {',
+        '    errorTexts.give(error);',
+        '  }',
         '},',
       );
     }
@@ -358,6 +446,8 @@ function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity:
     '};',
   ];
   if (c.methods.some((m) => m.async)) {
+    u.names.add('ErrorTextPool');
+    state.push('const errorTexts = new ErrorTextPool();');
     state.push(
       '/** An async call ran on a worker thread, which copied its last error into `error` before returning. */',
       'const noteAsyncStatus = (status: unknown, error: Buffer): unknown => {',
@@ -372,12 +462,17 @@ function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity:
     '  return lastErrorText;',
     '},',
   );
+  const checks = layoutChecks(layouts);
+  if (checks.length > 0) u.names.add('checkLayout');
   return [
+    ...defaults.values(),
+    ...(defaults.size > 0 ? [''] : []),
     `/** ${bindingsInterface(c)} over the shim, through koffi, and the detail of the last failure. Every integer is range-checked before koffi sees it. */`,
     `export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): ${bindingsInterface(c)} & { lastError(): string } {`,
     '  const fn = declareNativeFunctions(koffi, lib);',
+    ...(checks.length > 0 ? ['  const t = declareNativeTypes(koffi);', ...checks.map((l) => `  ${l}`)] : []),
     ...state.map((l) => `  ${l}`),
-    ...lines.map((l) => `  ${l}`),
+    ...scratch.map((l) => `  ${l}`),
     '  return {',
     ...members.map((l) => `    ${l}`),
     '  };',
@@ -411,12 +506,6 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
     "type KoffiType = import('koffi').TypeObject;",
     "type KoffiFunction = ReturnType<KoffiLibrary['func']>;",
     '',
-    '/** Arguments for one shim call, and how to turn its status (and out-parameters) into the result. */',
-    'interface NativeCall<R> {',
-    '  readonly args: readonly unknown[];',
-    '  finish(status: unknown): R;',
-    '}',
-    '',
     '/** koffi types of the shim: opaque handles and every C struct. */',
     'export interface NativeTypes {',
     ...typeNames.map((n) => `  readonly ${n}: KoffiType;`),
@@ -448,8 +537,8 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
     }
   }
   body.push('  };', '}', '');
-  const structCode = [...encoders(u, api.structs), ...allocators(u, api.structs)];
-  const impl = classes.flatMap((c) => classImplementation(u, c, api, outCapacity));
+  const impl = classes.flatMap((c) => classImplementation(u, c, api, outCapacity, layouts));
+  const structCode = referencedOnly([...encoders(u, api.structs), ...byteWriters(u, layouts), ...allocators(u, api.structs)], impl.join('\n'));
   apiImports.add('Status');
   for (const s of api.structs.filter((x) => x.usedAsOutput && !x.reservedOnly)) {
     apiImports.add(s.name);
@@ -472,6 +561,34 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
   const typeOnly = [...apiImports].filter((n) => !valueImports.has(n) && referenced(n)).sort();
   const imports = [...[...valueImports].sort(), ...typeOnly.map((n) => `type ${n}`)];
   sf.addStatements([`import { ${imports.join(', ')} } from './api.js';`, '', code].join('\n'));
+}
+
+/**
+ * The struct functions (blank-line separated blocks) that `impl` calls, directly or through each
+ * other: an unused one fails noUnusedLocals.
+ */
+function referencedOnly(lines: readonly string[], impl: string): string[] {
+  const blocks: string[][] = [[]];
+  for (const line of lines) {
+    if (line === '') blocks.push([]);
+    else blocks[blocks.length - 1]!.push(line);
+  }
+  const named = blocks
+    .filter((b) => b.length > 0)
+    .map((b) => ({ name: /^function (\w+)/m.exec(b.join('\n'))![1]!, text: b.join('\n') }));
+  const kept = new Set<string>();
+  let text = impl;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const b of named) {
+      if (!kept.has(b.name) && new RegExp(`\\b${b.name}\\(`).test(text)) {
+        kept.add(b.name);
+        text += `\n${b.text}`;
+        changed = true;
+      }
+    }
+  }
+  return named.filter((b) => kept.has(b.name)).flatMap((b) => [b.text, '']);
 }
 
 function collectTypeImports(t: Mapped, into: Set<string>): void {
