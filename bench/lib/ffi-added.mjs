@@ -1,0 +1,45 @@
+// The issue's FFI figure stated directly: µs a TypeScript layer adds to one one-block pull over the
+// same pull made from C++. The C++ figure comes from dd_bench --direct-only run by the FFI section
+// itself, on the CPU the section runs on, right before the TypeScript pulls.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findNativeBench } from './native-bench.mjs';
+import { checkResults, entry } from './report.mjs';
+
+const DIRECT_X1 = 'direct C++ pull same-host 64KiB x1 ns/op';
+
+/** ns/op of dd_bench's C++-direct one-block pull, measured now (pinned to CPU 1 where possible, as the section is). */
+export function measureDirectPulls({ quick, pinned, log }) {
+  const binary = findNativeBench({ env: process.env, log });
+  const dir = mkdtempSync(join(tmpdir(), 'dd-ffi-direct-'));
+  try {
+    const out = join(dir, 'direct.json');
+    const args = ['--direct-only', ...(quick ? ['--quick'] : []), '--json', out];
+    const r = pinned ? spawnSync('taskset', ['-c', '1', binary, ...args], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 }) : spawnSync(binary, args, { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`dd_bench --direct-only exited with ${r.status ?? r.signal}`);
+    const found = checkResults(out, JSON.parse(readFileSync(out, 'utf8'))).find((x) => x.name === DIRECT_X1);
+    if (found === undefined) throw new Error(`dd_bench --direct-only reported no '${DIRECT_X1}'`);
+    return found.value;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * "added us per call" entries: (per-op time of each TypeScript layer − the C++ direct per-op time)
+ * for one 64 KiB block, each against the C++ figure restated in µs (so its ratio is the fraction added).
+ */
+export function addedPerCall(directNs, measured) {
+  const base = 'direct C++ pull same-host 64KiB x1 us/op (measured by the FFI section)';
+  const layers = [
+    ['@dd/sys PullKvBlocks (sync)', 'sys-sync-1'],
+    ['@dd/sys PullKvBlocksAsync', 'sys-async-1'],
+    ['@dd/core pullBlocks', 'core-1'],
+  ];
+  return [
+    entry(base, directNs / 1000, 'us'),
+    ...layers.map(([layer, key]) => entry(`${layer} same-host 64KiB x1 added us per call over C++ direct`, (measured[key] - directNs) / 1000, 'us', base)),
+  ];
+}
