@@ -11,55 +11,24 @@ import {
   type LlmDataDistHandle,
 } from '../src/index.js';
 import { freePort } from './free-port.js';
-import { BLOCKS, LAYERS, block, cacheDesc, register, tensors } from './kv-fixture.js';
+import { BLOCKS, LAYERS, block, cacheDesc, linkEngines, type LinkedEngines } from './kv-fixture.js';
 
 const b: Bindings = loadNativeBindings();
-let prompt: LlmDataDistHandle;
+let engines: LinkedEngines;
 let decoder: LlmDataDistHandle;
-let port: number;
-const promptMemory = tensors(1);
-const decoderMemory = tensors(2);
+let promptMemory: ArrayBuffer[];
+let decoderMemory: ArrayBuffer[];
 let promptCacheId: bigint;
 let decoderCacheId: bigint;
-
-function create(clusterId: bigint, role: LlmRole): LlmDataDistHandle {
-  const r = b.LlmDataDist_create(clusterId, role);
-  expect(r.status).toBe(StatusCode.LLM_SUCCESS);
-  return r.handle;
-}
-
-function cluster(): ClusterInfo {
-  return {
-    remote_cluster_id: 0n,
-    remote_role_type: 0,
-    local_ip_infos: [{ ip: '127.0.0.1', port: 0 }],
-    remote_ip_infos: [{ ip: '127.0.0.1', port }],
-  };
-}
-
-function decoderCache(): Cache {
-  return { cache_id: decoderCacheId, tensor_addrs: new BigUint64Array(0), cache_desc: cacheDesc() };
-}
+const cluster = (): ClusterInfo => engines.cluster();
+const decoderCache = (): Cache => engines.decoderCache();
 
 beforeAll(async () => {
-  port = await freePort();
-  prompt = create(0n, LlmRole.kPrompt);
-  decoder = create(1n, LlmRole.kDecoder);
-  expect(b.LlmDataDist_Initialize(prompt, { 'llm.DeviceId': '0', 'llm.ListenIpInfo': `127.0.0.1:${port}` })).toBe(0);
-  expect(b.LlmDataDist_Initialize(decoder, { 'llm.DeviceId': '0' })).toBe(0);
-  promptCacheId = register(b, prompt, promptMemory);
-  decoderCacheId = register(b, decoder, decoderMemory);
-  const linked = await b.LlmDataDist_LinkLlmClustersAsync(decoder, [cluster()], 2000);
-  expect(linked.status, b.lastError()).toBe(StatusCode.LLM_SUCCESS);
-  expect(Array.from(linked.rets)).toEqual([StatusCode.LLM_SUCCESS]);
+  engines = await linkEngines(b, { prompt: 1, decoder: 2 });
+  ({ decoder, promptMemory, decoderMemory, promptCacheId, decoderCacheId } = engines);
 });
 
-afterAll(() => {
-  b.LlmDataDist_Finalize(decoder);
-  b.LlmDataDist_Finalize(prompt);
-  b.LlmDataDist_destroy(decoder);
-  b.LlmDataDist_destroy(prompt);
-});
+afterAll(() => engines.close());
 
 describe('@dd/sys over the host backend, two engines in one process', () => {
   it('reports which backend and library it loaded', () => {

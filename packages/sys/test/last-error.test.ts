@@ -11,50 +11,25 @@ import {
   type CacheIndex,
   type LlmDataDistHandle,
 } from '../src/index.js';
-import { freePort } from './free-port.js';
-import { BLOCKS, block, cacheDesc, register, tensors } from './kv-fixture.js';
+import { BLOCKS, block, createEngine, linkEngines, type LinkedEngines } from './kv-fixture.js';
 
 const b: Bindings = loadNativeBindings();
-let prompt: LlmDataDistHandle;
+let engines: LinkedEngines;
 let decoder: LlmDataDistHandle;
-let port: number;
-const promptMemory = tensors(3);
-const decoderMemory = tensors(4);
+let promptMemory: ArrayBuffer[];
+let decoderMemory: ArrayBuffer[];
 let promptCacheId: bigint;
-let decoderCacheId: bigint;
-
-function create(clusterId: bigint, role: LlmRole): LlmDataDistHandle {
-  const r = b.LlmDataDist_create(clusterId, role);
-  expect(r.status).toBe(StatusCode.LLM_SUCCESS);
-  return r.handle;
-}
 
 const remote = (cacheId: bigint): CacheIndex => ({ cluster_id: 0n, cache_id: cacheId, batch_index: 0 });
-const local = (): Cache => ({ cache_id: decoderCacheId, tensor_addrs: new BigUint64Array(0), cache_desc: cacheDesc() });
+const local = (): Cache => engines.decoderCache();
 const blocks = (...ids: number[]): BigUint64Array => BigUint64Array.from(ids.map(BigInt));
 
 beforeAll(async () => {
-  port = await freePort();
-  prompt = create(0n, LlmRole.kPrompt);
-  decoder = create(1n, LlmRole.kDecoder);
-  expect(b.LlmDataDist_Initialize(prompt, { 'llm.DeviceId': '0', 'llm.ListenIpInfo': `127.0.0.1:${port}` })).toBe(0);
-  expect(b.LlmDataDist_Initialize(decoder, { 'llm.DeviceId': '0' })).toBe(0);
-  promptCacheId = register(b, prompt, promptMemory);
-  decoderCacheId = register(b, decoder, decoderMemory);
-  const linked = await b.LlmDataDist_LinkLlmClustersAsync(
-    decoder,
-    [{ remote_cluster_id: 0n, remote_role_type: 0, local_ip_infos: [{ ip: '127.0.0.1', port: 0 }], remote_ip_infos: [{ ip: '127.0.0.1', port }] }],
-    2000,
-  );
-  expect(linked.status, b.lastError()).toBe(StatusCode.LLM_SUCCESS);
+  engines = await linkEngines(b, { prompt: 3, decoder: 4 });
+  ({ decoder, promptMemory, decoderMemory, promptCacheId } = engines);
 });
 
-afterAll(() => {
-  b.LlmDataDist_Finalize(decoder);
-  b.LlmDataDist_Finalize(prompt);
-  b.LlmDataDist_destroy(decoder);
-  b.LlmDataDist_destroy(prompt);
-});
+afterAll(() => engines.close());
 
 describe('lastError() after …Async calls', () => {
   it('holds the host backend reason of a failed async pull, and a following success clears it', async () => {
@@ -88,7 +63,7 @@ describe('lastError() after …Async calls', () => {
 
 describe('the error text', () => {
   it('names the method once although the host backend detail starts with it', () => {
-    const h = create(2n, LlmRole.kDecoder);
+    const h = createEngine(b, 2n, LlmRole.kDecoder);
     try {
       expect(b.LlmDataDist_Initialize(h, {})).toBe(StatusCode.LLM_PARAM_INVALID);
       expect(b.lastError()).toBe('Initialize: LLM_PARAM_INVALID: option llm.DeviceId is required (e.g. "0")');
