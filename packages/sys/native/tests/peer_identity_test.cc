@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-
 #include "engine_fixture.h"
 #include "harness.h"
 #include "peer_auth.h"
