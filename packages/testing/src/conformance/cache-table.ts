@@ -74,7 +74,7 @@ export function describeCacheTable(h: Harness): void {
       }
     });
 
-    it('choice A8 (UT sync-timeout → TIMEOUT): with SyncKvCacheWaitTime "0" every pull and push is LLM_TIMEOUT, nothing transferred', async () => {
+    it('choice A8/B §1.3 (UT sync-timeout → TIMEOUT): with SyncKvCacheWaitTime "0" every pull and push is LLM_TIMEOUT, nothing transferred', async () => {
       const zero = { [OptionKey.OPTION_SYNC_CACHE_WAIT_TIME]: '0' };
       const pull = await pullPair(h, undefined, undefined, { clientOptions: zero });
       expectStatus(h.b.LlmDataDist_PullKvCache(pull.client.handle, pull.srcIndex, pull.dstCache), 'LLM_TIMEOUT');

@@ -163,7 +163,7 @@ export function describeInitialize(h: Harness): void {
       expectStatus(h.initStatus({ [OptionKey.OPTION_ENABLE_SET_ROLE]: flag, 'llm.EnableCacheManager': flag }), 'LLM_SUCCESS');
     });
 
-    it('A9: llm.EnableRemoteCacheAccessible "0" is overwritten: peers still pull from and push to the engine', async () => {
+    it('A9/B §1.2: llm.EnableRemoteCacheAccessible "0" is overwritten: peers still pull from and push to the engine', async () => {
       const pair = await pullPair(h, undefined, undefined, { serverOptions: { 'llm.EnableRemoteCacheAccessible': '0' } });
       expectStatus(h.b.LlmDataDist_PullKvCache(pair.client.handle, pair.srcIndex, pair.dstCache), 'LLM_SUCCESS');
     });

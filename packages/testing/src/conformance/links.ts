@@ -158,7 +158,7 @@ export function describeLinks(h: Harness): void {
       expect(h.holdsAnyLink(client)).toBe(false);
     });
 
-    it('A14/A29: a listener that answers in a foreign protocol fails the link with LLM_FAILED; nothing is linked', async () => {
+    it('A14/A29/D14: a listener that answers in a foreign protocol fails the link with LLM_FAILED; nothing is linked', async () => {
       const address = await h.scenarios.foreignAddress();
       const client = h.client();
       expectRets(h.linkTo(client, [Harness.clusterInfo(h.clusterId(), address)]), 'LLM_FAILED', ['LLM_FAILED']);

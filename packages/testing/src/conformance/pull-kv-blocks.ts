@@ -43,6 +43,25 @@ export function describePullKvBlocks(h: Harness): void {
       expectBlocksCopied(pair, [[7, 2], [0, 6], [4, 3], [5, 4]]);
     });
 
+    it('B §3.6: rows = shape[0], stride = tensor bytes / rows, block b of tensor t at addr[t] + b·stride', async () => {
+      // DT_INT16 [4, 3, 2]: 48 bytes per tensor, 4 blocks of 12 bytes.
+      const server = await h.server();
+      const client = h.client();
+      const shape = makeCacheDesc({ placement: CachePlacement.kHost, num_tensors: 2, data_type: DataType.DT_INT16, shape: BigInt64Array.of(4n, 3n, 2n) });
+      const src = [Uint8Array.from({ length: 48 }, (_x, i) => i + 1), Uint8Array.from({ length: 48 }, (_x, i) => 101 + i)];
+      const dst = [new Uint8Array(48), new Uint8Array(48)];
+      const srcId = h.b.LlmDataDist_RegisterKvCache(server.handle, shape, BigUint64Array.from(src.map((t) => h.b.addressOf(t)))).cache_id;
+      const dstId = h.b.LlmDataDist_RegisterKvCache(client.handle, shape, BigUint64Array.from(dst.map((t) => h.b.addressOf(t)))).cache_id;
+      h.link(client, server);
+      const index = makeCacheIndex({ cluster_id: server.clusterId, cache_id: srcId });
+      expectStatus(h.b.LlmDataDist_PullKvBlocks(client.handle, index, makeCache({ cache_id: dstId }), blocks(3), blocks(1)), 'LLM_SUCCESS');
+      dst.forEach((tensor, t) => {
+        const expected = new Uint8Array(48);
+        expected.set((src[t] as Uint8Array).subarray(36, 48), 12);
+        expectBytes(tensor, expected, `tensor ${t}`);
+      });
+    });
+
     it('B §3.8: duplicate dst blocks are accepted; the copies run in list order', async () => {
       const pair = await pullPair(h);
       expectStatus(pull(pair, [1, 6, 2], [4, 4, 5]), 'LLM_SUCCESS');
