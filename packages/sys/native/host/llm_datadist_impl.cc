@@ -108,7 +108,7 @@ class LinkUse {
     }
     entry_ = link_->BeginTransfer(cache_id);
     if (entry_ == nullptr) {
-      return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld in the table this link fetched",
+      return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
                   static_cast<unsigned long long>(link_->peer().cluster_id), static_cast<long long>(cache_id));
     }
     return LLM_SUCCESS;
