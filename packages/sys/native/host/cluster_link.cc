@@ -1,5 +1,6 @@
 #include "cluster_link.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -257,6 +258,11 @@ void ClusterLink::MarkBroken(const std::string &reason) {
   broken_.store(true, std::memory_order_release);
   outbound_->Shutdown();
   inbound_->Shutdown();
+}
+
+bool ClusterLink::PeerHungUp() const {
+  pollfd p{outbound_->fd(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 std::string ClusterLink::broken_reason() {

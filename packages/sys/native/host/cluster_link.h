@@ -134,10 +134,15 @@ class ClusterLink {
   // are shut down so every waiter wakes; the link stays in the table until unlinked or replaced.
   void MarkBroken(const std::string &reason);
   bool broken() const { return broken_.load(std::memory_order_acquire); }
+  // Whether the peer has closed its end of the request connection (a non-blocking look).
+  bool PeerHungUp() const;
   std::string broken_reason();
   // Closed: removed from the table (unlinked); nothing may start on it any more.
   void MarkClosed();
   bool closed() const { return closed_.load(std::memory_order_acquire); }
+  // This side is unlinking it: a transfer that fails meanwhile failed because of the unlink.
+  void SetUnlinking(bool unlinking) { unlinking_.store(unlinking, std::memory_order_release); }
+  bool unlinked() const { return closed() || unlinking_.load(std::memory_order_acquire); }
 
   // Liveness bookkeeping of the serve loop.
   std::atomic<int64_t> last_inbound_ms{0};
@@ -168,6 +173,7 @@ class ClusterLink {
 
   std::atomic<bool> broken_{false};
   std::atomic<bool> closed_{false};
+  std::atomic<bool> unlinking_{false};
   std::mutex reason_mutex_;
   std::string broken_reason_;
 };

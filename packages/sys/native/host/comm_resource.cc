@@ -7,24 +7,6 @@ namespace dd::host {
 using llm_datadist::LLM_PARAM_INVALID;
 using llm_datadist::LLM_SUCCESS;
 
-namespace {
-// device_id as V2 writes it (a decimal string) or as a JSON integer.
-bool DeviceIdOf(const JsonValue &device, int64_t &out) {
-  const JsonValue *id = device.Find("device_id");
-  if (id == nullptr) {
-    return false;
-  }
-  if (id->IsString()) {
-    if (id->text.empty() || id->text.size() > 18U || id->text.find_first_not_of("0123456789") != std::string::npos) {
-      return false;
-    }
-    out = std::stoll(id->text);
-    return true;
-  }
-  return id->AsInt64(out);
-}
-}  // namespace
-
 std::string GenerateCommRes(const std::string &server_ip, int32_t device_id) {
   return "{\"server_count\":\"1\",\"server_list\":[{\"server_id\":\"" + server_ip +
          "\",\"device\":[{\"device_id\":\"" + std::to_string(device_id) +
@@ -53,16 +35,19 @@ ge::Status CheckCommRes(const std::string &value, const char *whose, int64_t loc
     return refuse("has no \"server_list\" array");
   }
   for (const JsonValue &server : servers->items) {
+    const JsonValue *server_id = server.Find("server_id");
     const JsonValue *devices = server.Find("device");
-    if (devices == nullptr || !devices->IsArray() || devices->items.size() != 1U) {
-      return refuse("has a server_list entry without exactly one device");
+    if (server_id == nullptr || !server_id->IsString() || devices == nullptr || !devices->IsArray()) {
+      return refuse("has a server_list entry without a string \"server_id\" and a \"device\" array");
     }
-  }
-  int64_t device_id = -1;
-  if (local_device_id >= 0 &&
-      (servers->items.empty() || !DeviceIdOf(servers->items[0].Find("device")->items[0], device_id) ||
-       device_id != local_device_id)) {
-    return refuse("names a device_id other than llm.DeviceId " + std::to_string(local_device_id));
+    const JsonValue *device_id = devices->items.size() == 1U ? devices->items[0].Find("device_id") : nullptr;
+    if (device_id == nullptr || !device_id->IsString()) {
+      return refuse("has a server_list entry without exactly one device with a string \"device_id\"");
+    }
+    // Each end's own entries must be its own device (the rank table writes ids as strings).
+    if (local_device_id >= 0 && device_id->text != std::to_string(local_device_id)) {
+      return refuse("names device_id \"" + device_id->text + "\", not llm.DeviceId " + std::to_string(local_device_id));
+    }
   }
   return LLM_SUCCESS;
 }

@@ -35,6 +35,35 @@ bool ParseDecimal(const std::string &text, int64_t min, int64_t max, int64_t &ou
   return true;
 }
 
+bool ParseStreamInteger(const std::string &text, int64_t min, int64_t max, bool unsigned_type, int64_t &out) {
+  size_t i = 0;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])) != 0) {
+    ++i;
+  }
+  bool negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+    negative = text[i] == '-';
+    ++i;
+  }
+  if (negative && unsigned_type) {
+    return false;
+  }
+  const size_t digits = i;
+  int64_t value = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    value = value * 10 + (text[i] - '0');
+    if (value > max && value > -min) {
+      return false;  // already out of range either way; stop before overflowing
+    }
+  }
+  value = negative ? -value : value;
+  if (i == digits || i != text.size() || value < min || value > max) {
+    return false;
+  }
+  out = value;
+  return true;
+}
+
 bool ParseIpv4(const std::string &text, uint32_t &packed) {
   in_addr addr{};
   if (text.empty() || inet_pton(AF_INET, text.c_str(), &addr) != 1) {
@@ -74,7 +103,7 @@ Status ParseListenAddress(const std::string &text, ListenAddress &out) {
     return Fail(LLM_PARAM_INVALID, "listen address \"%s\": \"%s\" is not an IP address", text.c_str(), host.c_str());
   }
   int64_t port = 0;
-  if (!ParseDecimal(port_text, 0, UINT32_MAX, port)) {
+  if (!ParseStreamInteger(port_text, 0, UINT32_MAX, true, port)) {
     return Fail(LLM_PARAM_INVALID, "listen address \"%s\": port \"%s\" is not an integer in 0..4294967295",
                 text.c_str(), port_text.c_str());
   }
@@ -87,34 +116,6 @@ Status ParseListenAddress(const std::string &text, ListenAddress &out) {
 }
 
 namespace {
-// One int32 read as a C++ stream would (A10 step 3): leading white space and a sign pass,
-// anything after the number fails.
-bool ParseStreamInt32(const std::string &text, int64_t &out) {
-  size_t i = 0;
-  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])) != 0) {
-    ++i;
-  }
-  bool negative = false;
-  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-    negative = text[i] == '-';
-    ++i;
-  }
-  const size_t digits = i;
-  int64_t value = 0;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-    value = value * 10 + (text[i] - '0');
-    if (value > static_cast<int64_t>(INT32_MAX) + 1) {
-      return false;
-    }
-  }
-  value = negative ? -value : value;
-  if (i == digits || i != text.size() || value > INT32_MAX || value < INT32_MIN) {
-    return false;
-  }
-  out = value;
-  return true;
-}
-
 // A10 step 3: every ';'-separated item is an int32 ≥ 0.
 Status CheckDeviceIdList(const std::map<std::string, std::string> &raw) {
   const auto it = raw.find(OPTION_DEVICE_ID);
@@ -125,7 +126,7 @@ Status CheckDeviceIdList(const std::map<std::string, std::string> &raw) {
   for (;;) {
     const size_t end = it->second.find(';', start);
     int64_t id = 0;
-    if (!ParseStreamInt32(it->second.substr(start, end - start), id) || id < 0) {
+    if (!ParseStreamInteger(it->second.substr(start, end - start), 0, INT32_MAX, false, id)) {
       return Fail(LLM_PARAM_INVALID, "option %s = \"%s\": every ';'-separated item must be a device id >= 0",
                   OPTION_DEVICE_ID, it->second.c_str());
     }
@@ -140,7 +141,7 @@ Status CheckDeviceIdList(const std::map<std::string, std::string> &raw) {
 Status ParseSingleDeviceId(const std::map<std::string, std::string> &raw, int32_t &out) {
   int64_t id = 0;
   const std::string &text = raw.at(OPTION_DEVICE_ID);
-  if (!ParseStreamInt32(text, id)) {
+  if (!ParseStreamInteger(text, 0, INT32_MAX, false, id)) {
     return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" is not one device id (one device per engine)", OPTION_DEVICE_ID,
                 text.c_str());
   }
@@ -163,10 +164,12 @@ Status ParseTransferBackend(const std::map<std::string, std::string> &raw, Trans
   return LLM_SUCCESS;
 }
 
-Status CheckDigits(const std::map<std::string, std::string> &raw, const char *key, int64_t min, int64_t max) {
+// An optional integer option V2 reads with a stream extraction.
+Status CheckStreamInteger(const std::map<std::string, std::string> &raw, const char *key, int64_t min, int64_t max,
+                          bool unsigned_type) {
   const auto it = raw.find(key);
   int64_t value = 0;
-  if (it != raw.end() && !ParseDecimal(it->second, min, max, value)) {
+  if (it != raw.end() && !ParseStreamInteger(it->second, min, max, unsigned_type, value)) {
     return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" must be an integer in %lld..%lld", key, it->second.c_str(),
                 static_cast<long long>(min), static_cast<long long>(max));
   }
@@ -174,17 +177,21 @@ Status CheckDigits(const std::map<std::string, std::string> &raw, const char *ke
 }
 
 // llm.ListenIp/llm.ListenPort are the keys Initialize derives from ListenIpInfo; a caller may set
-// them directly, bypassing the ListenIpInfo checks (A28). A port without an ip is refused; an ip
-// that cannot be bound fails when the listener starts.
+// them directly, bypassing the ListenIpInfo checks (A28). The daemon listens when a port is set; a
+// port without an ip is refused; an ip that cannot be bound fails when the listener starts.
 Status ParseInternalListenKeys(const std::map<std::string, std::string> &raw, EngineOptions &out) {
   const auto ip = raw.find("llm.ListenIp");
   const auto port = raw.find("llm.ListenPort");
-  if (ip == raw.end() && port == raw.end()) {
+  if (port == raw.end()) {
     return LLM_SUCCESS;
   }
   int64_t value = 0;
-  if (ip == raw.end() || port == raw.end() || !ParseDecimal(port->second, 0, UINT32_MAX, value)) {
-    return Fail(LLM_PARAM_INVALID, "options llm.ListenIp and llm.ListenPort go together, with a port in 0..4294967295");
+  if (ip == raw.end()) {
+    return Fail(LLM_PARAM_INVALID, "option llm.ListenPort is set without llm.ListenIp");
+  }
+  if (!ParseStreamInteger(port->second, 0, UINT32_MAX, true, value)) {
+    return Fail(LLM_PARAM_INVALID, "option llm.ListenPort = \"%s\" is not an integer in 0..4294967295",
+                port->second.c_str());
   }
   in6_addr addr6{};
   out.listen = true;
@@ -198,15 +205,12 @@ Status ParseInternalListenKeys(const std::map<std::string, std::string> &raw, En
 // A10 step 8, default backend.
 Status CheckDefaultBackend(EngineOptions &out) {
   const auto &raw = out.raw;
-  Status status = CheckDigits(raw, "llm.RdmaTrafficClass", 0, UINT32_MAX);
+  Status status = CheckStreamInteger(raw, "llm.RdmaTrafficClass", 0, UINT32_MAX, true);
   if (status == LLM_SUCCESS) {
-    status = CheckDigits(raw, "llm.RdmaServiceLevel", 0, UINT32_MAX);
+    status = CheckStreamInteger(raw, "llm.RdmaServiceLevel", 0, UINT32_MAX, true);
   }
   if (status == LLM_SUCCESS) {
-    status = CheckDigits(raw, "llm.LinkRetryCount", 1, 100);
-  }
-  if (status == LLM_SUCCESS && !out.listen) {
-    status = ParseInternalListenKeys(raw, out);
+    status = CheckStreamInteger(raw, "llm.LinkRetryCount", 1, 100, false);
   }
   if (status != LLM_SUCCESS) {
     return status;
@@ -300,18 +304,19 @@ Status ParseEngineOptions(const std::map<ge::AscendString, ge::AscendString> &op
     parsed.listen = true;
   }
   if ((status = ParseTransferBackend(raw, parsed.backend)) != LLM_SUCCESS ||
-      (status = ParseSingleDeviceId(raw, parsed.device_id)) != LLM_SUCCESS) {
+      (status = ParseSingleDeviceId(raw, parsed.device_id)) != LLM_SUCCESS ||
+      (!parsed.listen && (status = ParseInternalListenKeys(raw, parsed)) != LLM_SUCCESS)) {
     return status;
   }
   if (parsed.hixl()) {
     if (!parsed.listen) {
       return Fail(LLM_PARAM_INVALID, "option %s = \"hixl\" needs %s", OPTION_TRANSFER_BACKEND, OPTION_LISTEN_IP_INFO);
     }
-    status = CheckHixlOptions(raw, parsed.listen_address.given_port);
+    status = CheckHixlOptions(raw);
   } else {
     status = CheckDefaultBackend(parsed);
   }
-  if (status != LLM_SUCCESS || (status = ParseOwnOptions(parsed)) != LLM_SUCCESS) {
+  if (status != LLM_SUCCESS) {
     return status;
   }
   out = std::move(parsed);
@@ -329,7 +334,10 @@ Status ParseDataCacheOptions(EngineOptions &options) {
     }
     options.sync_wait_ms = static_cast<int32_t>(ms);
   }
-  const Status status = CheckMemPoolConfig(raw, "llm.MemPoolConfig");
-  return status != LLM_SUCCESS ? status : CheckMemPoolConfig(raw, "llm.HostMemPoolConfig");
+  Status status = CheckMemPoolConfig(raw, "llm.MemPoolConfig");
+  if (status != LLM_SUCCESS || (status = CheckMemPoolConfig(raw, "llm.HostMemPoolConfig")) != LLM_SUCCESS) {
+    return status;
+  }
+  return ParseOwnOptions(options);
 }
 }  // namespace dd::host

@@ -52,24 +52,30 @@ struct EngineOptions {
 };
 
 // Initialize steps 3–8 of A10 up to, not including, starting the listener: DeviceId, ListenIpInfo,
-// TransferBackend, the DeviceId re-parse, then the backend's own checks (RDMA options, link retry
-// count, llm.ListenIp/llm.ListenPort, LocalCommRes store or generate; hixl: A19) and our dd. keys.
+// TransferBackend, the DeviceId re-parse, llm.ListenIp/llm.ListenPort, then the backend's own
+// checks (RDMA options, link retry count, LocalCommRes store or generate; hixl: A19).
 // LLM_PARAM_INVALID with a detail on error.
 Status ParseEngineOptions(const std::map<ge::AscendString, ge::AscendString> &options, EngineOptions &out);
 
 // Initialize step 9, checked after the listener started: llm.SyncKvCacheWaitTime (A8, D11),
-// llm.MemPoolConfig and llm.HostMemPoolConfig (A28, D13). LLM_PARAM_INVALID on error.
+// llm.MemPoolConfig and llm.HostMemPoolConfig (A28, D13); then our dd. keys. LLM_PARAM_INVALID on
+// error.
 Status ParseDataCacheOptions(EngineOptions &options);
 
 // ListenIpInfo as V2 reads it (A11): "ip:port" (exactly one ':'), or "[ip]:port" where the port is
-// what follows the first ':' after ']'; the ip must be IPv4 or IPv6, the port 0..4294967295.
+// what follows the first ':' after ']'; the ip must be IPv4 or IPv6, the port a uint32 (stream read).
 Status ParseListenAddress(const std::string &text, ListenAddress &out);
 
 // Strict dotted-quad IPv4; packs it little-endian (a | b<<8 | c<<16 | d<<24) as V2 does.
 bool ParseIpv4(const std::string &text, uint32_t &packed);
 
-// Decimal digits only, value in [min, max].
+// Decimal digits only, value in [min, max] (V2's digits check before atoi).
 bool ParseDecimal(const std::string &text, int64_t min, int64_t max, int64_t &out);
+
+// An integer as a C++ stream extraction reads it (V2's other reader): leading white space and a
+// sign pass, anything after the digits fails, the value must lie in [min, max]. `unsigned_type`:
+// the target type is unsigned, and a minus sign is refused rather than wrapped.
+bool ParseStreamInteger(const std::string &text, int64_t min, int64_t max, bool unsigned_type, int64_t &out);
 }  // namespace dd::host
 
 #endif  // DD_HOST_ENGINE_OPTIONS_H_

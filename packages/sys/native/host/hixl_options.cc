@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "engine_options.h"
 #include "error_detail.h"
 #include "json_value.h"
 #include "llm_datadist/llm_datadist.h"
@@ -18,31 +19,12 @@ namespace {
 constexpr const char kGlobalResourceConfig[] = "llm.GlobalResourceConfig";
 constexpr uint64_t kMaxCommResFileBytes = 1U << 20U;
 
-bool AllDigits(const std::string &text) {
-  return !text.empty() && text.size() <= 19U && text.find_first_not_of("0123456789") == std::string::npos;
-}
-
-// A JSON integer, or a string holding one (hixl accepts both).
+// A JSON integer, or a string of digits (hixl accepts both).
 bool IntegerOf(const JsonValue &value, int64_t &out) {
   if (value.IsString()) {
-    const std::string &t = value.text;
-    const size_t digits = !t.empty() && t[0] == '-' ? 1U : 0U;
-    if (!AllDigits(t.substr(digits))) {
-      return false;
-    }
-    out = std::stoll(t);
-    return true;
+    return ParseDecimal(value.text, 0, INT64_MAX, out);
   }
   return value.AsInt64(out);
-}
-
-bool NumberOf(const JsonValue &value, double &out) {
-  if (value.IsString()) {
-    JsonValue number;
-    std::string why;
-    return ParseJson(value.text, number, why) && number.AsDouble(out);
-  }
-  return value.AsDouble(out);
 }
 
 // A field given either as a dotted top-level key ("fabric_memory.max_capacity") or, for the
@@ -74,7 +56,7 @@ ge::Status CheckInteger(const JsonValue &root, const char *group, const char *na
 }
 
 struct GlobalConfig {
-  std::string comm_res_path;
+  const JsonValue *comm_res_path = nullptr;  // read only when llm.LocalCommRes is empty
   bool protocol_desc = false;  // a non-empty comm_resource_config.protocol_desc selects HIXL-CS
   const JsonValue *high_waterline = nullptr;
   const JsonValue *low_waterline = nullptr;
@@ -104,17 +86,7 @@ ge::Status CheckGlobalConfig(const JsonValue &root, GlobalConfig &out) {
     return status;
   }
   const JsonValue *unfold = Field(root, "fabric_memory", "enable_aicpu_unfold");
-  bool unfold_off = false;
-  if (unfold != nullptr) {
-    if (unfold->kind == JsonValue::Kind::kBool) {
-      unfold_off = !unfold->boolean;
-    } else if (unfold->IsString() && (unfold->text == "true" || unfold->text == "false")) {
-      unfold_off = unfold->text == "false";
-    } else {
-      return Fail(LLM_PARAM_INVALID, "%s: fabric_memory.enable_aicpu_unfold must be true or false",
-                  kGlobalResourceConfig);
-    }
-  }
+  const bool unfold_off = unfold != nullptr && unfold->kind == JsonValue::Kind::kBool && !unfold->boolean;
   if (streams != 1 && !unfold_off) {
     return Fail(LLM_PARAM_INVALID, "%s: fabric_memory.task_stream_num must be 1 unless enable_aicpu_unfold is false",
                 kGlobalResourceConfig);
@@ -135,24 +107,19 @@ ge::Status CheckGlobalConfig(const JsonValue &root, GlobalConfig &out) {
                   kGlobalResourceConfig);
     }
   }
-  if (const JsonValue *path = root.Find("local_comm_res_path")) {
-    if (!path->IsString() || path->text.empty()) {
-      return Fail(LLM_PARAM_INVALID, "%s: local_comm_res_path must be a non-empty string", kGlobalResourceConfig);
-    }
-    out.comm_res_path = path->text;
-  }
+  out.comm_res_path = root.Find("local_comm_res_path");
   out.high_waterline = Field(root, "channel_pool", "high_waterline");
   out.low_waterline = Field(root, "channel_pool", "low_waterline");
   out.max_channel = Field(root, "channel_pool", "max_channel");
   return LLM_SUCCESS;
 }
 
-// The comm (ADXL) engine's own checks: the channel pool and the listen port.
-ge::Status CheckCommEngine(const JsonValue &root, const GlobalConfig &config, uint64_t listen_port) {
+// The comm (ADXL) engine's own checks: the channel pool.
+ge::Status CheckCommEngine(const JsonValue &root, const GlobalConfig &config) {
   double marks[2] = {0.0, 0.0};
   const JsonValue *lines[2] = {config.high_waterline, config.low_waterline};
   for (int i = 0; i < 2; ++i) {
-    if (lines[i] != nullptr && (!NumberOf(*lines[i], marks[i]) || !(marks[i] > 0.0 && marks[i] < 1.0))) {
+    if (lines[i] != nullptr && (!lines[i]->AsDouble(marks[i]) || !(marks[i] > 0.0 && marks[i] < 1.0))) {
       return Fail(LLM_PARAM_INVALID, "%s: channel_pool.%s must be a number in (0, 1)", kGlobalResourceConfig,
                   i == 0 ? "high_waterline" : "low_waterline");
     }
@@ -175,14 +142,14 @@ ge::Status CheckCommEngine(const JsonValue &root, const GlobalConfig &config, ui
                   kGlobalResourceConfig, static_cast<long long>(high), static_cast<long long>(low));
     }
   }
-  if (listen_port < 1U || listen_port > 65535U) {
-    return Fail(LLM_PARAM_INVALID, "the hixl comm engine needs a listen port in 1..65535, not %llu",
-                static_cast<unsigned long long>(listen_port));
-  }
   return LLM_SUCCESS;
 }
 
-ge::Status ReadCommResFile(const std::string &path, std::string &out) {
+ge::Status ReadCommResFile(const JsonValue &value, std::string &out) {
+  if (!value.IsString() || value.text.empty()) {
+    return Fail(LLM_PARAM_INVALID, "%s: local_comm_res_path must be a non-empty string", kGlobalResourceConfig);
+  }
+  const std::string &path = value.text;
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 1 ||
       static_cast<uint64_t>(st.st_size) > kMaxCommResFileBytes) {
@@ -198,23 +165,24 @@ ge::Status ReadCommResFile(const std::string &path, std::string &out) {
 }
 
 // llm.RdmaTrafficClass / llm.RdmaServiceLevel, or the HCCL environment variable when unset.
-ge::Status CheckRdma(const std::map<std::string, std::string> &raw, const char *key, const char *env, uint64_t max,
-                     uint64_t multiple_of) {
+ge::Status CheckRdma(const std::map<std::string, std::string> &raw, const char *key, const char *env, int64_t max,
+                     int64_t multiple_of) {
   const auto it = raw.find(key);
   const char *from_env = it == raw.end() ? std::getenv(env) : nullptr;
   if (it == raw.end() && from_env == nullptr) {
     return LLM_SUCCESS;
   }
   const std::string text = it != raw.end() ? it->second : std::string(from_env);
-  if (!AllDigits(text) || std::stoull(text) > max || std::stoull(text) % multiple_of != 0U) {
-    return Fail(LLM_PARAM_INVALID, "%s = \"%s\" must be an integer in 0..%llu%s", it != raw.end() ? key : env,
-                text.c_str(), static_cast<unsigned long long>(max), multiple_of > 1U ? ", a multiple of 4" : "");
+  int64_t value = 0;
+  if (!ParseStreamInteger(text, 0, max, false, value) || value % multiple_of != 0) {
+    return Fail(LLM_PARAM_INVALID, "%s = \"%s\" must be an integer in 0..%lld%s", it != raw.end() ? key : env,
+                text.c_str(), static_cast<long long>(max), multiple_of > 1 ? ", a multiple of 4" : "");
   }
   return LLM_SUCCESS;
 }
 }  // namespace
 
-ge::Status CheckHixlOptions(const std::map<std::string, std::string> &raw, uint64_t listen_port) {
+ge::Status CheckHixlOptions(const std::map<std::string, std::string> &raw) {
   JsonValue root;
   root.kind = JsonValue::Kind::kObject;
   GlobalConfig config;
@@ -232,8 +200,8 @@ ge::Status CheckHixlOptions(const std::map<std::string, std::string> &raw, uint6
   }
   const auto given = raw.find(llm_datadist::OPTION_LOCAL_COMM_RES);
   std::string comm_res = given != raw.end() ? given->second : std::string();
-  if (comm_res.empty() && !config.comm_res_path.empty() &&
-      (status = ReadCommResFile(config.comm_res_path, comm_res)) != LLM_SUCCESS) {
+  if (comm_res.empty() && config.comm_res_path != nullptr &&
+      (status = ReadCommResFile(*config.comm_res_path, comm_res)) != LLM_SUCCESS) {
     return status;
   }
   bool hixl_cs = config.protocol_desc;
@@ -246,7 +214,7 @@ ge::Status CheckHixlOptions(const std::map<std::string, std::string> &raw, uint6
     const JsonValue *version = parsed.Find("version");
     hixl_cs = hixl_cs || (version != nullptr && version->IsString() && version->text == "1.3");
   }
-  if (!hixl_cs && (status = CheckCommEngine(root, config, listen_port)) != LLM_SUCCESS) {
+  if (!hixl_cs && (status = CheckCommEngine(root, config)) != LLM_SUCCESS) {
     return status;
   }
   if ((status = CheckRdma(raw, "llm.RdmaTrafficClass", "HCCL_RDMA_TC", 255, 4)) != LLM_SUCCESS) {

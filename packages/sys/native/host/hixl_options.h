@@ -11,9 +11,8 @@
 #include "ge/ge_error_codes.h"
 
 namespace dd::host {
-// `listen_port` is the port exactly as ListenIpInfo gave it (before the 16-bit wrap). Every
-// failure is LLM_PARAM_INVALID with a detail.
-ge::Status CheckHixlOptions(const std::map<std::string, std::string> &raw, uint64_t listen_port);
+// Every failure is LLM_PARAM_INVALID with a detail.
+ge::Status CheckHixlOptions(const std::map<std::string, std::string> &raw);
 }  // namespace dd::host
 
 #endif  // DD_HOST_HIXL_OPTIONS_H_

@@ -126,7 +126,7 @@ ge::Status SendStatusCode(const IoResult &io) {
 }
 }  // namespace
 
-LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const std::string &comm_res,
+LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const std::string &comm_res, SlotReservation slot,
                           const Deadline &deadline) {
   const bool hixl = state.options.hixl();
   const std::string address = target.ip + ":" + std::to_string(target.port);
@@ -139,7 +139,8 @@ LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const st
   std::string why;
   ge::Status status = ConnectStatusCode(ConnectTcp(target.ip, target.port, deadline, requests, why));
   if (status != LLM_SUCCESS) {
-    return Failed(status, target, why);
+    // A27 (hixl): the hixl engine maps a failed connect to LLM_FAILED (compat.md, choices).
+    return Failed(hixl && status == LLM_LINK_FAILED ? LLM_FAILED : status, target, why);
   }
   HelloMessage hello;
   hello.cluster_id = state.cluster_id;
@@ -188,11 +189,11 @@ LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const st
   LinkAttempt attempt;
   attempt.file_under = file_under;
   if (!replacing) {
-    attempt.slot = SlotReservation(state.links);
-    if (!attempt.slot.held()) {
+    if (!slot.held()) {
       return Failed(LLM_LINK_FAILED, target,
                     "this engine already holds " + std::to_string(state.options.max_links) + " links (dd.MaxLinks)");
     }
+    attempt.slot = std::move(slot);
   }
   // A failure from here on gives the slot back as `attempt` goes away.
   const auto failed = [&](ge::Status code, const std::string &text) { return Failed(code, target, text); };

@@ -33,9 +33,10 @@ struct LinkAttempt {
 };
 
 // Runs the client side of the handshake by `deadline` (v2-rules A1, A7, A14, A15, A21; D8, D9,
-// D12). `comm_res` is this engine's llm.LocalCommRes (default backend). The server's verdict
-// comes first; a link the client does not commit leaves nothing on either side.
-LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const std::string &comm_res,
+// D12). `comm_res` is this engine's llm.LocalCommRes (default backend); `slot` the room reserved
+// for the link (not held: the engine is full, which matters unless the link replaces one). The
+// server's verdict comes first; a link the client does not commit leaves nothing on either side.
+LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const std::string &comm_res, SlotReservation slot,
                           const Deadline &deadline);
 
 // The link-time check of both ends' llm.LocalCommRes (A7): LLM_PARAM_INVALID with `why`.

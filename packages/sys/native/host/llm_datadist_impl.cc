@@ -94,7 +94,7 @@ class LinkUse {
     if (!link_->peer_table_fetched()) {
       const Deadline deadline = Deadline::AfterMs(state_.options.sync_wait_ms);
       if (link_->broken()) {
-        return PeerGone(*link_);
+        return LinkGone(*link_);
       }
       if (deadline.Expired()) {
         return Fail(LLM_TIMEOUT, "fetching the cache table of cluster %llu: %s = 0 leaves no time",
@@ -108,7 +108,7 @@ class LinkUse {
     }
     entry_ = link_->BeginTransfer(cache_id);
     if (entry_ == nullptr) {
-      return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld in the table this link fetched",
+      return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
                   static_cast<unsigned long long>(link_->peer().cluster_id), static_cast<long long>(cache_id));
     }
     return LLM_SUCCESS;
@@ -117,11 +117,17 @@ class LinkUse {
   ClusterLink &link() const { return *link_; }
   const CacheTableEntry &remote() const { return *entry_; }
 
-  // A peer that is gone gives TIMEOUT as soon as that is known (docs/compat.md, choices: A1, A16).
-  static Status PeerGone(ClusterLink &link) {
+  // A link that failed under a transfer: NOT_YET_LINK when this side is unlinking it (compat.md,
+  // choices: A24); otherwise its peer is gone, which gives TIMEOUT as soon as that is known
+  // (choices: A1, A16).
+  static Status LinkGone(ClusterLink &link) {
+    const unsigned long long peer = link.peer().cluster_id;
+    if (link.unlinked()) {
+      return Fail(LLM_NOT_YET_LINK, "the link to cluster %llu was unlinked during the transfer", peer);
+    }
     return Fail(LLM_TIMEOUT, "the peer of the link to cluster %llu is gone: %s (unlink with force_flag=true, or "
                 "link again from that peer)",
-                static_cast<unsigned long long>(link.peer().cluster_id), link.broken_reason().c_str());
+                peer, link.broken_reason().c_str());
   }
 
   // The status of a transfer (or table fetch) outcome on `link`.
@@ -141,11 +147,8 @@ class LinkUse {
                     outcome.detail.c_str());
       case TransferOutcome::Kind::kBroken:
       case TransferOutcome::Kind::kUnsupported:
-        if (link.closed()) {
-          return Fail(LLM_NOT_YET_LINK, "the link to cluster %llu was unlinked during %s", peer, what);
-        }
         link.MarkBroken(outcome.detail);
-        return PeerGone(link);
+        return LinkGone(link);
     }
     return LLM_FAILED;
   }
@@ -173,8 +176,12 @@ Status MoveBytes(const dd::host::EngineState &state, LinkUse &use, int64_t local
                 static_cast<long long>(use.remote().cache_id), peer);
   }
   const Deadline deadline = Deadline::AfterMs(state.options.sync_wait_ms);
+  // A same-host move never involves the peer: ask the socket whether the peer has dropped its side.
+  if (!link.broken() && link.PeerHungUp()) {
+    link.MarkBroken("the peer closed the link");
+  }
   if (link.broken()) {
-    return LinkUse::PeerGone(link);
+    return LinkUse::LinkGone(link);
   }
   if (deadline.Expired()) {
     return Fail(LLM_TIMEOUT, "transfer with cluster %llu: %s = 0 leaves no time", peer, OPTION_SYNC_CACHE_WAIT_TIME);
@@ -521,8 +528,8 @@ Status LlmDataDistImpl::SetRole(LlmRole role, const std::map<AscendString, Ascen
   return LLM_SUCCESS;
 }
 
-Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, const Deadline &deadline,
-                                std::string &detail) {
+Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, dd::host::SlotReservation slot,
+                                const Deadline &deadline, std::string &detail) {
   const std::string who = "cluster " + std::to_string(cluster.remote_cluster_id);
   if (cluster.remote_ip_infos.size() != 1U) {
     detail = who + ": " + std::to_string(cluster.remote_ip_infos.size()) + " remote_ip_infos; exactly 1 is needed";
@@ -541,7 +548,7 @@ Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, const D
   const IpInfo &remote = cluster.remote_ip_infos[0];
   dd::host::LinkAttempt attempt = dd::host::EstablishLink(
       rt.state, dd::host::LinkTarget{cluster.remote_cluster_id, remote.ip.GetString(), remote.port}, comm_res,
-      deadline);
+      std::move(slot), deadline);
   if (attempt.status != LLM_SUCCESS) {
     detail = attempt.detail;
     return attempt.status;
@@ -572,7 +579,15 @@ Status LlmDataDistImpl::LinkLlmClusters(const std::vector<ClusterInfo> &clusters
   const size_t base = rets.size();
   rets.resize(base + clusters.size(), LLM_SUCCESS);
   std::vector<std::string> details(clusters.size());
-  RunParallel(clusters.size(), [&](size_t i) { rets[base + i] = LinkOne(*rt, clusters[i], deadline, details[i]); });
+  // D12: room for new links goes to the clusters in index order, whatever order they finish in.
+  std::vector<dd::host::SlotReservation> slots;
+  slots.reserve(clusters.size());
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    slots.emplace_back(rt->state.links);
+  }
+  RunParallel(clusters.size(), [&](size_t i) {
+    rets[base + i] = LinkOne(*rt, clusters[i], std::move(slots[i]), deadline, details[i]);
+  });
   return Summarize(rets.data() + base, clusters.size(), details);
 }
 
@@ -589,12 +604,18 @@ Status LlmDataDistImpl::UnlinkOne(Runtime &rt, const ClusterInfo &cluster, bool 
     const IpInfo &remote = cluster.remote_ip_infos[0];
     std::string why;
     bool answered = false;
+    const std::shared_ptr<ClusterLink> local = rt.state.links.Find(cluster_id);
+    if (local != nullptr) {
+      local->SetUnlinking(true);
+    }
     const Status peer =
         dd::host::RequestPeerUnlink(cluster_id_, remote.ip.GetString(), remote.port, deadline, why, answered);
     // Once the peer has answered, this side drops the link filed under remote_cluster_id, whatever
     // the peer said; its status takes precedence (A20).
     if (answered) {
       TearDownLocally(rt.state, cluster_id, deadline);
+    } else if (local != nullptr) {
+      local->SetUnlinking(false);
     }
     if (peer != LLM_SUCCESS) {
       detail = who + " at " + remote.ip.GetString() + ":" + std::to_string(remote.port) + ": " + why;
@@ -875,10 +896,15 @@ Status LlmDataDistImpl::RegisterKvCache(const CacheDesc &cache_desc, const std::
     return status;
   }
   // The caller's memory is used in place: only its addresses are recorded.
-  if (!rt->state.registry.Add(id, std::move(geometry), addrs)) {
-    // A6/A22 (D5): the table would pass 1 MiB; nothing stays registered.
-    return Fail(LLM_PARAM_INVALID, "the cache table would grow past %llu bytes (24 + 64 + 8 per tensor per cache)",
-                static_cast<unsigned long long>(LocalCacheRegistry::kMaxTableBytes));
+  switch (rt->state.registry.Add(id, std::move(geometry), addrs, rt->state.options.hixl())) {
+    case LocalCacheRegistry::AddResult::kAdded: break;
+    case LocalCacheRegistry::AddResult::kTableFull:
+      // A6/A22 (D5): the table would pass 1 MiB; nothing stays registered.
+      return Fail(LLM_PARAM_INVALID, "the cache table would grow past %llu bytes (24 + 64 + 8 per tensor per cache)",
+                  static_cast<unsigned long long>(LocalCacheRegistry::kMaxTableBytes));
+    case LocalCacheRegistry::AddResult::kPartialOverlap:
+      return Fail(LLM_PARAM_INVALID, "a tensor partially overlaps memory already registered (%s=hixl)",
+                  OPTION_TRANSFER_BACKEND);
   }
   cache_id = id;
   return LLM_SUCCESS;

@@ -31,11 +31,27 @@ int64_t LocalCacheRegistry::TakeId() {
   return next_id_++;
 }
 
-bool LocalCacheRegistry::Add(int64_t id, CacheGeometry geometry, std::vector<uint64_t> addrs) {
+LocalCacheRegistry::AddResult LocalCacheRegistry::Add(int64_t id, CacheGeometry geometry, std::vector<uint64_t> addrs,
+                                                      bool refuse_partial_overlap) {
   std::lock_guard<std::mutex> lock(mutex_);
   const uint64_t bytes = TableBytesOf(geometry.num_tensors);
   if (table_bytes_ + bytes > kMaxTableBytes) {
-    return false;
+    return AddResult::kTableFull;
+  }
+  if (refuse_partial_overlap) {
+    const uint64_t size = geometry.tensor_bytes;
+    for (const auto &[other_id, cache] : caches_) {
+      const uint64_t other_size = cache->geometry.tensor_bytes;
+      for (const uint64_t other : cache->addrs) {
+        for (const uint64_t addr : addrs) {
+          const bool same = addr == other && size == other_size;
+          const bool overlap = addr < other + other_size && other < addr + size;
+          if (overlap && !same) {
+            return AddResult::kPartialOverlap;
+          }
+        }
+      }
+    }
   }
   table_bytes_ += bytes;
   auto cache = std::make_shared<LocalCache>();
@@ -43,7 +59,7 @@ bool LocalCacheRegistry::Add(int64_t id, CacheGeometry geometry, std::vector<uin
   cache->geometry = std::move(geometry);
   cache->addrs = std::move(addrs);
   caches_[id] = std::move(cache);
-  return true;
+  return AddResult::kAdded;
 }
 
 std::shared_ptr<const LocalCache> LocalCacheRegistry::Find(int64_t id) const {

@@ -49,9 +49,11 @@ class LocalCacheRegistry {
 
   // Hands out the next cache id (1, 2, ...); a registration that fails later keeps it used (A13).
   int64_t TakeId();
-  // Registers the cache under an id from TakeId; false (nothing registered) when the cache table
-  // would grow past kMaxTableBytes.
-  bool Add(int64_t id, CacheGeometry geometry, std::vector<uint64_t> addrs);
+  enum class AddResult { kAdded, kTableFull, kPartialOverlap };
+  // Registers the cache under an id from TakeId, unless the cache table would grow past
+  // kMaxTableBytes or, with `refuse_partial_overlap` (the hixl backend, A22), a tensor overlaps
+  // registered memory without being the same range; then nothing is registered.
+  AddResult Add(int64_t id, CacheGeometry geometry, std::vector<uint64_t> addrs, bool refuse_partial_overlap);
   std::shared_ptr<const LocalCache> Find(int64_t id) const;
   Lease Acquire(int64_t id);
   // Removes the cache: no new lease can be taken on it. False when it was not registered.

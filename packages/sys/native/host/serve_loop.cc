@@ -234,8 +234,9 @@ void ServeLoop::OnHandshake(const std::shared_ptr<Connection> &connection) {
 ge::Status ServeLoop::Admit(const HelloMessage &hello, PendingBind &pending, std::string &why) {
   const bool hixl = state_.options.hixl();
   if ((hello.hixl != 0U) != hixl) {
+    // Their handshakes have nothing in common: to each other they speak a foreign protocol (A14).
     why = "the two engines run different transfer backends";
-    return LLM_LINK_FAILED;
+    return LLM_FAILED;
   }
   bool replacing = false;
   if (!hixl) {

@@ -396,32 +396,32 @@ DD_TEST(A16_finalize_tears_down_the_local_side_only) {
   CHECK(!HoldsLinks(p.server));
 }
 
-DD_TEST(D12_at_most_dd_max_links_links_and_never_cluster_num_exceed_limit) {
+DD_TEST(D12_at_most_dd_max_links_links_in_index_order_and_never_cluster_num_exceed_limit) {
   TestEngine a(kServer, true);
   TestEngine b(11, true);
   TestEngine c(12, true, {{"dd.MaxLinks", "1"}});
   TestEngine client(kClient, false, {{"dd.MaxLinks", "2"}});
   TestEngine other(21, false);
   std::vector<Status> rets;
+  // The room goes to the clusters in index order, whichever handshake finishes first.
   CHECK_STATUS(client.engine->LinkLlmClusters({ClusterTo(kServer, a.port), ClusterTo(11, b.port), ClusterTo(12, c.port)},
                                               rets, 2000),
                LLM_LINK_FAILED);
   REQUIRE(rets.size() == 3U);
-  size_t linked = 0;
-  for (const Status s : rets) {
-    linked += s == LLM_SUCCESS ? 1U : 0U;
-    CHECK(s == LLM_SUCCESS || s == LLM_LINK_FAILED);
-  }
-  CHECK_EQ(linked, 2U);
+  CHECK_STATUS(rets[0], LLM_SUCCESS);
+  CHECK_STATUS(rets[1], LLM_SUCCESS);
+  CHECK_STATUS(rets[2], LLM_LINK_FAILED);
   CHECK(DetailHas("dd.MaxLinks"));
   // A forced rebuild replaces a link and needs no room.
-  CHECK_STATUS(Link(*client.engine, 0, rets[0] == LLM_SUCCESS ? a.port : b.port), LLM_SUCCESS);
-  // The server side: c holds at most one.
-  CHECK_STATUS(Link(*other.engine, 12, c.port), rets[2] == LLM_SUCCESS ? LLM_LINK_FAILED : LLM_SUCCESS);
-  CHECK_STATUS(Unlink(*client.engine, 12, c.port), LLM_SUCCESS);
-  CHECK_STATUS(Unlink(*other.engine, 12, c.port), LLM_SUCCESS);
+  CHECK_STATUS(Link(*client.engine, 0, a.port), LLM_SUCCESS);
+  // The accepting side: c holds at most one.
   CHECK_STATUS(Link(*other.engine, 12, c.port), LLM_SUCCESS);
+  CHECK_STATUS(Link(*client.engine, 13, c.port), LLM_LINK_FAILED);
+  CHECK(DetailHas("peer refused"));
+  CHECK_STATUS(Unlink(*client.engine, kServer, a.port), LLM_SUCCESS);
   CHECK_STATUS(Link(*client.engine, 12, c.port), LLM_LINK_FAILED);
+  CHECK_STATUS(Unlink(*other.engine, 12, c.port), LLM_SUCCESS);
+  CHECK_STATUS(Link(*client.engine, 12, c.port), LLM_SUCCESS);
 }
 
 DD_TEST(A1_A21_A20_hixl_links_are_named_by_remote_cluster_id_on_the_calling_side_only) {
@@ -461,7 +461,10 @@ DD_TEST(A1_A21_A20_hixl_links_are_named_by_remote_cluster_id_on_the_calling_side
   CHECK_STATUS(client.engine->UnlinkLlmClusters({no_remote}, rets, 1000, false), LLM_SUCCESS);
   CHECK_STATUS(client.engine->PullKvBlocks(IndexOf(77, 1), CacheWithId(client_id), {4}, {4}), LLM_NOT_YET_LINK);
   CHECK_STATUS(client.engine->UnlinkLlmClusters({no_remote}, rets, 1000, false), LLM_SUCCESS);
-  // Mixed backends do not link.
-  TestEngine plain(30, false);
-  CHECK_STATUS(Link(*plain.engine, kServer, first.port), LLM_LINK_FAILED);
+  // Mixed backends do not link: each is a foreign protocol to the other (LLM_FAILED), and a hixl
+  // connect that is refused is LLM_FAILED too (compat.md, choices: A27).
+  TestEngine plain(30, true);
+  CHECK_STATUS(Link(*plain.engine, kServer, first.port), LLM_FAILED);
+  CHECK_STATUS(Link(*client.engine, 30, plain.port), LLM_FAILED);
+  CHECK_STATUS(Link(*client.engine, 31, FreePort()), LLM_FAILED);
 }

@@ -135,7 +135,7 @@ DD_TEST(A10_device_id_items_read_as_stream_int32_then_one_device) {
 DD_TEST(A11_listen_ip_info_syntax) {
   for (const char *bad : {"127.0.0.1", "127.0.1:26000", "256.0.0.1:26000", ":-1", ":", ":a", "127.0.0.1:", "[::1]",
                           "[::1]26000", "[zz]:26000", "localhost:26000", "::1:26000", "127.0.0.1:4294967296",
-                          "127.0.0.1:+5", "1.2.3.4:5:6"}) {
+                          "127.0.0.1:-1", "127.0.0.1:-0", "127.0.0.1:26000x", "127.0.0.01:26000", "1.2.3.4:5:6"}) {
     CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.ListenIpInfo", bad}}), LLM_PARAM_INVALID);
   }
   ListenAddress address;
@@ -153,6 +153,9 @@ DD_TEST(A11_listen_ip_info_syntax) {
   CHECK(address.port == 65535 && address.given_port == 4294967295ULL);
   CHECK_STATUS(ParseListenAddress("127.0.0.1:0", address), LLM_SUCCESS);
   CHECK(address.port == 0);
+  // The port is read as a stream reads an unsigned integer: leading blanks and '+' pass.
+  CHECK_STATUS(ParseListenAddress("127.0.0.1: +26002", address), LLM_SUCCESS);
+  CHECK(address.port == 26002);
 }
 
 DD_TEST(A11_listen_port_wraps_modulo_65536_and_0_is_ephemeral) {
@@ -267,8 +270,17 @@ DD_TEST(A7_link_time_comm_res_check) {
   CHECK_STATUS(CheckCommRes(good, "local", 1, why), LLM_PARAM_INVALID);
   CHECK(why.find("device_id") != std::string::npos);
   CHECK_STATUS(CheckCommRes(good, "peer", -1, why), LLM_SUCCESS);
-  CHECK_STATUS(CheckCommRes("{\"server_list\":[{\"device\":[{\"device_id\":0}]}],\"version\":\"1.2\"}", "local", 0, why),
-               LLM_SUCCESS);
+  // device_id and server_id are strings, as the rank table writes them.
+  CHECK_STATUS(CheckCommRes("{\"server_list\":[{\"server_id\":\"a\",\"device\":[{\"device_id\":0}]}],\"version\":\"1.2\"}",
+                            "local", 0, why),
+               LLM_PARAM_INVALID);
+  CHECK_STATUS(CheckCommRes("{\"server_list\":[{\"device\":[{\"device_id\":\"0\"}]}],\"version\":\"1.2\"}", "local", 0, why),
+               LLM_PARAM_INVALID);
+  // Every entry of our own value names our device.
+  CHECK_STATUS(CheckCommRes("{\"server_list\":[{\"server_id\":\"a\",\"device\":[{\"device_id\":\"0\"}]},"
+                            "{\"server_id\":\"b\",\"device\":[{\"device_id\":\"3\"}]}],\"version\":\"1.0\"}",
+                            "local", 0, why),
+               LLM_PARAM_INVALID);
   for (const char *bad : {"mock", "{", "", "[]", "{\"version\":\"1.3\",\"server_list\":[]}",
                           "{\"version\":\"1.9\",\"server_list\":[]}", "{\"version\":1.0,\"server_list\":[]}",
                           "{\"version\":\"1.0\"}", "{\"version\":\"1.0\",\"server_list\":{}}",
@@ -277,7 +289,7 @@ DD_TEST(A7_link_time_comm_res_check) {
     CHECK_STATUS(CheckCommRes(bad, "peer", -1, why), LLM_PARAM_INVALID);
   }
   CHECK_STATUS(CheckCommRes("{\"version\":\"1.0\",\"server_list\":[]}", "peer", -1, why), LLM_SUCCESS);
-  CHECK_STATUS(CheckCommRes("{\"version\":\"1.0\",\"server_list\":[]}", "local", 0, why), LLM_PARAM_INVALID);
+  CHECK_STATUS(CheckCommRes("{\"version\":\"1.0\",\"server_list\":[]}", "local", 0, why), LLM_SUCCESS);
   // At most 64 KiB.
   std::string big = good;
   big.insert(big.size() - 1U, ",\"pad\":\"" + std::string(kMaxCommResBytes, 'x') + "\"");
@@ -309,12 +321,14 @@ DD_TEST(A19_hixl_checks_local_comm_res_and_global_resource_config_at_initialize)
       {"{\"fabric_memory.max_capacity\":0}", LLM_PARAM_INVALID},
       {"{\"fabric_memory.max_capacity\":1025}", LLM_PARAM_INVALID},
       {"{\"fabric_memory.max_capacity\":1.5}", LLM_PARAM_INVALID},
+      {"{\"fabric_memory.max_capacity\":\"-1\"}", LLM_PARAM_INVALID},
       {"{\"fabric_memory\":{\"max_capacity\":2000}}", LLM_PARAM_INVALID},
       {"{\"fabric_memory\":{\"start_address\":0}}", LLM_SUCCESS},
       {"{\"fabric_memory.start_address\":1025}", LLM_PARAM_INVALID},
       {"{\"fabric_memory.task_stream_num\":1}", LLM_SUCCESS},
       {"{\"fabric_memory.task_stream_num\":2}", LLM_PARAM_INVALID},
       {"{\"fabric_memory.task_stream_num\":2,\"fabric_memory.enable_aicpu_unfold\":false}", LLM_SUCCESS},
+      {"{\"fabric_memory.task_stream_num\":2,\"fabric_memory.enable_aicpu_unfold\":\"false\"}", LLM_PARAM_INVALID},
       {"{\"fabric_memory.task_stream_num\":9,\"fabric_memory.enable_aicpu_unfold\":false}", LLM_PARAM_INVALID},
       {"{\"connect_pool.thread_num\":64}", LLM_SUCCESS},
       {"{\"connect_pool.thread_num\":65}", LLM_PARAM_INVALID},
@@ -331,6 +345,7 @@ DD_TEST(A19_hixl_checks_local_comm_res_and_global_resource_config_at_initialize)
       // The comm (ADXL) engine's channel pool.
       {"{\"channel_pool.high_waterline\":0.8,\"channel_pool.low_waterline\":0.2}", LLM_SUCCESS},
       {"{\"channel_pool.high_waterline\":1.0}", LLM_PARAM_INVALID},
+      {"{\"channel_pool.high_waterline\":\"0.5\"}", LLM_PARAM_INVALID},
       {"{\"channel_pool.max_channel\":10}", LLM_PARAM_INVALID},
       {"{\"channel_pool.high_waterline\":0.8,\"channel_pool.low_waterline\":0.2,\"channel_pool.max_channel\":513}",
        LLM_PARAM_INVALID},
@@ -365,9 +380,10 @@ DD_TEST(A19_hixl_checks_local_comm_res_and_global_resource_config_at_initialize)
   CHECK_STATUS(hixl({{"llm.RdmaTrafficClass", "3"}}), LLM_PARAM_INVALID);
   CHECK_STATUS(hixl({{"llm.RdmaTrafficClass", "256"}}), LLM_PARAM_INVALID);
   CHECK_STATUS(hixl({{"llm.RdmaServiceLevel", "8"}}), LLM_PARAM_INVALID);
-  // The comm engine needs a real port; 65536 wraps to 0 for the listener but not for it.
-  CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.TransferBackend", "hixl"}, {"llm.ListenIpInfo", "127.0.0.1:65536"}}),
-               LLM_PARAM_INVALID);
+  CHECK_STATUS(hixl({{"llm.RdmaTrafficClass", " +8"}}), LLM_SUCCESS);
+  // local_comm_res_path is read (and checked) only when llm.LocalCommRes is empty.
+  CHECK_STATUS(hixl({{"llm.GlobalResourceConfig", "{\"local_comm_res_path\":\"\"}"}, {"llm.LocalCommRes", "{}"}}),
+               LLM_SUCCESS);
   // The default backend reads none of this.
   CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.GlobalResourceConfig", "not_json"}, {"llm.RdmaTrafficClass", "3"}}),
                LLM_SUCCESS);
@@ -391,6 +407,9 @@ DD_TEST(A28_D13_pass_through_keys_are_checked_as_v2_does) {
     CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.HostMemPoolConfig", bad}}), LLM_PARAM_INVALID);
   }
   CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.RdmaTrafficClass", "x"}}), LLM_PARAM_INVALID);
+  CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.RdmaTrafficClass", "-1"}}), LLM_PARAM_INVALID);
+  CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.RdmaTrafficClass", ""}}), LLM_PARAM_INVALID);
+  CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.RdmaTrafficClass", " +7"}}), LLM_SUCCESS);
   CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.RdmaServiceLevel", "4294967296"}}), LLM_PARAM_INVALID);
   CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.LinkRetryCount", "0"}}), LLM_PARAM_INVALID);
   CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.LinkRetryCount", "101"}}), LLM_PARAM_INVALID);
@@ -401,6 +420,7 @@ DD_TEST(A28_D13_pass_through_keys_are_checked_as_v2_does) {
 
 DD_TEST(A28_internal_listen_keys_bypass_listen_ip_info) {
   CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.ListenPort", "26000"}}), LLM_PARAM_INVALID);
+  CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.ListenIp", "127.0.0.1"}}), LLM_SUCCESS);  // no port: no listener
   const uint16_t port = FreePort();
   LlmDataDist engine(1, LlmRole::kPrompt);
   REQUIRE_STATUS(engine.Initialize(EngineOptionsFor(0, {{"llm.ListenIp", "127.0.0.1"},
@@ -427,12 +447,19 @@ DD_TEST(D12_own_options_are_validated) {
                LLM_SUCCESS);
   EngineOptions parsed;
   REQUIRE_STATUS(ParseEngineOptions(EngineOptionsFor(0, {{"dd.DataPath", "tcp"}}), parsed), LLM_SUCCESS);
+  REQUIRE_STATUS(ParseDataCacheOptions(parsed), LLM_SUCCESS);
   CHECK(parsed.tcp_only);
   CHECK_EQ(parsed.max_links, kDefaultMaxLinks);
   REQUIRE_STATUS(ParseEngineOptions(EngineOptionsFor(0, {{"dd.DataPath", "auto"}, {"dd.MaxLinks", "7"}}), parsed),
                  LLM_SUCCESS);
+  REQUIRE_STATUS(ParseDataCacheOptions(parsed), LLM_SUCCESS);
   CHECK(!parsed.tcp_only);
   CHECK_EQ(parsed.max_links, 7U);
+  // Checked after the listener started: an address in use wins with FAILED.
+  const uint16_t port = FreePort();
+  LlmDataDist holder(1, LlmRole::kPrompt);
+  REQUIRE_STATUS(holder.Initialize(EngineOptionsFor(port)), LLM_SUCCESS);
+  CHECK_STATUS(InitWith({{"llm.DeviceId", "0"}, {"llm.ListenIpInfo", Loopback(port)}, {"dd.MaxLinks", "0"}}), LLM_FAILED);
 }
 
 DD_TEST(A17_set_role_checks_in_order_and_moves_the_listener) {
@@ -517,6 +544,26 @@ DD_TEST(A22_A13_register_validates_in_order_and_consumes_ids_after_the_rank_chec
   CHECK(DetailHas("RegisterKvCache: "));
   REQUIRE_STATUS(e.engine->RegisterKvCache(desc, cache.Addrs(), RegisterCfg{}, id), LLM_SUCCESS);
   CHECK_EQ(id, 2 + consumed);
+}
+
+DD_TEST(A22_hixl_refuses_a_partially_overlapping_range_and_uses_its_id) {
+  TestEngine e(1, true, {{"llm.TransferBackend", "hixl"}});
+  REQUIRE_STATUS(e.init_status, LLM_SUCCESS);
+  std::vector<uint8_t> memory(256);
+  const auto base = reinterpret_cast<uintptr_t>(memory.data());
+  CacheDesc desc;
+  desc.num_tensors = 1;
+  desc.data_type = DT_INT8;
+  desc.shape = {128};
+  int64_t id = -1;
+  REQUIRE_STATUS(e.engine->RegisterKvCache(desc, {base}, RegisterCfg{}, id), LLM_SUCCESS);
+  CHECK_STATUS(e.engine->RegisterKvCache(desc, {base + 64}, RegisterCfg{}, id), LLM_PARAM_INVALID);
+  CHECK_STATUS(e.engine->RegisterKvCache(desc, {base}, RegisterCfg{}, id), LLM_SUCCESS);
+  CHECK_EQ(id, 3);
+  // The default backend registers overlapping ranges.
+  TestEngine plain(2, false);
+  REQUIRE_STATUS(plain.engine->RegisterKvCache(desc, {base}, RegisterCfg{}, id), LLM_SUCCESS);
+  CHECK_STATUS(plain.engine->RegisterKvCache(desc, {base + 64}, RegisterCfg{}, id), LLM_SUCCESS);
 }
 
 DD_TEST(A22_any_placement_but_kDevice_registers_host_memory) {
