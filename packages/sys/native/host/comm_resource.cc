@@ -34,6 +34,10 @@ ge::Status CheckCommRes(const std::string &value, const char *whose, int64_t loc
   if (servers == nullptr || !servers->IsArray()) {
     return refuse("has no \"server_list\" array");
   }
+  if (local_device_id >= 0 && servers->items.empty()) {
+    // V2 would build a comm with no rank for this node (docs/compat.md, choices: A7).
+    return refuse("has an empty \"server_list\": no entry names this node's device");
+  }
   for (const JsonValue &server : servers->items) {
     const JsonValue *server_id = server.Find("server_id");
     const JsonValue *devices = server.Find("device");

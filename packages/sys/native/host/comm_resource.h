@@ -20,8 +20,8 @@ std::string GenerateCommRes(const std::string &server_ip, int32_t device_id);
 
 // The link-time check of one end's value (A7): ≤ 64 KiB, valid JSON, string "version" "1.0" or
 // "1.2", a "server_list" array whose every entry has a string "server_id" and exactly one device
-// with a string "device_id"; for our own value (`local_device_id` ≥ 0) every device_id must be
-// that id. Otherwise
+// with a string "device_id"; our own value (`local_device_id` ≥ 0) needs at least one entry and
+// every device_id must be that id. Otherwise
 // LLM_PARAM_INVALID, with `why` naming `whose` value and the fault (links run on worker threads,
 // so the reason is handed back rather than recorded).
 ge::Status CheckCommRes(const std::string &value, const char *whose, int64_t local_device_id, std::string &why);

@@ -89,13 +89,18 @@ class LinkUse {
   }
 
   // A18 steps 12-13 / A3 steps 5-6: on the link's first transfer the peer's cache table is fetched
-  // (within its own wait time, A8); then `cache_id` must be in it (KV_CACHE_NOT_EXIST).
+  // (within its own wait time, A8); then `cache_id` must be in it (KV_CACHE_NOT_EXIST). A peer that
+  // is gone is found here, where V2's fetch would fail, fetched before or not (compat.md, choices);
+  // a same-host move never involves the peer, so the socket is asked whether it dropped its side.
   Status FindRemote(int64_t cache_id) {
+    if (!link_->broken() && link_->PeerHungUp()) {
+      link_->MarkBroken("the peer closed the link");
+    }
+    if (link_->broken()) {
+      return LinkGone(*link_);
+    }
     if (!link_->peer_table_fetched()) {
       const Deadline deadline = Deadline::AfterMs(state_.options.sync_wait_ms);
-      if (link_->broken()) {
-        return LinkGone(*link_);
-      }
       if (deadline.Expired()) {
         return Fail(LLM_TIMEOUT, "fetching the cache table of cluster %llu: %s = 0 leaves no time",
                     static_cast<unsigned long long>(link_->peer().cluster_id), OPTION_SYNC_CACHE_WAIT_TIME);
@@ -176,10 +181,6 @@ Status MoveBytes(const dd::host::EngineState &state, LinkUse &use, int64_t local
                 static_cast<long long>(use.remote().cache_id), peer);
   }
   const Deadline deadline = Deadline::AfterMs(state.options.sync_wait_ms);
-  // A same-host move never involves the peer: ask the socket whether the peer has dropped its side.
-  if (!link.broken() && link.PeerHungUp()) {
-    link.MarkBroken("the peer closed the link");
-  }
   if (link.broken()) {
     return LinkUse::LinkGone(link);
   }

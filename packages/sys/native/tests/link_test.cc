@@ -384,6 +384,23 @@ DD_TEST(A20_unlink_call_checks) {
   CHECK(!HoldsLinks(p.client));
 }
 
+DD_TEST(A1_A16_a_gone_peer_is_found_where_the_table_fetch_would_be) {
+  Pair p;
+  REQUIRE_STATUS(Link(*p.client.engine, kServer, p.server.port), LLM_SUCCESS);
+  REQUIRE_STATUS(p.ClientPulls(kServer), LLM_SUCCESS);  // the table is fetched
+  p.server.engine->Finalize();
+  // The local checks and the link lookup come first ...
+  CHECK_STATUS(p.client.engine->PullKvBlocks(IndexOf(kServer, 42), CacheWithId(99), {0}, {0}), LLM_KV_CACHE_NOT_EXIST);
+  CHECK_STATUS(p.client.engine->PullKvBlocks(IndexOf(kServer, 42), CacheWithId(p.client_id), {0}, {16}),
+               LLM_PARAM_INVALID);
+  CHECK_STATUS(p.client.engine->PullKvBlocks(IndexOf(kServer + 1, 42), CacheWithId(p.client_id), {0}, {0}),
+               LLM_NOT_YET_LINK);
+  // ... then TIMEOUT, before the (already fetched) table is looked at.
+  CHECK_STATUS(p.client.engine->PullKvBlocks(IndexOf(kServer, 42), CacheWithId(p.client_id), {0}, {0}), LLM_TIMEOUT);
+  CHECK_STATUS(p.client.engine->PushKvBlocks(CacheWithId(p.client_id, 4), IndexOf(kServer, 42), {0}, {0}), LLM_TIMEOUT);
+  CHECK(p.client_cache.RowEquals(0, 0, 9, 0, 0));
+}
+
 DD_TEST(A16_finalize_tears_down_the_local_side_only) {
   Pair p;
   REQUIRE_STATUS(Link(*p.client.engine, kServer, p.server.port), LLM_SUCCESS);
