@@ -14,14 +14,19 @@ namespace ddtest {
 namespace {
 [[noreturn]] void RunChild(const PeerSpec &spec, int ready_fd, int command_fd) {
   ::alarm(120);  // never outlive a stuck test run
-  int64_t reply[2] = {static_cast<int64_t>(LLM_FAILED), -1};
+  int64_t reply[3] = {static_cast<int64_t>(LLM_FAILED), -1, 0};
   {
-    LlmDataDist engine(spec.cluster_id, LlmRole::kPrompt);
+    LlmDataDist engine(spec.cluster_id, spec.link_port != 0U ? LlmRole::kDecoder : LlmRole::kPrompt);
     HostCache cache(spec.tensors, spec.rows, spec.row_bytes);
     cache.Fill(spec.seed);
-    reply[0] = engine.Initialize(EngineOptionsFor(spec.port, spec.options));
+    std::vector<uint8_t> unregistered(PeerProcess::kUnregisteredBytes, PeerProcess::kUnregisteredByte);
+    reply[2] = static_cast<int64_t>(reinterpret_cast<uintptr_t>(unregistered.data()));
+    reply[0] = engine.Initialize(EngineOptionsFor(spec.listen ? spec.port : 0, spec.options));
     if (reply[0] == LLM_SUCCESS) {
       reply[1] = Register(engine, cache);
+    }
+    if (reply[0] == LLM_SUCCESS && spec.link_port != 0U) {
+      reply[0] = Link(engine, spec.link_cluster, spec.link_port, 5000);
     }
     [[maybe_unused]] ssize_t n = ::write(ready_fd, reply, sizeof(reply));
     char command = 0;
@@ -36,7 +41,7 @@ PeerProcess::PeerProcess(PeerSpec spec) : spec_(std::move(spec)) {
   for (int attempt = 0; attempt < 5 && !ready_; ++attempt) {
     Reap();
     const uint16_t requested = spec_.port;
-    if (requested == 0U || attempt > 0) {
+    if (spec_.listen && (requested == 0U || attempt > 0)) {
       spec_.port = FreePort();
     }
     int ready_pipe[2];
@@ -53,15 +58,16 @@ PeerProcess::PeerProcess(PeerSpec spec) : spec_(std::move(spec)) {
     ::close(ready_pipe[1]);
     ::close(command_pipe[0]);
     command_fd_ = command_pipe[1];
-    int64_t reply[2] = {-1, -1};
+    int64_t reply[3] = {-1, -1, 0};
     pollfd p{ready_pipe[0], POLLIN, 0};
     if (::poll(&p, 1, 10000) == 1 && ::read(ready_pipe[0], reply, sizeof(reply)) == sizeof(reply)) {
       ready_ = reply[0] == LLM_SUCCESS && reply[1] > 0;
       cache_id_ = reply[1];
+      unregistered_addr_ = static_cast<uint64_t>(reply[2]);
     }
     ::close(ready_pipe[0]);
-    if (requested != 0U && !ready_) {
-      break;  // a fixed port was asked for: do not silently move
+    if ((requested != 0U || !spec_.listen) && !ready_) {
+      break;  // a fixed port was asked for, or nothing listens: do not retry elsewhere
     }
   }
 }
