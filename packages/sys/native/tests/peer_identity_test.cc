@@ -130,10 +130,11 @@ DD_TEST(another_process_does_not_hold_our_connection) {
   std::string why;
   CHECK(!ConnectionPeerIs(pair.client.get(), other.pid(), why));
   CHECK(why.find("does not hold") != std::string::npos);
-  // Whereas a connection to that process is held by it.
+  // Whereas a connection to that process is held by it, once it accepted the connection (before,
+  // the kernel holds it in the listener's queue, and nobody has it open).
   UniqueFd to_other(ddtest::ConnectLoopback(other.port()));
   REQUIRE(to_other);
-  CHECK(ConnectionPeerIs(to_other.get(), other.pid(), why));
+  CHECK(ddtest::WaitUntil([&] { return ConnectionPeerIs(to_other.get(), other.pid(), why); }, 2000));
   CHECK(!ConnectionPeerIs(to_other.get(), ::getpid(), why));
   other.Finish();
 }
