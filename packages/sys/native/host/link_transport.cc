@@ -240,6 +240,9 @@ void LinkTransport::Tick(int64_t now) {
     // Heartbeats go with our answers: the peer always reads those.
     for (LinkStream *stream : all_) {
       if (!stream->ours) {
+        if (stream->out.control_waiting()) {
+          break;  // the last one has not gone out yet
+        }
         std::vector<uint8_t> frame;
         EncodeEmpty(FrameType::kHeartbeat, 0, frame);
         stream->out.PushControl(std::move(frame));
