@@ -122,6 +122,18 @@ DD_TEST(an_ipv4_connection_to_a_dual_stack_socket_is_found_in_tcp6) {
   CHECK(ConnectionPeerIs(pair.accepted.get(), ::getpid(), why));
 }
 
+DD_TEST(the_proc_scan_fallback_finds_the_same_socket_as_sock_diag) {
+  for (const int family : {AF_INET, AF_INET6}) {
+    LoopbackPair pair(family);
+    for (const int fd : {pair.client.get(), pair.accepted.get()}) {
+      std::string why;
+      const uint64_t inode = dd::host::PeerSocketInode(fd, why);
+      CHECK(inode != 0U);
+      CHECK_EQ(dd::host::PeerSocketInodeByScan(fd, why), inode);
+    }
+  }
+}
+
 DD_TEST(another_process_does_not_hold_our_connection) {
   // A process that relays our bytes elsewhere holds its own sockets, never the other end of ours.
   ddtest::PeerProcess other(ddtest::PeerSpec{});
