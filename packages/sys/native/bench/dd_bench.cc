@@ -4,8 +4,10 @@
 // process_vm_readv/writev, and a raw TCP block server. Also link setup, dead-peer detection and
 // the peak RSS of both processes next to the memory they registered.
 //
-//   dd_bench [--quick] [--json FILE] [--direct-only]
+//   dd_bench [--quick] [--json FILE] [--direct-only] [--auth]
 //     --quick        smaller budgets, whole run < 30 s
+//     --auth         every engine holds dd.AuthSecret (the data path is the same; the ratios to the
+//                    same-run baselines should not move)
 //     --json FILE    also write [{ name, value, unit, baseline?, ratio? }]; baseline names another
 //                    entry of the same array and ratio = value / baseline value
 //     --direct-only  only the C++-direct 64 KiB pulls (1 and 64 blocks, ns/op), the reference for
@@ -339,16 +341,19 @@ int main(int argc, char **argv) {
   bool quick = false;
   bool direct_only = false;
   std::string json;
+  std::string auth;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--quick") {
       quick = true;
     } else if (arg == "--direct-only") {
       direct_only = true;
+    } else if (arg == "--auth") {
+      auth = "dd_bench shared secret, 32 bytes";
     } else if (arg == "--json" && i + 1 < argc) {
       json = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--json FILE] [--direct-only]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--json FILE] [--direct-only] [--auth]\n", argv[0]);
       return 2;
     }
   }
@@ -362,7 +367,7 @@ int main(int argc, char **argv) {
     std::printf("dd_bench: memcpy baselines\n");
     memcpy_results = MemcpyBaselines(budget);
   }
-  auto peer = BenchPeer::Spawn(kPeerCluster, kRegionBytes, kPeerCpu);
+  auto peer = BenchPeer::Spawn(kPeerCluster, kRegionBytes, kPeerCpu, auth);
   if (peer == nullptr) {
     std::fprintf(stderr, "dd_bench: the serving process did not start\n");
     return 1;
@@ -370,8 +375,8 @@ int main(int argc, char **argv) {
   PinToCpu(kClientCpu);
   const PeerInfo &info = peer->info();
   uint8_t *local = MapRegion(kRegionBytes, 0);
-  ClientEngine same_host(20, false, local, kRegionBytes);
-  ClientEngine tcp(21, true, local, kRegionBytes);
+  ClientEngine same_host(20, false, local, kRegionBytes, auth);
+  ClientEngine tcp(21, true, local, kRegionBytes, auth);
   if (same_host.status != LLM_SUCCESS || tcp.status != LLM_SUCCESS || same_host.Link(kPeerCluster, info.engine_port) != LLM_SUCCESS ||
       tcp.Link(kPeerCluster, info.engine_port) != LLM_SUCCESS) {
     std::fprintf(stderr, "dd_bench: engines did not initialize or link: %s\n", dd_backend_error_detail());

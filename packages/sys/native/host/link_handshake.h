@@ -19,6 +19,9 @@ struct LinkTarget {
   uint64_t remote_cluster_id = 0;
   std::string ip;
   uint16_t port = 0;
+  // A1: whether this side had no link under remote_cluster_id when the call began (the clusters of
+  // one call link in parallel, so each looks at the table as the call found it).
+  bool force_link = false;
 };
 
 // The client's outcome. On success `link` is made but not yet in the table: file it under

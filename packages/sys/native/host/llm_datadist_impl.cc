@@ -97,7 +97,7 @@ class LinkUse {
   // a same-host move never involves the peer, so the socket is asked whether it dropped its side.
   Status FindRemote(int64_t cache_id) {
     if (!link_->broken() && link_->PeerHungUp()) {
-      link_->MarkBroken("the peer closed the link");
+      link_->MarkBroken("cluster " + std::to_string(link_->peer().cluster_id) + " closed the connection");
     }
     if (link_->broken()) {
       return LinkGone(*link_);
@@ -540,7 +540,7 @@ Status LlmDataDistImpl::SetRole(LlmRole role, const std::map<AscendString, Ascen
   return LLM_SUCCESS;
 }
 
-Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, dd::host::SlotReservation slot,
+Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, bool force_link, dd::host::SlotReservation slot,
                                 const Deadline &deadline, std::string &detail) {
   const std::string who = "cluster " + std::to_string(cluster.remote_cluster_id);
   if (cluster.remote_ip_infos.size() != 1U) {
@@ -559,8 +559,8 @@ Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, dd::hos
   }
   const IpInfo &remote = cluster.remote_ip_infos[0];
   dd::host::LinkAttempt attempt = dd::host::EstablishLink(
-      rt.state, dd::host::LinkTarget{cluster.remote_cluster_id, remote.ip.GetString(), remote.port}, comm_res,
-      std::move(slot), deadline);
+      rt.state, dd::host::LinkTarget{cluster.remote_cluster_id, remote.ip.GetString(), remote.port, force_link},
+      comm_res, std::move(slot), deadline);
   if (attempt.status != LLM_SUCCESS) {
     detail = attempt.detail;
     return attempt.status;
@@ -595,11 +595,15 @@ Status LlmDataDistImpl::LinkLlmClusters(const std::vector<ClusterInfo> &clusters
   // D12: room for new links goes to the clusters in index order, whatever order they finish in.
   std::vector<dd::host::SlotReservation> slots;
   slots.reserve(clusters.size());
+  // A1: force_link is true exactly when this side has no link under the id the caller named, as
+  // the call found the table.
+  std::vector<char> force(clusters.size());
   for (size_t i = 0; i < clusters.size(); ++i) {
     slots.emplace_back(rt->state.links);
+    force[i] = rt->state.links.Find(clusters[i].remote_cluster_id) == nullptr ? 1 : 0;
   }
   RunParallel(clusters.size(), [&](size_t i) {
-    rets[base + i] = LinkOne(*rt, clusters[i], std::move(slots[i]), deadline, details[i]);
+    rets[base + i] = LinkOne(*rt, clusters[i], force[i] != 0, std::move(slots[i]), deadline, details[i]);
   });
   return Summarize(rets.data() + base, clusters.size(), details);
 }

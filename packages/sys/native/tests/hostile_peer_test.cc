@@ -169,7 +169,7 @@ DD_TEST(hostile_peer_frames_of_the_wrong_kind_break_only_its_link) {
   TestEngine server(kServer, true);
   const int64_t id = Register(*server.engine, cache);
   for (const FrameType wrong : {FrameType::kHello, FrameType::kChallenge, FrameType::kProof, FrameType::kWelcome,
-                                FrameType::kBind, FrameType::kResult}) {
+                                FrameType::kBind, FrameType::kResult, FrameType::kCommit}) {
     ForgedPeer forged(66);
     REQUIRE(forged.Establish(server.port));
     std::vector<uint8_t> frame;
