@@ -36,8 +36,8 @@ function run(command, commandArgs) {
 }
 
 if (backend !== 'host' && backend !== 'cann') fail(`unknown backend '${backend}'; use --backend host or --backend cann`);
-if (!have('cmake')) fail('cmake was not found. Install a C++17 toolchain first: apt-get install -y cmake g++ make');
-if (!have('c++') && !have('g++')) fail('no C++ compiler was found. Install one first: apt-get install -y g++ cmake make');
+if (!have('cmake')) fail('cmake was not found. Install a C++17 toolchain first: apt-get install -y cmake g++ make libssl-dev');
+if (!have('c++') && !have('g++')) fail('no C++ compiler was found. Install one first: apt-get install -y g++ cmake make libssl-dev');
 
 const source = join(root, 'native');
 const build = join(source, 'build', backend);
