@@ -11,7 +11,7 @@ export interface CacheGeometry {
   readonly stride: bigint;
 }
 
-export const MAX_RANK = 31;
+const MAX_RANK = 31;
 
 /** Rank in [1, 31]: checked before the cache id is taken (A22). */
 export function rankProblem(shape: ArrayLike<bigint>): string | null {

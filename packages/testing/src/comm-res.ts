@@ -22,8 +22,8 @@ export function generateCommRes(serverIp: string, deviceId: number): string {
 
 /**
  * Why `text` cannot take part in a link, or null. Both values need a string version "1.0" or
- * "1.2" and a server_list whose every entry has exactly one device; the local value's devices must
- * also name this node's device id (a string, as the rank table writes it).
+ * "1.2" and a server_list whose every entry has a string server_id and exactly one device with a
+ * string device_id; the local value needs an entry, and every one must name this node's device.
  */
 export function commResProblem(text: string, side: 'local' | 'peer', deviceId: number): string | null {
   const what = `${side} llm.LocalCommRes`;
@@ -38,6 +38,8 @@ export function commResProblem(text: string, side: 'local' | 'peer', deviceId: n
   if (!LINK_VERSIONS.includes(table['version'])) return `${what} version "${table['version']}" is not "1.0" or "1.2"`;
   const servers = table['server_list'];
   if (!Array.isArray(servers)) return `${what} has no "server_list" array`;
+  // V2's checks pass an empty local list, but the comm it builds then has no local rank.
+  if (side === 'local' && servers.length === 0) return `${what} has no server entry for this node`;
   for (const [index, server] of servers.entries()) {
     const devices: unknown = isObject(server) ? server['device'] : undefined;
     if (!isObject(server) || typeof server['server_id'] !== 'string' || !Array.isArray(devices)) {

@@ -33,7 +33,7 @@ export interface EngineLimits {
 export type EngineOptions = EngineSetup & EngineLimits;
 
 const DEFAULT_SYNC_WAIT_MS = 1000;
-export const DEFAULT_MAX_LINKS = 4096;
+const DEFAULT_MAX_LINKS = 4096;
 const MAX_LINKS_LIMIT = 1_048_576;
 
 /** Step 3: every ';'-separated item reads as an int32 ≥ 0. Step 6: the whole value reads as one int32. */

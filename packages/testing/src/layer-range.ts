@@ -20,7 +20,7 @@ export function extParamProblem(ext: KvCacheExtParam): string | null {
 }
 
 /** Layer indices are used only when both ranges start at a layer ≥ 0 (A18). */
-export function rangesInUse(ext: KvCacheExtParam): boolean {
+function rangesInUse(ext: KvCacheExtParam): boolean {
   return ext.src_layer_range[0] >= 0 && ext.dst_layer_range[0] >= 0;
 }
 

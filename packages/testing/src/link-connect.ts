@@ -14,7 +14,7 @@ export function clusterResult(status: Status, detail = '', delayMs = 0): Cluster
   return { status, detail, delayMs };
 }
 
-export type Reach = { readonly peer: FakeDataDist; readonly address: string; readonly delayMs: number } | { readonly failed: ClusterResult };
+type Reach = { readonly peer: FakeDataDist; readonly address: string; readonly delayMs: number } | { readonly failed: ClusterResult };
 
 /**
  * The TCP connect of a link or a non-force unlink (A14, A20): a scripted refusal, a handshake

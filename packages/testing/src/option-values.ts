@@ -16,7 +16,6 @@ export function streamInteger(text: string, min: bigint, max: bigint): bigint | 
 export const INT32_MAX = 0x7fff_ffffn;
 export const UINT32_MAX = 0xffff_ffffn;
 export const INT64_MAX = (1n << 63n) - 1n;
-export const INT64_MIN = -(1n << 63n);
 
 /** Non-empty and ASCII digits only. */
 export function isDigits(text: string): boolean {

@@ -103,7 +103,8 @@ describe('fake: links', () => {
   it('with llm.LocalCommRes the local ip may be left out; a malformed one initializes and fails the link (A7)', () => {
     const { bindings: b } = new FakeNetwork();
     create(b, 0n, { [OptionKey.OPTION_LISTEN_IP_INFO]: SERVER_ADDRESS });
-    const withTable = create(b, 1n, { [OptionKey.OPTION_LOCAL_COMM_RES]: '{"version":"1.2","server_list":[]}' });
+    const table = { version: '1.2', server_list: [{ server_id: '10.0.0.2', device: [{ device_id: '0', device_ip: '10.0.0.2' }] }] };
+    const withTable = create(b, 1n, { [OptionKey.OPTION_LOCAL_COMM_RES]: JSON.stringify(table) });
     expect(b.LlmDataDist_LinkLlmClusters(withTable, [clusterInfo(0n, SERVER_ADDRESS, { local_ip_infos: [] })]).status).toBe(StatusCode.LLM_SUCCESS);
     const malformed = create(b, 2n, { [OptionKey.OPTION_LOCAL_COMM_RES]: '{version' });
     expect(b.LlmDataDist_LinkLlmClusters(malformed, [clusterInfo(0n, SERVER_ADDRESS, { local_ip_infos: [] })]).status).toBe(StatusCode.LLM_PARAM_INVALID);

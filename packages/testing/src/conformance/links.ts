@@ -138,7 +138,9 @@ export function describeLinks(h: Harness): void {
       const first = await h.server();
       const second = await h.server();
       const capped = h.client(LlmRole.kDecoder, { 'dd.MaxLinks': '1' });
-      expectRets(h.linkTo(capped, [Harness.to(first), Harness.to(second)]), 'LLM_LINK_FAILED', ['LLM_SUCCESS', 'LLM_LINK_FAILED']);
+      // One call per cluster: the clusters of one call are linked in parallel (B §3.3).
+      expectRets(h.linkTo(capped, [Harness.to(first)]), 'LLM_SUCCESS', ['LLM_SUCCESS']);
+      expectRets(h.linkTo(capped, [Harness.to(second)]), 'LLM_LINK_FAILED', ['LLM_LINK_FAILED']);
       expect(h.hasLink(capped, second.clusterId)).toBe(false);
       const full = await h.server(LlmRole.kPrompt, { 'dd.MaxLinks': '1' });
       h.link(h.client(), full);

@@ -23,6 +23,8 @@ const BAD_VALUES: readonly [string, string][] = [
   ['no server_list', JSON.stringify({ version: '1.0' })],
   ['a server entry with two devices', rankTable('1.0', [['0', '1']])],
   ['a server entry with no device', rankTable('1.0', [[]])],
+  ['a numeric device_id', JSON.stringify({ version: '1.0', server_list: [{ server_id: '127.0.0.1', device: [{ device_id: 0 }] }] })],
+  ['a server entry without server_id', JSON.stringify({ version: '1.0', server_list: [{ device: [{ device_id: '0' }] }] })],
   ['a JSON array', '[]'],
 ];
 
@@ -58,10 +60,16 @@ export function describeLocalCommRes(h: Harness): void {
       expectRets(h.linkTo(client, [Harness.to(server, { local_ip_infos: [] })]), 'LLM_SUCCESS', ['LLM_SUCCESS']);
     });
 
-    it('A7: the two versions link with each other, and an empty server_list passes', async () => {
+    it('A7: the two versions link with each other', async () => {
       const server = await serverWith(rankTable('1.2'));
-      const client = clientWith(JSON.stringify({ version: '1.0', server_list: [] }));
+      const client = clientWith(rankTable('1.0'));
       expectRets(h.linkTo(client, [Harness.to(server)]), 'LLM_SUCCESS', ['LLM_SUCCESS']);
+    });
+
+    it('choice A7: a local value whose server_list is empty has no device of this node: PARAM_INVALID', async () => {
+      const server = await h.server();
+      const client = clientWith(JSON.stringify({ version: '1.0', server_list: [] }));
+      expectRets(h.linkTo(client, [Harness.to(server)]), 'LLM_PARAM_INVALID', ['LLM_PARAM_INVALID']);
     });
 
     it('A7: the local device entries must name this node\'s device id', async () => {
