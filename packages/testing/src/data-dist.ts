@@ -33,6 +33,8 @@ export class FakeDataDist {
   private registry: CacheRegistry | null = null;
   private listenKey: string | null = null;
   private listening: ListenAddress | null = null;
+  /** Its process died (vanish): the handle outlives it only in the test that holds it. */
+  private vanished = false;
   /** Bumped by every Initialize and Finalize: links made to an earlier incarnation dangle. */
   generation = 0;
   /** Default backend: `llm.LocalCommRes` as stored, generated at Initialize or at the first link (A7). */
@@ -78,6 +80,7 @@ export class FakeDataDist {
   /** Initialize in V2's order (A10); whatever fails leaves nothing listening (D10). */
   initialize(options: Readonly<Record<string, string>>): Outcome<void> {
     if (this.engine !== null) return ok(undefined); // a repeat Initialize does nothing, new options ignored
+    this.vanished = false;
     if (!VALID_ROLES.includes(this.role)) return invalid(`role ${this.role} is not kPrompt, kDecoder or kMix`);
     const setup = checkEngineSetup(options);
     if (!setup.ok) return setup;
@@ -112,9 +115,14 @@ export class FakeDataDist {
     this.generation += 1;
   }
 
-  /** The process died: its peers see exactly what they see after a Finalize. */
+  /**
+   * The process died: its peers see exactly what they see after a Finalize. The test that still
+   * holds its handle can release what it held (UnregisterKvCache succeeds: the memory went with
+   * the process) until it initializes the handle again; any other call fails as after Finalize.
+   */
   vanish(): void {
     this.finalize();
+    this.vanished = true;
   }
 
   /** SetRole (A17): FAILED, role, ListenIpInfo, then the backend's own step. */
@@ -152,6 +160,7 @@ export class FakeDataDist {
   }
 
   unregister(cacheId: bigint): Outcome<void> {
+    if (this.registry === null && this.vanished) return ok(undefined);
     if (this.registry === null) return fail(StatusCode.LLM_FAILED, 'UnregisterKvCache before Initialize');
     this.registry.unregister(cacheId);
     return ok(undefined);
