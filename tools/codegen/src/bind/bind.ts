@@ -1,7 +1,7 @@
 import type { CodegenConfig, ConstantRule } from '../config.js';
 import { CodegenError } from '../errors.js';
-import type { IrConstant, IrCoverageEntry, IrDocument, IrMethod, IrParam } from '../ir.js';
-import { renderType } from '../parse/ir-builder.js';
+import type { IrConstant, IrCoverageEntry, IrMethod, IrParam, IrUnclassified, ParsedIr } from '../ir.js';
+import { renderType, type Unrecognized } from '../parse/ir-builder.js';
 import { parentScope as namespaceOf, type SymbolTable } from '../parse/symbols.js';
 import type {
   ApiModel,
@@ -16,11 +16,13 @@ import type {
   StatusNames,
   StructModel,
 } from './model.js';
-import { isScalarLike, TypeMapper, unsupported, type TypeUse } from './type-mapper.js';
+import { isScalarLike, noShape, TypeMapper, unsupported, type TypeUse } from './type-mapper.js';
 
 export interface BindInput {
-  readonly ir: Omit<IrDocument, 'coverage'>;
+  readonly ir: ParsedIr;
   readonly symbols: SymbolTable;
+  /** Namespace-scope lines of the entry headers the parser has no IR section for. */
+  readonly unrecognized: readonly Unrecognized[];
   readonly config: CodegenConfig;
   /** `--config` path (or the default config's), for messages. */
   readonly configName: string;
@@ -52,10 +54,11 @@ function outStructProblem(struct: StructModel): string | undefined {
 class Binder {
   private readonly types: TypeMapper;
   private readonly coverage: IrCoverageEntry[] = [];
+  private readonly unclassified: IrUnclassified[] = [];
   private readonly entryFiles: Set<string>;
 
   constructor(private readonly input: BindInput) {
-    this.types = new TypeMapper(input.ir, input.symbols, input.config);
+    this.types = new TypeMapper(input.ir, input.symbols, input.config, input.configName);
     this.entryFiles = new Set(input.ir.inputs.filter((i) => i.role === 'entry').map((i) => i.path));
   }
 
@@ -102,6 +105,13 @@ class Binder {
       }
       this.coverage.push({ kind: 'function', name: f.qualifiedName, file: f.file, status: 'skipped', reason });
     }
+    this.classifyVariables();
+    for (const u of this.input.unrecognized) {
+      const reason = u.name === undefined ? undefined : this.skipReason(u.name);
+      if (reason) this.coverage.push({ kind: 'declaration', name: u.name!, file: u.file, status: 'skipped', reason });
+      else this.unclassified.push(u);
+    }
+    this.checkRequired(groups);
     return {
       enums: this.types.enumsInOrder(),
       structs: this.types.structsInOrder(),
@@ -112,7 +122,50 @@ class Binder {
       statusNames: this.statusNames(statusGroup),
       ...(dataTypeEnum ? { dataType: { enum: dataTypeEnum, bits: this.dataTypeBits(dataTypeEnum) } } : {}),
       coverage: this.coverage,
+      unclassified: this.unclassified,
     };
+  }
+
+  /**
+   * Namespace-scope variables: an object of class type has no C ABI shape and is skipped with that
+   * reason (vendors register error descriptions this way); any other needs a `skip`.
+   */
+  private classifyVariables(): void {
+    for (const v of this.input.ir.variables.filter((x) => this.isEntry(x.file))) {
+      const configured = this.skipReason(v.qualifiedName);
+      const found = this.input.symbols.lookup(v.type.name.replace(/^::/, ''), v.namespace);
+      const reason = configured ?? (found?.entry?.kind === 'class' && !v.type.pointer ? `object of class type ${found.qualified}: objects do not cross the C ABI` : undefined);
+      if (reason) {
+        this.coverage.push({ kind: 'variable', name: v.qualifiedName, file: v.file, status: 'skipped', reason });
+        continue;
+      }
+      this.unclassified.push({
+        file: v.file,
+        line: v.line,
+        text: `${renderType(v.type)} ${v.name}${v.initializer ? ` ${v.initializer}` : ''}`,
+        what: `variable ${v.qualifiedName}, which is not a constant (the bindings export constants only)`,
+        fix: `add "skip": { "${v.qualifiedName}": "<reason>" } to the config (--config).`,
+        name: v.qualifiedName,
+      });
+    }
+  }
+
+  /** Every name "required" lists is exported: what @dd/core and @dd/testing use must exist. */
+  private checkRequired(groups: readonly ConstantGroup[]): void {
+    const { config, configName } = this.input;
+    for (const [owner, names] of Object.entries(config.required ?? {})) {
+      const group = groups.find((g) => g.name === owner);
+      const members = group ? group.members.map((m) => m.name) : this.types.enumsInOrder().find((e) => e.name === owner)?.members.map((m) => m.name);
+      const missing = names.filter((n) => !members?.includes(n));
+      if (missing.length === 0) continue;
+      const one = missing.length === 1;
+      throw new CodegenError(
+        `${missing.map((n) => `${owner}.${n}`).join(', ')} ${one ? 'is' : 'are'} required ("required" in the config: @dd/core or @dd/testing use${one ? 's it' : ' them'}), but no entry header declares ${one ? 'it' : 'them'} (entry headers: ${[...this.entryFiles].join(', ')}).`,
+        configName,
+        0,
+        `if the release declares ${one ? 'it' : 'them'} in another header, add that header to "entryHeaders" (--config); if it really dropped ${one ? 'it' : 'them'}, @dd/core must stop using ${missing.join(', ')} before these bindings can replace the committed ones.`,
+      );
+    }
   }
 
   private dataTypeBits(e: EnumModel): Map<string, number> {
@@ -237,7 +290,12 @@ class Binder {
         const use: TypeUse = { what: `return type of ${key}`, file: where.file, line: where.line, skipKey: key };
         const mapped = this.types.map(returnType, qualifiedName, use);
         if (!(mapped.kind === 'scalar' && mapped.status) || returnType.pointer || returnType.reference) {
-          throw unsupported(returnType, use, `is not the status type ${this.input.config.statusType} or void (the shim returns the status of every call)`, {});
+          throw new CodegenError(
+            `return type of ${key} is ${renderType(returnType)}, which is not the status type ${this.input.config.statusType} or void (the shim returns the status of every call).`,
+            where.file,
+            where.line,
+            `leave it unbound with "skip": { "${key}": "<reason>" } in the config (--config); if ${renderType(returnType)} is this release's status type, set "statusType" to its qualified name.`,
+          );
         }
         returnsStatus = true;
       }
@@ -303,13 +361,13 @@ class Binder {
         (type.kind === 'pair' && isScalarLike(type.first) && isScalarLike(type.second)) ||
         (type.kind === 'vector' &&
           (isScalarLike(type.element) || type.element.kind === 'string' || type.element.kind === 'struct' || (type.element.kind === 'vector' && isScalarLike(type.element.element))));
-      if (!ok) throw unsupported(p.type, use, 'has no C parameter shape in the bindings contract', {});
+      if (!ok) throw noShape(p.type, use, 'has no C parameter shape in the bindings contract');
       return base;
     }
     if (isScalarLike(type)) return base;
     if (type.kind === 'struct') {
       const problem = outStructProblem(type.struct);
-      if (problem) throw unsupported(p.type, use, `is an out-struct whose ${problem}`, {});
+      if (problem) throw noShape(p.type, use, `is an out-struct whose ${problem}`);
       markOutput(type.struct);
       return base;
     }
@@ -329,7 +387,7 @@ class Binder {
       }
       return { ...base, capacityFrom };
     }
-    throw unsupported(p.type, use, 'has no C out-parameter shape in the bindings contract (out scalars, out structs, out vectors of scalars)', {});
+    throw noShape(p.type, use, 'has no C out-parameter shape in the bindings contract (out scalars, out structs, out vectors of scalars)');
   }
 
   private findParamIndex(key: string, name: string): number | undefined {
@@ -379,7 +437,15 @@ class Binder {
           `add a rule to "constants" in the config (--config), e.g. { "match": "^${c.name}$", "group": "<Name>" } or { "match": "^${c.name}$", "skip": "<reason>" }, or "skip": { "${c.qualifiedName}": "<reason>" }.`,
         );
       }
-      const member: ConstantMember = { name: c.name, qualifiedName: c.qualifiedName, value, ...(c.doc === undefined ? {} : { doc: c.doc }) };
+      const member: ConstantMember = {
+        name: c.name,
+        qualifiedName: c.qualifiedName,
+        value,
+        file: c.file,
+        line: c.line,
+        ...(c.doc === undefined ? {} : { doc: c.doc }),
+        ...(c.macro === undefined ? {} : { macro: c.macro }),
+      };
       if (rule.skip !== undefined) {
         this.coverage.push({ kind: 'constant', name: c.qualifiedName, file: c.file, status: 'skipped', reason: rule.skip });
         continue;
@@ -397,16 +463,21 @@ class Binder {
       const index = group.members.findIndex((m) => m.name === c.name);
       const existing = group.members[index];
       if (existing && existing.value !== value) {
+        const show = (v: bigint | string): string => (typeof v === 'bigint' && kind === 'status' ? `0x${(v & 0xffffffffn).toString(16).toUpperCase().padStart(8, '0')}` : String(v));
+        const place = (m: ConstantMember): string => `${m.file}:${m.line}${m.macro ? `, through ${m.macro}` : ''}`;
         throw new CodegenError(
-          `constant ${c.qualifiedName} = ${String(value)} disagrees with ${existing.qualifiedName} = ${String(existing.value)} in group ${groupName}.`,
+          `constant ${c.qualifiedName} = ${show(value)} (${place(member)}) disagrees with ${existing.qualifiedName} = ${show(existing.value)} (${place(existing)}); both are ${groupName}.${c.name}.`,
           c.file,
           c.line,
-          'make the headers agree, or skip one of them in "skip".',
+          `make the two declarations agree, or leave one unbound with "skip": { "${c.qualifiedName}": "<reason>" } in the config (--config).`,
         );
       }
+      // The same constant in several namespaces is one entry: the namespace the rule lists first
+      // wins, and a declaration without a comment borrows the other's.
+      const preferred = (a: ConstantMember, b: ConstantMember): ConstantMember => (a.doc === undefined && b.doc !== undefined ? { ...a, doc: b.doc } : a);
       if (!existing) group.members.push(member);
-      // The same constant in several namespaces: keep the one from the namespace the rule lists first.
-      else if (rule.namespaces && rule.namespaces.indexOf(c.namespace) < rule.namespaces.indexOf(namespaceOf(existing.qualifiedName))) group.members[index] = member;
+      else if (rule.namespaces && rule.namespaces.indexOf(c.namespace) < rule.namespaces.indexOf(namespaceOf(existing.qualifiedName))) group.members[index] = preferred(member, existing);
+      else group.members[index] = preferred(existing, member);
       this.coverage.push({ kind: 'constant', name: c.qualifiedName, file: c.file, status: 'bound', as: `${groupName}.${c.name}` });
     }
     const out: ConstantGroup[] = [...groups.entries()].map(([name, g]) => ({
