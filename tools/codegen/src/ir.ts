@@ -172,8 +172,11 @@ export interface IrInput {
 }
 
 export interface IrCoverageEntry {
-  /** `declaration`: a template, union or other declaration the contract has no shape for. */
-  readonly kind: 'method' | 'constructor' | 'destructor' | 'constant' | 'class' | 'struct' | 'enum' | 'function' | 'variable' | 'declaration';
+  /**
+   * `declaration`: a template, union or other declaration the contract has no shape for;
+   * `include`: an `#include "…"` no include folder has, skipped on purpose.
+   */
+  readonly kind: 'method' | 'constructor' | 'destructor' | 'constant' | 'class' | 'struct' | 'enum' | 'function' | 'variable' | 'declaration' | 'include';
   readonly name: string;
   readonly file: string;
   readonly status: 'bound' | 'skipped';

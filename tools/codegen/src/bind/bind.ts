@@ -106,6 +106,20 @@ class Binder {
       this.coverage.push({ kind: 'function', name: f.qualifiedName, file: f.file, status: 'skipped', reason });
     }
     this.classifyVariables();
+    for (const missing of ir.unresolvedIncludes) {
+      const reason = this.skipReason(missing.include);
+      if (reason) {
+        this.coverage.push({ kind: 'include', name: missing.include, file: missing.file, status: 'skipped', reason });
+        continue;
+      }
+      this.unclassified.push({
+        file: missing.file,
+        line: missing.line,
+        text: `#include "${missing.include}"`,
+        what: 'an include that no include folder has (the compiler that builds the shim will need it too)',
+        fix: `add the folder that has ${missing.include} to "includeDirs" (--include <dir>; for a CANN toolkit also "$ASCEND_HOME_PATH/include/external"); if the shim is built without it and "typeMap" describes what the bindings need from it, add "skip": { "${missing.include}": "<reason>" } to the config (--config).`,
+      });
+    }
     for (const u of this.input.unrecognized) {
       const reason = u.name === undefined ? undefined : this.skipReason(u.name);
       if (reason) this.coverage.push({ kind: 'declaration', name: u.name!, file: u.file, status: 'skipped', reason });
@@ -398,10 +412,11 @@ class Binder {
     return index === undefined || index < 0 ? undefined : index;
   }
 
-  private ruleFor(c: IrConstant, value: bigint | string | undefined, isStatus: boolean): ConstantRule | undefined {
+  private ruleFor(c: IrConstant, value: bigint | string | undefined, isStatus: boolean, anyKind = false): ConstantRule | undefined {
     return this.input.config.constants.find((r) => {
       if (r.namespaces && !r.namespaces.includes(c.namespace)) return false;
       if (!new RegExp(r.match).test(c.name)) return false;
+      if (anyKind) return true;
       if (r.kind === 'string') return typeof value === 'string';
       if (r.kind === 'integer') return typeof value === 'bigint';
       if (r.kind === 'status') return typeof value === 'bigint' && isStatus;
@@ -421,13 +436,16 @@ class Binder {
       const v = c.value;
       const value = v.kind === 'string' ? v.value : v.kind === 'integer' || v.kind === 'enumerator' ? BigInt(v.value) : v.kind === 'bool' ? (v.value ? 1n : 0n) : undefined;
       let type: Mapped | undefined;
+      let typeError: unknown;
       try {
         type = this.types.map({ ...c.type, ...(c.array ? { pointer: 1 } : {}) }, c.namespace, { what: `constant ${c.qualifiedName}`, file: c.file, line: c.line, skipKey: c.qualifiedName });
-      } catch {
-        type = undefined;
+      } catch (error) {
+        typeError = error;
       }
       const isStatus = type?.kind === 'scalar' && type.status === true;
       const rule = this.ruleFor(c, value, isStatus);
+      // A rule that would match but for the kind, on a constant whose type is unknown: the type is the problem.
+      if (!rule && typeError instanceof CodegenError && this.ruleFor(c, value, true, true)) throw typeError;
       if (!rule || value === undefined) {
         const what = value === undefined ? `its value "${v.text}" could not be evaluated` : 'no rule in "constants" matches it';
         throw new CodegenError(

@@ -259,7 +259,7 @@ class IrBuilder {
             `cannot parse the header: "${macro.macro}" between the class keyword and the class name looks like an export macro.`,
             file.path,
             macro.line,
-            `add "${macro.macro}" to "visibilityMacros" in the config (--config).`,
+            `add "${macro.macro}" to "visibilityMacros" in the config (--config), or give its definition in "defines" (e.g. "${macro.macro}": "").`,
           );
         }
         throw new CodegenError(`cannot parse the header: ${message}.`, file.path, line, GENERIC_FIX);
