@@ -80,9 +80,9 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const locator = new HeaderLocator(options.headersDir, config.includeDirs, options.headersDisplay);
   const headers = preprocessHeaders(locator, config.entryHeaders, { erased: config.visibilityMacros, configName: options.configName, ...(config.defines ? { defines: config.defines } : {}) });
   const parser = await loadCppParser();
-  const { ir: parsed, symbols, unrecognized } = buildIr(parser, headers, config.typeMap);
+  const { ir: parsed, symbols, unrecognized, writtenLine } = buildIr(parser, headers, config.typeMap);
   const sizes = readJsonFile(config.dataTypeSizes, 'dataTypeSizes') as { bits?: Record<string, number> };
-  const api = bindApi({ ir: parsed, symbols, unrecognized, config, configName: options.configName, dataTypeBits: sizes.bits ?? {} });
+  const api = bindApi({ ir: parsed, symbols, unrecognized, writtenLine, config, configName: options.configName, dataTypeBits: sizes.bits ?? {} });
   const ir: IrDocument = { ...parsed, coverage: api.coverage, unclassified: api.unclassified };
 
   // Paths are left out of the hash (it must be the same on every machine), and so are the

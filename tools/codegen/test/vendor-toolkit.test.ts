@@ -128,7 +128,7 @@ describe('the mistakes a user makes with it', () => {
     const strict = await cli(toolkit, ['--headers', 'include', '--out', join(work.path, 'no-external-strict'), '--strict']);
     expect(strict.code).toBe(1);
     expect(strict.err).toEqual([
-      'dd-codegen: error: llm_datadist/llm_datadist.h:16: "#include "graph/ascend_string.h"" is not classified: an include that no include folder has (the compiler that builds the shim will need it too) (1 more: external/ge_common/api_error_codes.h:14). Fix: add the folder that has graph/ascend_string.h to "includeDirs" (--include <dir>; for a CANN toolkit also "$ASCEND_HOME_PATH/include/external"); if the shim is built without it and "typeMap" describes what the bindings need from it, add "skip": { "graph/ascend_string.h": "<reason>" } to the config (--config).',
+      'dd-codegen: error: external/ge_common/api_error_codes.h:14: "#include "graph/ascend_string.h"" is not classified: an include that no include folder has (the compiler that builds the shim will need it too) (1 more: llm_datadist/llm_datadist.h:16). Fix: add the folder that has graph/ascend_string.h to "includeDirs" (--include <dir>; for a CANN toolkit also "$ASCEND_HOME_PATH/include/external"); if the shim is built without it and "typeMap" describes what the bindings need from it, add "skip": { "graph/ascend_string.h": "<reason>" } to the config (--config).',
     ]);
   });
 

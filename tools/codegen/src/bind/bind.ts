@@ -23,6 +23,7 @@ export interface BindInput {
   readonly symbols: SymbolTable;
   /** Namespace-scope lines of the entry headers the parser has no IR section for. */
   readonly unrecognized: readonly Unrecognized[];
+  readonly writtenLine: (file: string, line: number) => string;
   readonly config: CodegenConfig;
   /** `--config` path (or the default config's), for messages. */
   readonly configName: string;
@@ -125,6 +126,9 @@ class Binder {
       if (reason) this.coverage.push({ kind: 'declaration', name: u.name!, file: u.file, status: 'skipped', reason });
       else this.unclassified.push(u);
     }
+    // Reported in reading order, then by line.
+    const order = new Map(ir.inputs.map((input, i) => [input.path, i]));
+    this.unclassified.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line);
     this.checkRequired(groups);
     return {
       enums: this.types.enumsInOrder(),
@@ -156,7 +160,7 @@ class Binder {
       this.unclassified.push({
         file: v.file,
         line: v.line,
-        text: `${renderType(v.type)} ${v.name}${v.initializer ? ` ${v.initializer}` : ''}`,
+        text: this.input.writtenLine(v.file, v.line),
         what: `variable ${v.qualifiedName}, which is not a constant (the bindings export constants only)`,
         fix: `add "skip": { "${v.qualifiedName}": "<reason>" } to the config (--config).`,
         name: v.qualifiedName,

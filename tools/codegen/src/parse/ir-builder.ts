@@ -41,6 +41,8 @@ export interface ParsedHeaders {
   readonly ir: ParsedIr;
   readonly symbols: SymbolTable;
   readonly unrecognized: readonly Unrecognized[];
+  /** A header line as written (1-based), whitespace collapsed: how messages quote a declaration. */
+  readonly writtenLine: (file: string, line: number) => string;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -696,5 +698,6 @@ export function buildIr(parser: Parser, headers: PreprocessedHeaders, typeMap: R
     functions: builder.functions,
     variables: builder.variables,
   };
-  return { ir, symbols, unrecognized: builder.unrecognized };
+  const lines = new Map(headers.files.map((f) => [f.path, f.text.split('\n')]));
+  return { ir, symbols, unrecognized: builder.unrecognized, writtenLine: (file, line) => collapse(lines.get(file)?.[line - 1] ?? '') };
 }
