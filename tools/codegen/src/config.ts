@@ -149,7 +149,7 @@ function checkTypeMapEntry(file: string, name: string, entry: unknown): TypeMapE
 }
 
 function checkRules(file: string, value: unknown): ConstantRule[] {
-  if (!Array.isArray(value)) throw new CodegenError('"constants" must be a list of rules.', file, lineOfKey(file, 'constants'), 'see docs/codegen.md, "Constants".');
+  if (!Array.isArray(value)) throw new CodegenError('"constants" must be a list of rules.', file, lineOfKey(file, 'constants'), 'see docs/codegen.md, "The config file".');
   return value.map((rule: unknown) => {
     const r = rule as ConstantRule;
     const actions = [r.group !== undefined, r.single === true, r.skip !== undefined].filter(Boolean).length;

@@ -400,9 +400,12 @@ class IrBuilder {
         this.unrecognizedAt(node, 'an expression at namespace scope', GENERIC_FIX);
         return;
       }
-      default:
-        this.unrecognizedAt(node, `a ${node.type.replace(/_/g, ' ')} the codegen does not read`, GENERIC_FIX);
+      default: {
+        const name = node.childForFieldName('name');
+        const qualifiedName = name ? qualify(ns, collapse(name.text)) : undefined;
+        this.unrecognizedAt(node, `a ${node.type.replace(/_/g, ' ')} the codegen does not read`, qualifiedName ? SKIP_FIX(qualifiedName) : GENERIC_FIX, qualifiedName);
         return;
+      }
     }
   }
 
@@ -466,7 +469,7 @@ class IrBuilder {
             `cannot compute the value of enumerator ${qualifiedName}::${eName} (${v.kind === 'unevaluated' ? v.reason : 'not an integer'}).`,
             this.file.path,
             e.startPosition.row + 1,
-            'make the value a constant expression over literals and names the codegen can see; add the header that defines them to "includeDirs" (--include <dir>).',
+            'make the value a constant expression over literals and names the codegen can see: add the header that defines them to "includeDirs" (--include <dir>), or a macro it uses to "defines".',
           );
         }
         value = int;
