@@ -65,8 +65,8 @@ function run(command, commandArgs) {
 
 if (backend !== 'host' && backend !== 'cann') fail(`unknown backend '${backend}'.`, 'use --backend host or --backend cann.');
 if (backend !== 'cann' && (flag('--include') || flag('--config'))) fail('--include and --config apply to --backend cann only.', 'add --backend cann, or leave them out.');
-if (!have('cmake')) fail('cmake was not found.', 'install a C++17 toolchain first: apt-get install -y cmake g++ make');
-if (!have('c++') && !have('g++')) fail('no C++ compiler was found.', 'install one first: apt-get install -y g++ cmake make');
+if (!have('cmake')) fail('cmake was not found. Install a C++17 toolchain first: apt-get install -y cmake g++ make');
+if (!have('c++') && !have('g++')) fail('no C++ compiler was found. Install one first: apt-get install -y g++ cmake make');
 
 const source = join(root, 'native');
 const build = join(source, 'build', backend);
