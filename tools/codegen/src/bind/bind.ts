@@ -1,6 +1,6 @@
 import type { CodegenConfig, ConstantRule } from '../config.js';
 import { CodegenError } from '../errors.js';
-import type { IrConstant, IrCoverageEntry, IrMethod, IrParam, IrUnclassified, ParsedIr } from '../ir.js';
+import type { IrConstant, IrCoverageEntry, IrMethod, IrParam, ParsedIr } from '../ir.js';
 import { renderType, type Unrecognized } from '../parse/ir-builder.js';
 import { parentScope as namespaceOf, type SymbolTable } from '../parse/symbols.js';
 import type {
@@ -16,6 +16,7 @@ import type {
   StatusNames,
   StructModel,
 } from './model.js';
+import { classifyLeftovers } from './leftovers.js';
 import { isScalarLike, noShape, TypeMapper, unsupported, type TypeUse } from './type-mapper.js';
 
 export interface BindInput {
@@ -55,7 +56,6 @@ function outStructProblem(struct: StructModel): string | undefined {
 class Binder {
   private readonly types: TypeMapper;
   private readonly coverage: IrCoverageEntry[] = [];
-  private readonly unclassified: IrUnclassified[] = [];
   private readonly entryFiles: Set<string>;
 
   constructor(private readonly input: BindInput) {
@@ -106,29 +106,8 @@ class Binder {
       }
       this.coverage.push({ kind: 'function', name: f.qualifiedName, file: f.file, status: 'skipped', reason });
     }
-    this.classifyVariables();
-    for (const missing of ir.unresolvedIncludes) {
-      const reason = this.skipReason(missing.include);
-      if (reason) {
-        this.coverage.push({ kind: 'include', name: missing.include, file: missing.file, status: 'skipped', reason });
-        continue;
-      }
-      this.unclassified.push({
-        file: missing.file,
-        line: missing.line,
-        text: `#include "${missing.include}"`,
-        what: 'an include that no include folder has (the compiler that builds the shim will need it too)',
-        fix: `add the folder that has ${missing.include} to "includeDirs" (--include <dir>; for a CANN toolkit also "$ASCEND_HOME_PATH/include/external"); if the shim is built without it and "typeMap" describes what the bindings need from it, add "skip": { "${missing.include}": "<reason>" } to the config (--config).`,
-      });
-    }
-    for (const u of this.input.unrecognized) {
-      const reason = u.name === undefined ? undefined : this.skipReason(u.name);
-      if (reason) this.coverage.push({ kind: 'declaration', name: u.name!, file: u.file, status: 'skipped', reason });
-      else this.unclassified.push(u);
-    }
-    // Reported in reading order, then by line.
-    const order = new Map(ir.inputs.map((input, i) => [input.path, i]));
-    this.unclassified.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line);
+    const leftovers = classifyLeftovers({ ...this.input, skip: this.input.config.skip, isEntry: (file) => this.isEntry(file) });
+    this.coverage.push(...leftovers.coverage);
     this.checkRequired(groups);
     return {
       enums: this.types.enumsInOrder(),
@@ -140,32 +119,8 @@ class Binder {
       statusNames: this.statusNames(statusGroup),
       ...(dataTypeEnum ? { dataType: { enum: dataTypeEnum, bits: this.dataTypeBits(dataTypeEnum) } } : {}),
       coverage: this.coverage,
-      unclassified: this.unclassified,
+      unclassified: leftovers.unclassified,
     };
-  }
-
-  /**
-   * Namespace-scope variables: an object of class type has no C ABI shape and is skipped with that
-   * reason (vendors register error descriptions this way); any other needs a `skip`.
-   */
-  private classifyVariables(): void {
-    for (const v of this.input.ir.variables.filter((x) => this.isEntry(x.file))) {
-      const configured = this.skipReason(v.qualifiedName);
-      const found = this.input.symbols.lookup(v.type.name.replace(/^::/, ''), v.namespace);
-      const reason = configured ?? (found?.entry?.kind === 'class' && !v.type.pointer ? `object of class type ${found.qualified}: objects do not cross the C ABI` : undefined);
-      if (reason) {
-        this.coverage.push({ kind: 'variable', name: v.qualifiedName, file: v.file, status: 'skipped', reason });
-        continue;
-      }
-      this.unclassified.push({
-        file: v.file,
-        line: v.line,
-        text: this.input.writtenLine(v.file, v.line),
-        what: `variable ${v.qualifiedName}, which is not a constant (the bindings export constants only)`,
-        fix: `add "skip": { "${v.qualifiedName}": "<reason>" } to the config (--config).`,
-        name: v.qualifiedName,
-      });
-    }
   }
 
   /** Every name "required" lists is exported: what @dd/core and @dd/testing use must exist. */
