@@ -4,6 +4,8 @@
 //   --backend cann   CANN's libllm_datadist.so under $ASCEND_HOME_PATH; the shim is regenerated
 //                    from CANN's own headers first (needs @dd/codegen)
 //   --prebuild       also copy the result to prebuilds/<platform>-<arch>-<backend>/ (used by prepack)
+//   --verbose        show CMake's and the compiler's output (also DD_VERBOSE=1); by default it is
+//                    shown only when a command fails
 // Output: native/build/<backend>/libdd_llm_datadist.so, which the loader finds on its own.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -19,6 +21,7 @@ const value = (name, fallback) => {
 };
 const backend = value('--backend', process.env.DD_BACKEND ?? 'host');
 const jobs = value('--jobs', '2');
+const verbose = flag('--verbose') || process.env.DD_VERBOSE === '1';
 
 function fail(message) {
   console.error(`build-native: ${message}`);
@@ -30,9 +33,12 @@ function have(command) {
 }
 
 function run(command, commandArgs) {
-  const r = spawnSync(command, commandArgs, { stdio: 'inherit' });
+  const r = spawnSync(command, commandArgs, verbose ? { stdio: 'inherit' } : { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
   if (r.error) fail(`${command} could not start: ${r.error.message}`);
-  if (r.status !== 0) fail(`${command} ${commandArgs.join(' ')} exited with ${r.status ?? r.signal}`);
+  if (r.status !== 0) {
+    if (!verbose) process.stderr.write(Buffer.concat([r.stdout, r.stderr]));
+    fail(`${command} ${commandArgs.join(' ')} exited with ${r.status ?? r.signal}`);
+  }
 }
 
 if (backend !== 'host' && backend !== 'cann') fail(`unknown backend '${backend}'; use --backend host or --backend cann`);

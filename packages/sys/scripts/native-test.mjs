@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Builds the native code twice — plain and with AddressSanitizer/UBSan — and runs the C++ suites
 // (unit, multi-instance, two-process and fault tests) of each build with ctest.
-// Usage: node packages/sys/scripts/native-test.mjs [--only test|asan]
+// Usage: node packages/sys/scripts/native-test.mjs [--only test|asan] [--verbose]
+// CMake's and the compiler's output is shown only when that command fails (or with --verbose /
+// DD_VERBOSE=1); ctest's is always shown: one line per test, and the output of each failing test.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 const native = join(dirname(fileURLToPath(import.meta.url)), '..', 'native');
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex > 0 ? process.argv[onlyIndex + 1] : undefined;
+const verbose = process.argv.includes('--verbose') || process.env.DD_VERBOSE === '1';
 
 const builds = [
   { name: 'test', dir: join(native, 'build', 'test'), defines: ['-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DDD_SANITIZE='] },
@@ -28,10 +31,21 @@ const results = [];
 
 function run(label, cmd, args, options = {}) {
   const t0 = Date.now();
-  console.log(`[native] ${label}: ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, { stdio: 'inherit', ...options, env: { ...process.env, ...(options.env ?? {}) } });
+  const { quiet = false, ...spawnOptions } = options;
+  const captured = quiet && !verbose;
+  if (!captured) console.log(`[native] ${label}: ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, {
+    stdio: captured ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    maxBuffer: 256 * 1024 * 1024,
+    ...spawnOptions,
+    env: { ...process.env, ...(spawnOptions.env ?? {}) },
+  });
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   const ok = r.status === 0;
+  if (!ok && captured) {
+    console.log(`[native] ${label}: ${cmd} ${args.join(' ')}`);
+    process.stdout.write(Buffer.concat([r.stdout ?? Buffer.alloc(0), r.stderr ?? Buffer.alloc(0)]));
+  }
   console.log(`[native] ${label}: ${ok ? 'ok' : `failed (exit ${r.status ?? r.signal})`} in ${secs}s`);
   return ok;
 }
@@ -39,8 +53,8 @@ function run(label, cmd, args, options = {}) {
 let failed = false;
 for (const build of builds) {
   const ok =
-    run(`${build.name} configure`, 'cmake', ['-S', native, '-B', build.dir, ...build.defines]) &&
-    run(`${build.name} build`, 'cmake', ['--build', build.dir, '-j2']) &&
+    run(`${build.name} configure`, 'cmake', ['-S', native, '-B', build.dir, ...build.defines], { quiet: true }) &&
+    run(`${build.name} build`, 'cmake', ['--build', build.dir, '-j2'], { quiet: true }) &&
     // Each test executable is bounded; a hang fails the run instead of stalling CI.
     run(`${build.name} ctest`, 'ctest', ['--output-on-failure', '--timeout', '240'], { cwd: build.dir, env: build.env });
   results.push(`${build.name}: ${ok ? 'passed' : 'FAILED'}`);
