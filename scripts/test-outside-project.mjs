@@ -6,9 +6,11 @@
 //      prebuild) and prints the output the doc shows;
 //   3. the example of each installed package's README prints what that README shows, and the
 //      packages load with require() from CommonJS too;
-//   4. the doc's TypeScript program (`await using`) compiles with the doc's tsconfig and prints the
+//   4. the plain-JavaScript form of docs/core.md's hand-over runs over the native host backend and
+//      over the fake of the installed @dd/testing;
+//   5. the doc's TypeScript program (`await using`) compiles with the doc's tsconfig and prints the
 //      same on this Node.js;
-//   5. the installed @dd/codegen regenerates, from the headers @dd/sys ships, the very shim @dd/sys
+//   6. the installed @dd/codegen regenerates, from the headers @dd/sys ships, the very shim @dd/sys
 //      ships (what a CANN build does with CANN's headers).
 // Usage: node scripts/test-outside-project.mjs [--packs <dir>] [--keep]
 // Without --packs it runs pack-all into a temporary folder first.
@@ -99,6 +101,22 @@ try {
       "console.log(Object.keys(core).length + ' exports')",
   ]).trim();
   pass(`require() of @dd/core (${cjs}), @dd/testing and @dd/sys from CommonJS`);
+
+  writeFileSync(join(app, 'hand-over.mjs'), `${markedBlock(join(repoRoot, 'docs', 'core.md'), 'example', 'prefill-decode-js')}\n`);
+  const { handOver } = await import(pathToFileURL(join(app, 'hand-over.mjs')).href);
+  const { FakeNetwork, freeLoopbackPort } = await import(pathToFileURL(join(app, 'node_modules', '@dd', 'testing', 'dist', 'index.js')).href);
+  for (const [backend, bindings] of [['host', undefined], ['fake', new FakeNetwork().bindings]]) {
+    const promptPort = await freeLoopbackPort();
+    let decoderPort = await freeLoopbackPort();
+    while (decoderPort === promptPort) decoderPort = await freeLoopbackPort();
+    const { bytes, firstBlock } = await handOver({ promptPort, decoderPort, bindings });
+    // 8 tensors × 3 blocks × (32 tokens × 4 heads × 64 dims × 2 bytes); decoder block 0 of tensor 0 is prompt block 4: 0 * 16 + 4.
+    const blockBytes = 32 * 4 * 64 * 2;
+    if (bytes !== 8 * 3 * blockBytes || firstBlock.length !== blockBytes || !firstBlock.every((b) => b === 4)) {
+      throw new Error(`docs/core.md's plain-JS hand-over on ${backend}: ${bytes} bytes, first block ${firstBlock.length} bytes starting ${firstBlock.slice(0, 4)}`);
+    }
+    pass(`docs/core.md's plain-JS hand-over (try/finally) on the ${backend} backend: ${bytes} bytes, decoder block 0 = prompt block 4`);
+  }
 
   run('npm', ['install', '--loglevel=error', '--prefer-offline', '--save-dev', 'typescript@5.9.3', '@types/node@20']);
   writeFileSync(join(app, 'tsconfig.json'), `${markedBlock(guide, 'example', 'outside-project-tsconfig')}\n`);
