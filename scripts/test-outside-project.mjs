@@ -33,15 +33,14 @@ const pass = (what) => {
   console.log(`  ✓ ${what}`);
 };
 
+// A stranger's shell, not pnpm's: INIT_CWD (set by `pnpm test`) would make npm scripts and
+// dd-codegen resolve relative paths against the repository instead of the project.
+const env = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+delete env.INIT_CWD;
+
 /** Runs a command in the project; its output is shown only when it fails. */
 function run(command, args, options = {}) {
-  const r = spawnSync(command, args, {
-    cwd: app,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    ...options,
-    env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', ...options.env },
-  });
+  const r = spawnSync(command, args, { cwd: app, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env, ...options });
   if (r.status !== 0) {
     process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
     throw new Error(`${command} ${args.join(' ')} (in ${app}) exited with ${r.status ?? r.signal}`);
