@@ -1,12 +1,13 @@
 // Reads the test counts out of a step's output, whatever ran it: vitest's summaries (summed over the
-// packages turbo ran), ctest's, our own scripts' "<name>: N passed, M failed" lines, or else
-// turbo's task summary. One kind per step, in that order of preference.
+// packages turbo ran), our own scripts' "<name>: N passed, M failed" lines (native-test's count
+// the C++ test cases), ctest's per-executable summary, or else turbo's task summary. One kind per
+// step, in that order of preference.
 
 /** @typedef {{ kind: 'tests', passed: number, failed: number, skipped: number } | { kind: 'tasks', successful: number, total: number, cached: number }} StepCounts */
 
 const vitestTests = /\bTests {2,}(.+?) \((\d+)\)\s*$/;
 const ctestSummary = /\d+% tests passed, (\d+) tests? failed out of (\d+)/;
-const ourSummary = /\b(\d+) passed, (\d+) failed\b/;
+const ourSummary = /^[^\s:][^:]*:.*\b(\d+) passed, (\d+) failed\b/;
 const turboTasks = /\bTasks:\s+(\d+) successful, (\d+) total/;
 const turboCached = /\bCached:\s+(\d+) cached/;
 
@@ -41,8 +42,8 @@ export function countTests(output) {
   const lines = output.split('\n');
   return (
     vitestCounts(lines) ??
-    summed(lines, ctestSummary, (m) => ({ kind: 'tests', passed: Number(m[2]) - Number(m[1]), failed: Number(m[1]), skipped: 0 })) ??
     summed(lines, ourSummary, (m) => ({ kind: 'tests', passed: Number(m[1]), failed: Number(m[2]), skipped: 0 })) ??
+    summed(lines, ctestSummary, (m) => ({ kind: 'tests', passed: Number(m[2]) - Number(m[1]), failed: Number(m[1]), skipped: 0 })) ??
     turboCounts(lines)
   );
 }
