@@ -25,7 +25,7 @@ function sig(x) {
   if (abs >= 100) return x.toFixed(0);
   if (abs >= 10) return x.toFixed(1);
   if (abs >= 1) return x.toFixed(2);
-  return x.toPrecision(2);
+  return x.toPrecision(3);
 }
 const gbs = (v) => `${sig(v)} GB/s`;
 const us = (v) => `${sig(v)} µs`;
@@ -119,14 +119,40 @@ function keyFigures(f) {
 
 function runParagraph(report) {
   const r = report.run;
-  const [date, time] = r.date.replace('Z', '').split('T');
-  return (
-    `\`npx -y pnpm@12.4.2 bench${r.command.includes('--quick') ? ' --quick' : ''} --json docs/bench/quick.json\`, run on ${date} at ` +
-    `${time.slice(0, 5)} UTC: ${r.cpus} vCPUs (${r.cpuModel}), ${r.memoryGiB} GiB, ${r.os}, ${r.kernel}, Node.js ` +
-    `${r.node.replace(/^v/, '')}. The 1-minute load average was ${r.loadAverage[0]} at the start and ${r.loadAverage[1]} at ` +
-    `the end (other builds and test suites shared the ${r.cpus} cores), and the run took ${Math.round(r.seconds)} s. ` +
-    `The report, with all ${report.results.length} results, is [\`docs/bench/quick.json\`](bench/quick.json).`
-  );
+  const when = (iso) => {
+    const [date, time] = iso.replace('Z', '').split('T');
+    return `${date} at ${time.slice(0, 5)} UTC`;
+  };
+  const load = ([start, end]) => (start === end ? `${start}` : `${start}–${end}`);
+  const lines = [
+    `\`npx -y pnpm@12.4.2 bench${r.command.includes('--quick') ? ' --quick' : ''}\`, run on ${when(r.date)}: ${r.cpus} vCPUs ` +
+      `(${r.cpuModel}), ${r.memoryGiB} GiB, ${r.os}, ${r.kernel}, Node.js ${r.node.replace(/^v/, '')}; 1-minute load ` +
+      `average ${load(r.loadAverage)} (${r.loadAverage[0] >= r.cpus ? 'other builds and test suites shared the cores, as on a busy CI machine' : 'a fairly quiet machine'}); ` +
+      `the run took ${Math.round(r.seconds)} s.`,
+  ];
+  const later = report.laterRun;
+  if (later !== undefined) {
+    lines.push(
+      `The sections ${later.sections.map((t) => `"${t}"`).join(' and ')} come from the same command run again on ` +
+        `${when(later.date)} (load average ${load(later.loadAverage)}): ${later.why}.`,
+    );
+  }
+  if (r.source !== undefined) lines.push(`${r.source}.`);
+  lines.push(`The report, with all ${report.results.length} results, is [\`docs/bench/quick.json\`](bench/quick.json).`);
+  return wrap(lines.join(' '));
+}
+
+/** Markdown prose wrapped at 100 columns, as the hand-written pages are. */
+function wrap(text, width = 100) {
+  const out = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...out, line].join('\n');
 }
 
 function wholeTable(report) {
@@ -159,9 +185,9 @@ function checkReport(report) {
 /** `text` with every marked place rewritten from `report`. */
 export function render(text, report, file) {
   const f = lookups(report);
-  let out = text.replace(/(<!-- bench:([\w-]+) -->\n)([\s\S]*?)(\n<!-- \/bench:\2 -->)/g, (_, open, name, _old, close) => {
+  let out = text.replace(/(<!-- bench:([\w-]+) -->\n)([\s\S]*?)(<!-- \/bench:\2 -->)/g, (_, open, name, _old, close) => {
     if (!(name in blocks)) throw new Error(`${file}: unknown block <!-- bench:${name} -->`);
-    return `${open}${blocks[name](report)}${close}`;
+    return `${open}${blocks[name](report)}\n${close}`;
   });
   out = out.replace(/(<!-- fig:([\w-]+) -->)([\s\S]*?)(<!-- \/fig -->)/g, (_, open, key, _old, close) => {
     if (!(key in figures)) throw new Error(`${file}: unknown figure <!-- fig:${key} -->`);
