@@ -65,12 +65,13 @@ function caseCounts(buildDir) {
 
 let failed = false;
 for (const build of builds) {
-  const ok =
+  const built =
     run(`${build.name} configure`, 'cmake', ['-S', native, '-B', build.dir, ...build.defines], { quiet: true }) &&
-    run(`${build.name} build`, 'cmake', ['--build', build.dir, '-j2'], { quiet: true }) &&
-    // Each test executable is bounded; a hang fails the run instead of stalling CI.
-    run(`${build.name} ctest`, 'ctest', ['--output-on-failure', '--timeout', '240'], { cwd: build.dir, env: build.env });
-  const cases = caseCounts(build.dir);
+    run(`${build.name} build`, 'cmake', ['--build', build.dir, '-j2'], { quiet: true });
+  // Each test executable is bounded; a hang fails the run instead of stalling CI.
+  const ok = built && run(`${build.name} ctest`, 'ctest', ['--output-on-failure', '--timeout', '240'], { cwd: build.dir, env: build.env });
+  // Only this run's ctest log counts: after a failed build the one on disk is an earlier run's.
+  const cases = built ? caseCounts(build.dir) : undefined;
   if (cases) console.log(`[native] ${build.name}: C++ test cases of ${cases.executables} executables: ${cases.passed} passed, ${cases.failed} failed`);
   results.push(`${build.name}: ${ok ? 'passed' : 'FAILED'}`);
   failed ||= !ok;
