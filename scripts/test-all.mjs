@@ -35,6 +35,7 @@ const steps = [
   { name: 'example: router tests on the packed packages, installed like an outside project', when: 'examples/router/scripts/test-packed.mjs', run: ['node', 'examples/router/scripts/test-packed.mjs', '--packs', 'packs'] },
   { name: '@dd/sys: the packed tarball installs and runs on its own', run: ['node', 'packages/sys/scripts/verify-packed.mjs', '--packs', 'packs'] },
   { name: '@dd/sys: the CANN build path against a stand-in toolkit tree', run: ['node', 'packages/sys/scripts/verify-cann-build.mjs'] },
+  { name: 'codegen: regenerating for a CANN release, end to end (docs/regenerating.md on a vendor-shaped toolkit)', run: ['node', 'tools/codegen/scripts/verify-regeneration.mjs'] },
   { name: 'lint: publint + attw on every package', run: [...pnpm, 'exec', 'turbo', 'run', 'lint', '--output-logs=errors-only'] },
   { name: 'docs: links stay in the repository and resolve in the API site, figures match the bench report', run: ['node', 'scripts/check-docs.mjs'] },
 ];
