@@ -16,14 +16,6 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { quotedDocs } from './docs-figures.mjs';
 import { publishablePackages, repoRoot } from './lib/packs.mjs';
 
-/**
- * Docs owned by others that still name a file outside the repository, and the name; reported, not
- * failed, until their owners replace it (remove the entry then: a stale entry is reported too).
- */
-const knownOutsideReferences = {
-  'docs/codegen.md': ['facts.md'],
-};
-
 const skipDirs = new Set(['node_modules', '.git', 'dist', 'build', '.turbo', 'api', 'packs', 'test-logs', 'prebuilds', 'coverage']);
 
 function walk(dir, keep, found = []) {
@@ -97,17 +89,11 @@ for (const file of markdown) {
   const named = new Set();
   for (const [name] of text.matchAll(/(?<![\w/.-])\/work\/[\w./-]+|shared\/spec\/[\w./-]+/g)) named.add(name);
   for (const [, name] of text.matchAll(/(?<![\w-])([\w-]+\.md)\b/g)) if (!mdNames.has(name)) named.add(name);
-  const known = knownOutsideReferences[rel] ?? [];
-  for (const name of named) {
-    if (known.some((k) => name.endsWith(k))) notes.push(`${rel} still names ${name}, which is not in the repository (left to its owner)`);
-    else outsideProblems.push(`${rel} names ${name}, which is not in the repository`);
-  }
-  for (const k of known) if (![...named].some((n) => n.endsWith(k))) notes.push(`${rel} no longer names ${k}: remove it from knownOutsideReferences in scripts/check-docs.mjs`);
+  for (const name of named) outsideProblems.push(`${rel} names ${name}, which is not in the repository`);
 }
 console.log(`check-docs: ${markdown.length} markdown files`);
 group('markdown links resolve inside the repository', linkProblems, `${links} relative links`);
 group('no doc names a file outside the repository', outsideProblems, `${markdown.length} files`);
-for (const note of notes) console.log(`      note: ${note}`);
 
 // 3: the TypeDoc site.
 const siteProblems = [];
@@ -179,6 +165,6 @@ try {
 }
 group('benchmark figures come from docs/bench/quick.json', figureProblems, 'docs/performance.md, docs/architecture.md');
 
-for (const note of notes.filter((n) => n.startsWith('typedoc:'))) console.log(`      note: ${note}`);
+for (const note of notes) console.log(`      note: ${note}`);
 console.log(`check-docs: ${groupsPassed} passed, ${failures.length} failed`);
 process.exit(failures.length > 0 ? 1 : 0);
