@@ -6,6 +6,8 @@
 //   --include <dir>  (cann) one more include folder for the codegen and the compiler (repeatable)
 //   --config <file>  (cann) a codegen config merged over tools/codegen/codegen.config.json
 //   --prebuild       also copy the result to prebuilds/<platform>-<arch>-<backend>/ (used by prepack)
+//   --verbose        show CMake's and the compiler's output (also DD_VERBOSE=1); by default it is
+//                    shown only when a command fails
 // Output: native/build/<backend>/libdd_llm_datadist.so, which the loader finds on its own.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -22,8 +24,9 @@ const value = (name, fallback) => {
 const values = (name) => args.flatMap((a, i) => (a === name && args[i + 1] ? [resolve(args[i + 1])] : []));
 const backend = value('--backend', process.env.DD_BACKEND ?? 'host');
 const jobs = value('--jobs', '2');
+const verbose = flag('--verbose') || process.env.DD_VERBOSE === '1';
 
-const USAGE = `Usage: node packages/sys/scripts/build-native.mjs [--backend host|cann] [--include <dir>]… [--config <file>] [--jobs <n>] [--prebuild]
+const USAGE = `Usage: node packages/sys/scripts/build-native.mjs [--backend host|cann] [--include <dir>]… [--config <file>] [--jobs <n>] [--prebuild] [--verbose]
 
 Builds native/build/<backend>/libdd_llm_datadist.so: the generated C ABI shim with a backend.
   --backend host    our host backend (default; also DD_BACKEND)
@@ -34,6 +37,8 @@ Builds native/build/<backend>/libdd_llm_datadist.so: the generated C ABI shim wi
   --config <file>   (cann) codegen config merged over tools/codegen/codegen.config.json
   --jobs <n>        parallel compile jobs (default 2)
   --prebuild        also copy the library to prebuilds/<platform>-<arch>-<backend>/
+  --verbose         show CMake's and the compiler's output as it runs (also DD_VERBOSE=1); by default
+                    it is shown only when a command fails
   --help            this text
 docs/cann-backend.md and docs/regenerating.md describe the CANN path.`;
 
@@ -58,9 +63,12 @@ function have(command) {
 }
 
 function run(command, commandArgs) {
-  const r = spawnSync(command, commandArgs, { stdio: 'inherit' });
+  const r = spawnSync(command, commandArgs, verbose ? { stdio: 'inherit' } : { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
   if (r.error) fail(`${command} could not start: ${r.error.message}.`, `install ${command}: apt-get install -y cmake g++ make`);
-  if (r.status !== 0) fail(`${command} ${commandArgs.join(' ')} exited with ${r.status ?? r.signal}.`, 'the output above names the first problem.');
+  if (r.status !== 0) {
+    if (!verbose) process.stderr.write(Buffer.concat([r.stdout, r.stderr]));
+    fail(`${command} ${commandArgs.join(' ')} exited with ${r.status ?? r.signal}.`, 'the output above names the first problem.');
+  }
 }
 
 if (backend !== 'host' && backend !== 'cann') fail(`unknown backend '${backend}'.`, 'use --backend host or --backend cann.');
