@@ -3,8 +3,11 @@
 //   --backend host   (default) our host backend, from the sources shipped in native/
 //   --backend cann   CANN's libllm_datadist.so under $ASCEND_HOME_PATH; the shim is regenerated
 //                    from CANN's own headers first (needs @dd/codegen)
-//   --prebuild       also copy the result to prebuilds/<platform>-<arch>-<backend>/ (used by prepack)
-// Output: native/build/<backend>/libdd_llm_datadist.so, which the loader finds on its own.
+//   --arch arm64     cross-compile for linux-arm64 with Debian's g++-aarch64-linux-gnu (from x64);
+//                    default: the arch of this Node (a build from source works on either)
+//   --prebuild       also copy the result to prebuilds/linux-<arch>-<backend>/ (used by prepack)
+// Output: native/build/<backend>/libdd_llm_datadist.so (native/build/<backend>-<arch>/ when
+// cross-compiling), which the loader finds on its own.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -19,6 +22,10 @@ const value = (name, fallback) => {
 };
 const backend = value('--backend', process.env.DD_BACKEND ?? 'host');
 const jobs = value('--jobs', '2');
+const arch = value('--arch', process.arch);
+// Cross toolchains by target arch: the CMake toolchain file and the compiler it names.
+const crossToolchains = { arm64: { file: 'aarch64-linux-gnu.cmake', compiler: 'aarch64-linux-gnu-g++', apt: 'g++-aarch64-linux-gnu' } };
+const cross = arch === process.arch ? undefined : crossToolchains[arch];
 
 function fail(message) {
   console.error(`build-native: ${message}`);
@@ -38,10 +45,16 @@ function run(command, commandArgs) {
 if (backend !== 'host' && backend !== 'cann') fail(`unknown backend '${backend}'; use --backend host or --backend cann`);
 if (!have('cmake')) fail('cmake was not found. Install a C++17 toolchain first: apt-get install -y cmake g++ make');
 if (!have('c++') && !have('g++')) fail('no C++ compiler was found. Install one first: apt-get install -y g++ cmake make');
+if (arch !== process.arch && cross === undefined) {
+  fail(`cannot build for ${arch} on ${process.arch}: cross builds go from x64 to ${Object.keys(crossToolchains).join(', ')}; build from source on a ${arch} machine instead`);
+}
+if (cross !== undefined && !have(cross.compiler)) fail(`${cross.compiler} was not found; install the cross compiler first: apt-get install -y ${cross.apt}`);
+if (cross !== undefined && backend === 'cann') fail('--backend cann builds against the CANN toolkit of this machine; run it on the Ascend host itself, not cross');
 
 const source = join(root, 'native');
-const build = join(source, 'build', backend);
+const build = join(source, 'build', cross === undefined ? backend : `${backend}-${arch}`);
 const cmakeArgs = ['-S', source, '-B', build, '-DCMAKE_BUILD_TYPE=Release', `-DDD_BACKEND=${backend}`];
+if (cross !== undefined) cmakeArgs.push(`-DCMAKE_TOOLCHAIN_FILE=${join(source, 'cmake', cross.file)}`);
 
 // In the repository the headers live at ../../headers; the packed package carries a copy in native/headers.
 const repoHeaders = resolve(root, '..', '..', 'headers');
@@ -70,14 +83,14 @@ if (backend === 'cann') {
 }
 
 mkdirSync(build, { recursive: true });
-console.log(`build-native: ${backend} backend → ${build}`);
+console.log(`build-native: ${backend} backend for linux-${arch} → ${build}`);
 run('cmake', cmakeArgs);
 run('cmake', ['--build', build, '--target', 'dd_llm_datadist', '-j', jobs]);
 const library = join(build, 'libdd_llm_datadist.so');
 if (!existsSync(library)) fail(`the build finished but ${library} is missing`);
 
 if (flag('--prebuild')) {
-  const target = join(root, 'prebuilds', `${process.platform}-${process.arch}-${backend}`);
+  const target = join(root, 'prebuilds', `linux-${arch}-${backend}`);
   mkdirSync(target, { recursive: true });
   copyFileSync(library, join(target, 'libdd_llm_datadist.so'));
   if (existsSync(repoHeaders)) cpSync(repoHeaders, join(source, 'headers'), { recursive: true });

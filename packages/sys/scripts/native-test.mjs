@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Builds the native code twice — plain and with AddressSanitizer/UBSan — and runs the C++ suites
-// (unit, multi-instance, two-process and fault tests) of each build with ctest.
-// Usage: node packages/sys/scripts/native-test.mjs [--only test|asan]
+// (unit, multi-instance, two-process and fault tests) of each build with ctest. `--only arm64`
+// instead cross-builds them for linux-arm64 (g++-aarch64-linux-gnu) and runs them under qemu-user.
+// Usage: node packages/sys/scripts/native-test.mjs [--only test|asan|arm64]
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,7 +23,27 @@ const builds = [
       UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
     },
   },
-].filter((b) => !only || b.name === only);
+  {
+    name: 'arm64',
+    dir: join(native, 'build', 'test-arm64'),
+    defines: ['-DCMAKE_BUILD_TYPE=RelWithDebInfo', `-DCMAKE_TOOLCHAIN_FILE=${join(native, 'cmake', 'aarch64-linux-gnu.cmake')}`],
+    // ctest runs every test executable under the toolchain's CMAKE_CROSSCOMPILING_EMULATOR.
+    needs: { 'aarch64-linux-gnu-g++': 'g++-aarch64-linux-gnu', 'qemu-aarch64': 'qemu-user' },
+    onlyWhenAsked: true,
+  },
+].filter((b) => (only ? b.name === only : !b.onlyWhenAsked));
+if (builds.length === 0) {
+  console.error(`[native] unknown build '${only}'; use --only test, asan or arm64`);
+  process.exit(2);
+}
+for (const build of builds) {
+  const missing = Object.entries(build.needs ?? {}).filter(([command]) => spawnSync('sh', ['-c', `command -v ${command}`]).status !== 0);
+  if (missing.length > 0 || (build.name === 'arm64' && !existsSync('/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1'))) {
+    const packages = Object.values(build.needs).join(' ');
+    console.error(`[native] the ${build.name} build needs ${Object.keys(build.needs).join(' and ')}: apt-get install -y ${packages}`);
+    process.exit(1);
+  }
+}
 
 const started = Date.now();
 const results = [];
