@@ -214,7 +214,6 @@ DD_TEST(silent_peer_counts_as_gone_after_3_heartbeats) {
   CHECK_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), {1}, {1}), LLM_SUCCESS);
   // A stopped peer sends none: after 3 intervals it counts as gone.
   peer.Stop();
-  const auto start = std::chrono::steady_clock::now();
   CHECK(WaitUntil([&] {
           return self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), {1}, {1}) ==
                  LLM_TIMEOUT && std::strstr(dd_backend_error_detail(), "no heartbeat") != nullptr;
