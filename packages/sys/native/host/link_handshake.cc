@@ -133,8 +133,7 @@ LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const st
   if (hixl && state.links.HasLinkTo(address)) {
     return Failed(LLM_ALREADY_LINK, target, "this engine is already linked to " + address);
   }
-  // A1: force_link is true exactly when this side has no link under the id the caller named.
-  const bool force_link = !hixl && state.links.Find(target.remote_cluster_id) == nullptr;
+  const bool force_link = !hixl && target.force_link;
   UniqueFd requests;
   std::string why;
   ge::Status status = ConnectStatusCode(ConnectTcp(target.ip, target.port, deadline, requests, why));

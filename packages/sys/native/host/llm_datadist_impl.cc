@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <thread>
 
 #include "error_detail.h"
@@ -529,8 +530,8 @@ Status LlmDataDistImpl::SetRole(LlmRole role, const std::map<AscendString, Ascen
   return LLM_SUCCESS;
 }
 
-Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, dd::host::SlotReservation slot,
-                                const Deadline &deadline, std::string &detail) {
+Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, bool force_link,
+                                dd::host::SlotReservation slot, const Deadline &deadline, std::string &detail) {
   const std::string who = "cluster " + std::to_string(cluster.remote_cluster_id);
   if (cluster.remote_ip_infos.size() != 1U) {
     detail = who + ": " + std::to_string(cluster.remote_ip_infos.size()) + " remote_ip_infos; exactly 1 is needed";
@@ -548,8 +549,8 @@ Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, dd::hos
   }
   const IpInfo &remote = cluster.remote_ip_infos[0];
   dd::host::LinkAttempt attempt = dd::host::EstablishLink(
-      rt.state, dd::host::LinkTarget{cluster.remote_cluster_id, remote.ip.GetString(), remote.port}, comm_res,
-      std::move(slot), deadline);
+      rt.state, dd::host::LinkTarget{cluster.remote_cluster_id, remote.ip.GetString(), remote.port, force_link},
+      comm_res, std::move(slot), deadline);
   if (attempt.status != LLM_SUCCESS) {
     detail = attempt.detail;
     return attempt.status;
@@ -586,8 +587,23 @@ Status LlmDataDistImpl::LinkLlmClusters(const std::vector<ClusterInfo> &clusters
   for (size_t i = 0; i < clusters.size(); ++i) {
     slots.emplace_back(rt->state.links);
   }
-  RunParallel(clusters.size(), [&](size_t i) {
-    rets[base + i] = LinkOne(*rt, clusters[i], std::move(slots[i]), deadline, details[i]);
+  // A1: force_link is true exactly when this side has no link under the id the caller named.
+  std::vector<char> force_link(clusters.size());
+  // Clusters naming the same id link one after another, in call order, so both sides end up
+  // holding the same (last) link; different ids link in parallel.
+  std::map<uint64_t, std::vector<size_t>> by_id;
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    force_link[i] = rt->state.links.Find(clusters[i].remote_cluster_id) == nullptr ? 1 : 0;
+    by_id[clusters[i].remote_cluster_id].push_back(i);
+  }
+  std::vector<const std::vector<size_t> *> groups;
+  for (const auto &[id, indices] : by_id) {
+    groups.push_back(&indices);
+  }
+  RunParallel(groups.size(), [&](size_t g) {
+    for (const size_t i : *groups[g]) {
+      rets[base + i] = LinkOne(*rt, clusters[i], force_link[i] != 0, std::move(slots[i]), deadline, details[i]);
+    }
   });
   return Summarize(rets.data() + base, clusters.size(), details);
 }
