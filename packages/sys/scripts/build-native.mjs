@@ -30,7 +30,7 @@ const arch = value('--arch', process.arch);
 const crossToolchains = { arm64: { file: 'aarch64-linux-gnu.cmake', compiler: 'aarch64-linux-gnu-g++', apt: 'g++-aarch64-linux-gnu' } };
 const cross = arch === process.arch ? undefined : crossToolchains[arch];
 
-const USAGE = `Usage: node packages/sys/scripts/build-native.mjs [--backend host|cann] [--include <dir>]… [--config <file>] [--jobs <n>] [--prebuild]
+const USAGE = `Usage: node packages/sys/scripts/build-native.mjs [--backend host|cann] [--include <dir>]… [--config <file>] [--jobs <n>] [--arch arm64] [--prebuild]
 
 Builds native/build/<backend>/libdd_llm_datadist.so: the generated C ABI shim with a backend.
   --backend host    our host backend (default; also DD_BACKEND)
