@@ -5,10 +5,13 @@
 //                    from CANN's own headers first (needs @dd/codegen, run with --strict)
 //   --include <dir>  (cann) one more include folder for the codegen and the compiler (repeatable)
 //   --config <file>  (cann) a codegen config merged over tools/codegen/codegen.config.json
-//   --prebuild       also copy the result to prebuilds/<platform>-<arch>-<backend>/ (used by prepack)
+//   --arch arm64     cross-compile for linux-arm64 with Debian's g++-aarch64-linux-gnu (from x64);
+//                    default: the arch of this Node (a build from source works on either)
+//   --prebuild       also copy the result to prebuilds/linux-<arch>-<backend>/ (used by prepack)
 //   --verbose        show CMake's and the compiler's output (also DD_VERBOSE=1); by default it is
 //                    shown only when a command fails
-// Output: native/build/<backend>/libdd_llm_datadist.so, which the loader finds on its own.
+// Output: native/build/<backend>/libdd_llm_datadist.so (native/build/<backend>-<arch>/ when
+// cross-compiling), which the loader finds on its own.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -24,9 +27,13 @@ const value = (name, fallback) => {
 const values = (name) => args.flatMap((a, i) => (a === name && args[i + 1] ? [resolve(args[i + 1])] : []));
 const backend = value('--backend', process.env.DD_BACKEND ?? 'host');
 const jobs = value('--jobs', '2');
+const arch = value('--arch', process.arch);
+// Cross toolchains by target arch: the CMake toolchain file and the compiler it names.
+const crossToolchains = { arm64: { file: 'aarch64-linux-gnu.cmake', compiler: 'aarch64-linux-gnu-g++', apt: 'g++-aarch64-linux-gnu' } };
+const cross = arch === process.arch ? undefined : crossToolchains[arch];
 const verbose = flag('--verbose') || process.env.DD_VERBOSE === '1';
 
-const USAGE = `Usage: node packages/sys/scripts/build-native.mjs [--backend host|cann] [--include <dir>]… [--config <file>] [--jobs <n>] [--prebuild] [--verbose]
+const USAGE = `Usage: node packages/sys/scripts/build-native.mjs [--backend host|cann] [--include <dir>]… [--config <file>] [--jobs <n>] [--arch arm64] [--prebuild] [--verbose]
 
 Builds native/build/<backend>/libdd_llm_datadist.so: the generated C ABI shim with a backend.
   --backend host    our host backend (default; also DD_BACKEND)
@@ -36,7 +43,8 @@ Builds native/build/<backend>/libdd_llm_datadist.so: the generated C ABI shim wi
   --include <dir>   (cann) one more include folder for the codegen and the compiler (repeatable)
   --config <file>   (cann) codegen config merged over tools/codegen/codegen.config.json
   --jobs <n>        parallel compile jobs (default 2)
-  --prebuild        also copy the library to prebuilds/<platform>-<arch>-<backend>/
+  --arch arm64      cross-compile for linux-arm64 (g++-aarch64-linux-gnu) into native/build/<backend>-arm64/
+  --prebuild        also copy the library to prebuilds/linux-<arch>-<backend>/
   --verbose         show CMake's and the compiler's output as it runs (also DD_VERBOSE=1); by default
                     it is shown only when a command fails
   --help            this text
@@ -52,10 +60,10 @@ if (flag('--help') || flag('-h')) {
   console.log(USAGE);
   process.exit(0);
 }
-const known = new Set(['--backend', '--jobs', '--include', '--config', '--prebuild']);
+const known = new Set(['--backend', '--jobs', '--include', '--config', '--arch', '--prebuild', '--verbose']);
 for (let i = 0; i < args.length; i++) {
   if (!known.has(args[i])) fail(`unknown option ${args[i]}.`, 'see `node packages/sys/scripts/build-native.mjs --help`.');
-  if (args[i] !== '--prebuild') i++;
+  if (args[i] !== '--prebuild' && args[i] !== '--verbose') i++;
 }
 
 function have(command) {
@@ -75,10 +83,16 @@ if (backend !== 'host' && backend !== 'cann') fail(`unknown backend '${backend}'
 if (backend !== 'cann' && (flag('--include') || flag('--config'))) fail('--include and --config apply to --backend cann only.', 'add --backend cann, or leave them out.');
 if (!have('cmake')) fail('cmake was not found. Install a C++17 toolchain first: apt-get install -y cmake g++ make');
 if (!have('c++') && !have('g++')) fail('no C++ compiler was found. Install one first: apt-get install -y g++ cmake make');
+if (arch !== process.arch && cross === undefined) {
+  fail(`cannot build for ${arch} on ${process.arch}.`, `cross builds go from x64 to ${Object.keys(crossToolchains).join(', ')}; build from source on a ${arch} machine instead.`);
+}
+if (cross !== undefined && !have(cross.compiler)) fail(`${cross.compiler} was not found.`, `apt-get install -y ${cross.apt}`);
+if (cross !== undefined && backend === 'cann') fail('--backend cann cannot be cross-compiled.', 'run it on the Ascend host itself, against its CANN toolkit.');
 
 const source = join(root, 'native');
-const build = join(source, 'build', backend);
+const build = join(source, 'build', cross === undefined ? backend : `${backend}-${arch}`);
 const cmakeArgs = ['-S', source, '-B', build, '-DCMAKE_BUILD_TYPE=Release', `-DDD_BACKEND=${backend}`];
+if (cross !== undefined) cmakeArgs.push(`-DCMAKE_TOOLCHAIN_FILE=${join(source, 'cmake', cross.file)}`);
 
 // In the repository the headers live at ../../headers; the packed package carries a copy in native/headers.
 const repoHeaders = resolve(root, '..', '..', 'headers');
@@ -121,14 +135,14 @@ if (backend === 'cann') {
 }
 
 mkdirSync(build, { recursive: true });
-console.log(`build-native: ${backend} backend → ${build}`);
+console.log(`build-native: ${backend} backend for linux-${arch} → ${build}`);
 run('cmake', cmakeArgs);
 run('cmake', ['--build', build, '--target', 'dd_llm_datadist', '-j', jobs]);
 const library = join(build, 'libdd_llm_datadist.so');
 if (!existsSync(library)) fail(`the build finished but ${library} is missing.`, 'remove packages/sys/native/build and build again.');
 
 if (flag('--prebuild')) {
-  const target = join(root, 'prebuilds', `${process.platform}-${process.arch}-${backend}`);
+  const target = join(root, 'prebuilds', `linux-${arch}-${backend}`);
   mkdirSync(target, { recursive: true });
   copyFileSync(library, join(target, 'libdd_llm_datadist.so'));
   if (existsSync(repoHeaders)) cpSync(repoHeaders, join(source, 'headers'), { recursive: true });

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the native code twice — plain and with AddressSanitizer/UBSan — and runs the C++ suites
-// (unit, multi-instance, two-process and fault tests) of each build with ctest.
-// Usage: node packages/sys/scripts/native-test.mjs [--only test|asan] [--verbose]
+// (unit, multi-instance, two-process and fault tests) of each build with ctest. `--only arm64`
+// instead cross-builds them for linux-arm64 (g++-aarch64-linux-gnu) and runs them under qemu-user.
+// Usage: node packages/sys/scripts/native-test.mjs [--only test|asan|arm64] [--verbose]
 // CMake's and the compiler's output is shown only when that command fails (or with --verbose /
 // DD_VERBOSE=1); ctest's is always shown: one line per test, and the output of each failing test.
 import { spawnSync } from 'node:child_process';
@@ -28,7 +29,26 @@ const builds = [
       UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
     },
   },
-].filter((b) => !only || b.name === only);
+  {
+    name: 'arm64',
+    dir: join(native, 'build', 'test-arm64'),
+    defines: ['-DCMAKE_BUILD_TYPE=RelWithDebInfo', `-DDD_HEADERS_DIR=${headers}`, `-DCMAKE_TOOLCHAIN_FILE=${join(native, 'cmake', 'aarch64-linux-gnu.cmake')}`],
+    // ctest runs every test executable under the toolchain's CMAKE_CROSSCOMPILING_EMULATOR.
+    needs: { 'aarch64-linux-gnu-g++': 'g++-aarch64-linux-gnu', 'qemu-aarch64': 'qemu-user' },
+    onlyWhenAsked: true,
+  },
+].filter((b) => (only ? b.name === only : !b.onlyWhenAsked));
+if (builds.length === 0) {
+  console.error(`[native] unknown build '${only}'; use --only test, asan or arm64`);
+  process.exit(2);
+}
+for (const build of builds) {
+  const missing = Object.keys(build.needs ?? {}).filter((command) => spawnSync('sh', ['-c', `command -v ${command}`]).status !== 0);
+  if (missing.length > 0) {
+    console.error(`[native] the ${build.name} build needs ${missing.join(' and ')}: apt-get install -y ${missing.map((c) => build.needs[c]).join(' ')}`);
+    process.exit(1);
+  }
+}
 
 const started = Date.now();
 const results = [];
@@ -54,13 +74,16 @@ function run(label, cmd, args, options = {}) {
   return ok;
 }
 
-/** The test cases behind ctest's executables: each prints "N passed, M failed", which ctest logs. */
+/** The test cases behind ctest's executables: each prints "N passed, M failed, K skipped", which ctest logs. */
 function caseCounts(buildDir) {
   const log = join(buildDir, 'Testing', 'Temporary', 'LastTest.log');
   if (!existsSync(log)) return undefined;
-  const counts = [...readFileSync(log, 'utf8').matchAll(/^(\d+) passed, (\d+) failed$/gm)];
+  const counts = [...readFileSync(log, 'utf8').matchAll(/^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/gm)];
   if (counts.length === 0) return undefined;
-  return counts.reduce((sum, m) => ({ passed: sum.passed + Number(m[1]), failed: sum.failed + Number(m[2]), executables: sum.executables + 1 }), { passed: 0, failed: 0, executables: 0 });
+  return counts.reduce(
+    (sum, m) => ({ passed: sum.passed + Number(m[1]), failed: sum.failed + Number(m[2]), skipped: sum.skipped + Number(m[3] ?? 0), executables: sum.executables + 1 }),
+    { passed: 0, failed: 0, skipped: 0, executables: 0 },
+  );
 }
 
 let failed = false;
@@ -72,7 +95,7 @@ for (const build of builds) {
   const ok = built && run(`${build.name} ctest`, 'ctest', ['--output-on-failure', '--timeout', '240'], { cwd: build.dir, env: build.env });
   // Only this run's ctest log counts: after a failed build the one on disk is an earlier run's.
   const cases = built ? caseCounts(build.dir) : undefined;
-  if (cases) console.log(`[native] ${build.name}: C++ test cases of ${cases.executables} executables: ${cases.passed} passed, ${cases.failed} failed`);
+  if (cases) console.log(`[native] ${build.name}: C++ test cases of ${cases.executables} executables: ${cases.passed} passed, ${cases.failed} failed, ${cases.skipped} skipped`);
   results.push(`${build.name}: ${ok ? 'passed' : 'FAILED'}`);
   failed ||= !ok;
 }

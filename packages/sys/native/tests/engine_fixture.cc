@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace ddtest {
@@ -180,5 +182,15 @@ int64_t Register(LlmDataDist &engine, HostCache &cache, CachePlacement placement
     return -1;
   }
   return id;
+}
+std::string SameHostPathUnavailable() {
+  char source[8] = "probe";
+  char seen[8] = {};
+  iovec local{seen, sizeof(seen)};
+  iovec remote{source, sizeof(source)};
+  if (::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(sizeof(seen))) {
+    return "";
+  }
+  return std::string("process_vm_readv fails here (") + std::strerror(errno) + ")";
 }
 }  // namespace ddtest

@@ -64,6 +64,10 @@ Cache CacheWithId(int64_t id, uint32_t num_tensors = 0);
 CacheIndex IndexOf(uint64_t cluster_id, int64_t cache_id, uint32_t batch_index = 0);
 KvCacheExtParam Ext(int32_t src_first, int32_t src_second, int32_t dst_first, int32_t dst_second, uint8_t per_layer);
 int64_t Register(LlmDataDist &engine, HostCache &cache, CachePlacement placement = CachePlacement::kHost);
+// Why the same-host data path (process_vm_readv) cannot work in this process, or "" when it can:
+// qemu-user, which runs the arm64 tests, does not implement the call (ENOSYS).
+std::string SameHostPathUnavailable();
+
 // Polls `predicate` every 5 ms for at most `ms`.
 template <typename Predicate>
 bool WaitUntil(Predicate predicate, int ms);
