@@ -55,7 +55,7 @@ for (const old of readdirSync(out).filter((f) => f.endsWith('.tgz'))) rmSync(joi
 let passed = 0;
 const failures = [];
 for (const pkg of packages) {
-  // prepack of @dd/sys builds the linux-x64 prebuild that the tarball carries.
+  // prepack of @dd/sys builds the linux-x64 and linux-arm64 prebuilds that the tarball carries.
   run('npx', ['-y', 'pnpm@12.4.2', 'pack', '--pack-destination', out], pkg.dir);
   const tarball = join(out, tarballName(pkg.name, pkg.manifest.version));
   const results = checks(pkg, tarball);

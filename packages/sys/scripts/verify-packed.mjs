@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Proves @dd/sys installs on its own: takes its tarball from `pnpm pack:all` (prepack builds the
-// linux-x64 prebuild), installs it with npm into a clean folder outside the workspace, and there
+// linux-x64 and linux-arm64 prebuilds), installs it with npm into a clean folder outside the workspace, and there
 //   1. moves bytes between two engines through the installed package (prebuild, no compiler used),
 //   2. rebuilds the library from the shipped sources with the shipped build script,
 //   3. checks the build script's message when CMake is missing.
@@ -29,7 +29,7 @@ try {
   const tarball = tarballOf(packsFolder(process.argv.slice(2)), '@dd/sys');
   step(`checking ${tarball}`);
   const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' });
-  for (const needed of ['package/prebuilds/linux-x64-host/libdd_llm_datadist.so', 'package/native/host/', 'package/native/generated/dd_shim.cc', 'package/native/headers/llm_datadist/llm_datadist.h', 'package/scripts/build-native.mjs']) {
+  for (const needed of ['package/prebuilds/linux-x64-host/libdd_llm_datadist.so', 'package/prebuilds/linux-arm64-host/libdd_llm_datadist.so', 'package/native/cmake/aarch64-linux-gnu.cmake', 'package/native/host/', 'package/native/generated/dd_shim.cc', 'package/native/headers/llm_datadist/llm_datadist.h', 'package/scripts/build-native.mjs']) {
     if (!listing.includes(needed)) throw new Error(`the tarball lacks ${needed}`);
   }
 
