@@ -19,6 +19,7 @@ const steps = [
   { name: 'example: router tests on the packed packages, installed like an outside project', when: 'examples/router/scripts/test-packed.mjs', run: ['node', 'examples/router/scripts/test-packed.mjs'] },
   { name: '@dd/sys: the packed tarball installs and runs on its own', run: ['node', 'packages/sys/scripts/verify-packed.mjs'] },
   { name: '@dd/sys: the CANN build path against a stand-in toolkit tree', run: ['node', 'packages/sys/scripts/verify-cann-build.mjs'] },
+  { name: 'codegen: regenerating for a CANN release, end to end (docs/regenerating.md on a vendor-shaped toolkit)', run: ['node', 'tools/codegen/scripts/verify-regeneration.mjs'] },
   { name: 'lint: publint + attw on every package', run: [...pnpm, 'exec', 'turbo', 'run', 'lint', '--output-logs=errors-only'] },
 ];
 

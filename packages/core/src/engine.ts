@@ -495,6 +495,19 @@ export class LlmDataDist {
     }
   }
 
+  /**
+   * Why a transfer to `clusterId` found no link: links are named by the id the peer's engine was
+   * created with, whatever `clusterId` the link call gave (A1), and a peer that linked to this
+   * engine can be named too.
+   */
+  #notLinkedHint(clusterId: bigint): string {
+    const made = this.#links.size === 0 ? 'none' : this.#linkIds();
+    return (
+      `No link is named ${clusterId}. A link is named by the peer's own cluster id (the one its engine was created with), ` +
+      `both on the side that linked and on the side that accepted; links this engine made: ${made}.`
+    );
+  }
+
   #linkIds(): string {
     return [...this.#links.keys()].join(', ');
   }
@@ -573,6 +586,9 @@ export class LlmDataDist {
       (status) => status,
       method,
       (status, nativeMessage) => {
+        if (status === StatusCode.LLM_NOT_YET_LINK) {
+          throw errorFromStatus({ status, operation: op, nativeMessage, hint: this.#notLinkedHint(plan.remoteClusterId) });
+        }
         if (status !== StatusCode.LLM_SUCCESS) throw errorFromStatus({ status, operation: op, nativeMessage });
         return { bytes: plan.bytes, durationMs: performance.now() - started };
       },

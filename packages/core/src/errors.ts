@@ -62,6 +62,8 @@ export interface DataDistErrorInit {
   readonly nativeMessage?: string;
   /** Overrides the generated message. */
   readonly message?: string;
+  /** What to do about it, appended to the generated message. */
+  readonly hint?: string;
   readonly cause?: unknown;
 }
 
@@ -69,7 +71,8 @@ function defaultMessage(init: DataDistErrorInit): string {
   const status = init.status >>> 0;
   const hex = `0x${status.toString(16).padStart(8, '0')}`;
   const native = init.nativeMessage ? ` Native: ${init.nativeMessage}` : '';
-  return `${init.operation} failed with ${statusNameOf(status)} (${hex}): ${statusMeaningOf(status)}${native}`;
+  const hint = init.hint ? ` ${init.hint}` : '';
+  return `${init.operation} failed with ${statusNameOf(status)} (${hex}): ${statusMeaningOf(status)}${native}${hint}`;
 }
 
 /**

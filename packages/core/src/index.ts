@@ -9,7 +9,7 @@ export type { Role } from './role.js';
 export { KvCache, type TensorMemory } from './kv-cache.js';
 export { MAX_REGISTERED_ADDRESSES, type CacheDesc, type CacheGeometry, type Placement } from './cache-desc.js';
 export { allocateHostTensors, cacheGeometry, type SizedCacheDesc } from './host-tensors.js';
-export { MAX_LINKS_PER_ENGINE, type ClusterLink, type ClusterPeer, type LinkOutcome, type PeerAddress, type UnlinkOutcome, type UnlinkTarget } from './cluster-link.js';
+export { DEFAULT_MAX_LINKS, MAX_LINKS_LIMIT, type ClusterLink, type ClusterPeer, type LinkOutcome, type PeerAddress, type UnlinkOutcome, type UnlinkTarget } from './cluster-link.js';
 export type { LayerRange } from './layer-range.js';
 export type {
   PullBlocksOptions,

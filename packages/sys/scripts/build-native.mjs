@@ -2,7 +2,9 @@
 // Builds libdd_llm_datadist.so: the generated C ABI shim compiled with a backend.
 //   --backend host   (default) our host backend, from the sources shipped in native/
 //   --backend cann   CANN's libllm_datadist.so under $ASCEND_HOME_PATH; the shim is regenerated
-//                    from CANN's own headers first (needs @dd/codegen)
+//                    from CANN's own headers first (needs @dd/codegen, run with --strict)
+//   --include <dir>  (cann) one more include folder for the codegen and the compiler (repeatable)
+//   --config <file>  (cann) a codegen config merged over tools/codegen/codegen.config.json
 //   --prebuild       also copy the result to prebuilds/<platform>-<arch>-<backend>/ (used by prepack)
 // Output: native/build/<backend>/libdd_llm_datadist.so, which the loader finds on its own.
 import { spawnSync } from 'node:child_process';
@@ -17,12 +19,38 @@ const value = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
 };
+const values = (name) => args.flatMap((a, i) => (a === name && args[i + 1] ? [resolve(args[i + 1])] : []));
 const backend = value('--backend', process.env.DD_BACKEND ?? 'host');
 const jobs = value('--jobs', '2');
 
-function fail(message) {
-  console.error(`build-native: ${message}`);
+const USAGE = `Usage: node packages/sys/scripts/build-native.mjs [--backend host|cann] [--include <dir>]… [--config <file>] [--jobs <n>] [--prebuild]
+
+Builds native/build/<backend>/libdd_llm_datadist.so: the generated C ABI shim with a backend.
+  --backend host    our host backend (default; also DD_BACKEND)
+  --backend cann    CANN's $ASCEND_HOME_PATH/lib64/libllm_datadist.so; the shim is regenerated first,
+                    strictly, from $ASCEND_HOME_PATH/include with include/external (and
+                    $ASCEND_HOME_PATH/pkg_inc when present) as include folders
+  --include <dir>   (cann) one more include folder for the codegen and the compiler (repeatable)
+  --config <file>   (cann) codegen config merged over tools/codegen/codegen.config.json
+  --jobs <n>        parallel compile jobs (default 2)
+  --prebuild        also copy the library to prebuilds/<platform>-<arch>-<backend>/
+  --help            this text
+docs/cann-backend.md and docs/regenerating.md describe the CANN path.`;
+
+/** One line: what went wrong and what to do about it. */
+function fail(message, fix) {
+  console.error(`build-native: error: ${message}${fix ? ` Fix: ${fix}` : ''}`);
   process.exit(1);
+}
+
+if (flag('--help') || flag('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const known = new Set(['--backend', '--jobs', '--include', '--config', '--prebuild']);
+for (let i = 0; i < args.length; i++) {
+  if (!known.has(args[i])) fail(`unknown option ${args[i]}.`, 'see `node packages/sys/scripts/build-native.mjs --help`.');
+  if (args[i] !== '--prebuild') i++;
 }
 
 function have(command) {
@@ -31,11 +59,12 @@ function have(command) {
 
 function run(command, commandArgs) {
   const r = spawnSync(command, commandArgs, { stdio: 'inherit' });
-  if (r.error) fail(`${command} could not start: ${r.error.message}`);
-  if (r.status !== 0) fail(`${command} ${commandArgs.join(' ')} exited with ${r.status ?? r.signal}`);
+  if (r.error) fail(`${command} could not start: ${r.error.message}.`, `install ${command}: apt-get install -y cmake g++ make`);
+  if (r.status !== 0) fail(`${command} ${commandArgs.join(' ')} exited with ${r.status ?? r.signal}.`, 'the output above names the first problem.');
 }
 
-if (backend !== 'host' && backend !== 'cann') fail(`unknown backend '${backend}'; use --backend host or --backend cann`);
+if (backend !== 'host' && backend !== 'cann') fail(`unknown backend '${backend}'.`, 'use --backend host or --backend cann.');
+if (backend !== 'cann' && (flag('--include') || flag('--config'))) fail('--include and --config apply to --backend cann only.', 'add --backend cann, or leave them out.');
 if (!have('cmake')) fail('cmake was not found. Install a C++17 toolchain first: apt-get install -y cmake g++ make');
 if (!have('c++') && !have('g++')) fail('no C++ compiler was found. Install one first: apt-get install -y g++ cmake make');
 
@@ -49,24 +78,38 @@ if (existsSync(repoHeaders)) cmakeArgs.push(`-DDD_HEADERS_DIR=${repoHeaders}`);
 
 if (backend === 'cann') {
   const ascend = process.env.ASCEND_HOME_PATH;
-  if (!ascend) fail('--backend cann needs ASCEND_HOME_PATH (e.g. /usr/local/Ascend/ascend-toolkit/latest); source set_env.sh first');
+  if (!ascend) fail('--backend cann needs ASCEND_HOME_PATH.', 'load the toolkit environment first: source /usr/local/Ascend/ascend-toolkit/set_env.sh');
   const needed = [
     join(ascend, 'include', 'llm_datadist', 'llm_datadist.h'),
     join(ascend, 'lib64', 'libllm_datadist.so'),
   ];
   const missing = needed.filter((p) => !existsSync(p));
-  if (missing.length > 0) fail(`the CANN tree at ${ascend} is incomplete; missing:\n  ${missing.join('\n  ')}`);
+  if (missing.length > 0) fail(`the CANN tree at ${ascend} is incomplete; missing: ${missing.join(', ')}.`, 'point ASCEND_HOME_PATH at a toolkit with the LLM-DataDist package installed (its set_env.sh sets it).');
+  const config = value('--config', undefined);
+  if (config !== undefined && !existsSync(config)) fail(`the codegen config ${resolve(config)} does not exist.`, 'pass an existing JSON file to --config.');
+  // A toolkit keeps CANN's own ge/graph headers under include/external (and pkg_inc): the codegen
+  // and the compiler both need them, in the same order.
+  const includeDirs = [join(ascend, 'include', 'external'), join(ascend, 'pkg_inc')].filter((d) => existsSync(d)).concat(values('--include'));
   // An installed @dd/codegen, else the one of the dd repository this package sits in.
   let codegen = resolve(root, '..', '..', 'tools', 'codegen', 'bin', 'dd-codegen.mjs');
   try {
     codegen = join(dirname(fileURLToPath(import.meta.resolve('@dd/codegen/package.json'))), 'bin', 'dd-codegen.mjs');
   } catch {
-    if (!existsSync(codegen)) fail('--backend cann regenerates the shim from CANN headers and needs @dd/codegen: npm install @dd/codegen');
+    if (!existsSync(codegen)) fail('--backend cann regenerates the shim from CANN headers and needs @dd/codegen.', 'npm install @dd/codegen');
   }
   const shimDir = join(build, 'generated');
   rmSync(shimDir, { recursive: true, force: true });
-  run(process.execPath, [codegen, '--headers', join(ascend, 'include'), '--out', shimDir]);
-  cmakeArgs.push(`-DDD_SHIM_DIR=${join(shimDir, 'native')}`, `-DDD_HEADERS_DIR=${join(ascend, 'include')}`, `-DASCEND_HOME_PATH=${ascend}`);
+  const codegenArgs = ['--headers', join(ascend, 'include'), '--out', shimDir, '--strict', ...includeDirs.flatMap((d) => ['--include', d])];
+  if (config !== undefined) codegenArgs.push('--config', resolve(config));
+  // The codegen's own last line says what failed and how to fix it; nothing is added to it.
+  const generated = spawnSync(process.execPath, [codegen, ...codegenArgs], { stdio: 'inherit' });
+  if (generated.status !== 0) process.exit(1);
+  cmakeArgs.push(
+    `-DDD_SHIM_DIR=${join(shimDir, 'native')}`,
+    `-DDD_HEADERS_DIR=${join(ascend, 'include')}`,
+    `-DDD_EXTRA_INCLUDE_DIRS=${includeDirs.join(';')}`,
+    `-DASCEND_HOME_PATH=${ascend}`,
+  );
 }
 
 mkdirSync(build, { recursive: true });
@@ -74,7 +117,7 @@ console.log(`build-native: ${backend} backend → ${build}`);
 run('cmake', cmakeArgs);
 run('cmake', ['--build', build, '--target', 'dd_llm_datadist', '-j', jobs]);
 const library = join(build, 'libdd_llm_datadist.so');
-if (!existsSync(library)) fail(`the build finished but ${library} is missing`);
+if (!existsSync(library)) fail(`the build finished but ${library} is missing.`, 'remove packages/sys/native/build and build again.');
 
 if (flag('--prebuild')) {
   const target = join(root, 'prebuilds', `${process.platform}-${process.arch}-${backend}`);

@@ -1,104 +1,168 @@
-import { OptionKey, StatusCode } from '@dd/sys';
-import { parseListenAddress, type ListenAddress } from './ip-address.js';
-import { fail, invalid, ok, type Outcome } from './outcome.js';
+import { OptionKey } from '@dd/sys';
+import { generateCommRes } from './comm-res.js';
+import { checkHixlOptions, type HixlEngine } from './hixl-options.js';
+import { parseListenIpInfo, type ListenAddress } from './ip-address.js';
+import { INT32_MAX, UINT32_MAX, isDigits, streamInteger, uint32Option } from './option-values.js';
+import { invalid, ok, type Outcome } from './outcome.js';
 
-/** What Initialize keeps from its options (V2, facts §3.2). */
-export interface EngineOptions {
+/*
+ * Initialize's option checks in V2's order (A10). The listen daemon starts between the transfer
+ * engine's checks (step 8) and the data-cache checks (step 9), so they come in two halves.
+ */
+
+export type TransferBackend = 'default' | 'hixl';
+
+/** What steps 3-8 keep. */
+export interface EngineSetup {
   readonly deviceId: number;
   readonly listen: ListenAddress | null;
-  /** `llm.SyncKvCacheWaitTime`: the deadline of every pull and push. */
-  readonly syncWaitMs: number;
-  readonly transferBackend: 'hccl' | 'hixl';
-  /** Whether local communication resources exist, which lifts the one-local-IP rule of links. */
-  readonly hasLocalCommRes: boolean;
-  /** Links allowed per instance: 512 on an HCCL comm domain, unbounded for rank table v1.3. */
-  readonly linkLimit: number;
+  readonly transferBackend: TransferBackend;
+  /** Default backend: the stored or generated `llm.LocalCommRes`; null until a link generates it. */
+  readonly commRes: string | null;
+  readonly hixlEngine: HixlEngine | null;
 }
+
+/** What steps 9-10 keep. */
+export interface EngineLimits {
+  /** `llm.SyncKvCacheWaitTime`: the deadline of every pull and push, and of the cache-table fetch. */
+  readonly syncWaitMs: number;
+  /** `dd.MaxLinks` (D12). */
+  readonly maxLinks: number;
+}
+
+export type EngineOptions = EngineSetup & EngineLimits;
 
 const DEFAULT_SYNC_WAIT_MS = 1000;
-const HCCL_LINK_LIMIT = 512;
-const INT32_MAX = 0x7fffffff;
-const FLAG_KEYS = [OptionKey.OPTION_ENABLE_SET_ROLE, 'llm.EnableCacheManager', 'llm.EnableRemoteCacheAccessible'];
+const DEFAULT_MAX_LINKS = 4096;
+const MAX_LINKS_LIMIT = 1_048_576;
 
-function parseDeviceId(text: string | undefined): Outcome<number> {
+/** Step 3: every ';'-separated item reads as an int32 ≥ 0. Step 6: the whole value reads as one int32. */
+function deviceIdItems(text: string | undefined): Outcome<void> {
   if (text === undefined || text === '') return invalid(`${OptionKey.OPTION_DEVICE_ID} is required`);
-  const items = text.split(';');
-  if (!items.every((item) => /^[0-9]+$/.test(item))) {
-    return invalid(`${OptionKey.OPTION_DEVICE_ID} "${text}": every item must be an integer >= 0`);
+  for (const item of text.split(';')) {
+    if (streamInteger(item, 0n, INT32_MAX) === null) return invalid(`${OptionKey.OPTION_DEVICE_ID} "${text}": "${item}" is not an integer in 0..${INT32_MAX}`);
   }
-  // V2 serves one device per process and re-parses the whole value as one int32.
-  if (items.length !== 1 || Number(text) > INT32_MAX) {
-    return invalid(`${OptionKey.OPTION_DEVICE_ID} "${text}": V2 takes exactly one device id (an int32)`);
-  }
-  return ok(Number(text));
+  return ok(undefined);
 }
 
-function parseSyncWait(text: string | undefined): Outcome<number> {
-  if (text === undefined) return ok(DEFAULT_SYNC_WAIT_MS);
-  if (!/^[0-9]+$/.test(text) || Number(text) <= 0 || Number(text) > INT32_MAX) {
-    return invalid(`${OptionKey.OPTION_SYNC_CACHE_WAIT_TIME} "${text}": must be a positive integer (milliseconds)`);
-  }
-  return ok(Number(text));
+function singleDeviceId(text: string): Outcome<number> {
+  const value = streamInteger(text, 0n, INT32_MAX);
+  return value === null ? invalid(`${OptionKey.OPTION_DEVICE_ID} "${text}": V2 runs on one device (one int32)`) : ok(Number(value));
 }
 
-/** The rank table's version decides the link cap; anything that is not a JSON object is refused. */
-function parseLocalCommRes(text: string | undefined, listen: ListenAddress | null): Outcome<{ present: boolean; limit: number }> {
-  if (text === undefined) return ok({ present: false, limit: HCCL_LINK_LIMIT });
-  // Empty means "generate it from the listen IP"; without one there is nothing to generate from.
-  if (text === '') return ok({ present: listen !== null, limit: HCCL_LINK_LIMIT });
-  let table: unknown;
-  try {
-    table = JSON.parse(text);
-  } catch {
-    return invalid(`${OptionKey.OPTION_LOCAL_COMM_RES} is not valid JSON`);
-  }
-  if (typeof table !== 'object' || table === null || Array.isArray(table)) {
-    return invalid(`${OptionKey.OPTION_LOCAL_COMM_RES} must be a JSON object (a rank table)`);
-  }
-  const version = (table as { version?: unknown }).version;
-  return ok({ present: true, limit: version === '1.3' ? Number.POSITIVE_INFINITY : HCCL_LINK_LIMIT });
+function transferBackend(text: string | undefined): Outcome<TransferBackend> {
+  if (text === undefined) return ok('default');
+  if (text === 'hixl') return ok('hixl');
+  return invalid(`${OptionKey.OPTION_TRANSFER_BACKEND} "${text}": the only backend besides the default is "hixl"`);
 }
 
-/** Initialize's option checks, in V2's order; keys V2 does not know pass through untouched. */
-export function parseEngineOptions(options: Readonly<Record<string, string>>): Outcome<EngineOptions> {
-  const deviceId = parseDeviceId(options[OptionKey.OPTION_DEVICE_ID]);
-  if (!deviceId.ok) return deviceId;
+/** The internal keys Initialize writes from ListenIpInfo; a caller may set them directly (A28). */
+function listenFromInternalKeys(options: Readonly<Record<string, string>>): Outcome<ListenAddress | null> {
+  const ip = options['llm.ListenIp'];
+  const portText = options['llm.ListenPort'];
+  if (portText === undefined) return ok(null);
+  if (ip === undefined) return invalid('llm.ListenPort is set without llm.ListenIp');
+  const port = uint32Option(portText);
+  if (port === null) return invalid(`llm.ListenPort "${portText}" is not an integer in 0..${UINT32_MAX}`);
+  return ok({ ip, port: Number(port), family: ip.includes(':') ? 6 : 4 });
+}
 
+/** Step 8, default backend: the HCCL transfer engine's options. */
+function defaultEngineOptions(options: Readonly<Record<string, string>>): Outcome<void> {
+  for (const key of ['llm.RdmaTrafficClass', 'llm.RdmaServiceLevel']) {
+    const value = options[key];
+    if (value !== undefined && uint32Option(value) === null) return invalid(`${key} "${value}" is not an unsigned 32-bit integer`);
+  }
+  const retries = options['llm.LinkRetryCount'];
+  if (retries !== undefined && streamInteger(retries, 1n, 100n) === null) return invalid(`llm.LinkRetryCount "${retries}" is not an integer in 1..100`);
+  return ok(undefined);
+}
+
+/** Steps 3-8, up to the start of the listen daemon. */
+export function checkEngineSetup(options: Readonly<Record<string, string>>): Outcome<EngineSetup> {
+  const deviceText = options[OptionKey.OPTION_DEVICE_ID];
+  const items = deviceIdItems(deviceText);
+  if (!items.ok) return items;
   const listenText = options[OptionKey.OPTION_LISTEN_IP_INFO];
   let listen: ListenAddress | null = null;
   if (listenText !== undefined) {
-    const parsed = parseListenAddress(listenText);
+    const parsed = parseListenIpInfo(listenText);
     if (!parsed.ok) return parsed;
     listen = parsed.value;
   }
-
-  const syncWaitMs = parseSyncWait(options[OptionKey.OPTION_SYNC_CACHE_WAIT_TIME]);
-  if (!syncWaitMs.ok) return syncWaitMs;
-
-  for (const key of FLAG_KEYS) {
-    const value = options[key];
-    if (value !== undefined && value !== '0' && value !== '1') return invalid(`${key} "${value}": must be "0" or "1"`);
+  const backend = transferBackend(options[OptionKey.OPTION_TRANSFER_BACKEND]);
+  if (!backend.ok) return backend;
+  const deviceId = singleDeviceId(deviceText as string);
+  if (!deviceId.ok) return deviceId;
+  if (listen === null) {
+    const internal = listenFromInternalKeys(options);
+    if (!internal.ok) return internal;
+    listen = internal.value;
   }
-
-  const backendText = options[OptionKey.OPTION_TRANSFER_BACKEND];
-  let transferBackend: EngineOptions['transferBackend'] = 'hccl';
-  if (backendText === 'hixl') {
+  if (backend.value === 'hixl') {
     if (listen === null) return invalid(`${OptionKey.OPTION_TRANSFER_BACKEND} "hixl" needs ${OptionKey.OPTION_LISTEN_IP_INFO}`);
-    transferBackend = 'hixl';
-  } else if (backendText !== undefined) {
-    // V2 fails to create an engine it does not know, and Initialize squashes that into LLM_FAILED.
-    return fail(StatusCode.LLM_FAILED, `${OptionKey.OPTION_TRANSFER_BACKEND} "${backendText}": unknown transfer backend`);
+    const engine = checkHixlOptions(options);
+    if (!engine.ok) return engine;
+    return ok({ deviceId: deviceId.value, listen, transferBackend: 'hixl', commRes: null, hixlEngine: engine.value });
   }
+  const engine = defaultEngineOptions(options);
+  if (!engine.ok) return engine;
+  const given = options[OptionKey.OPTION_LOCAL_COMM_RES] ?? '';
+  const commRes = given !== '' ? given : listen !== null ? generateCommRes(listen.ip, deviceId.value) : null;
+  return ok({ deviceId: deviceId.value, listen, transferBackend: 'default', commRes, hixlEngine: null });
+}
 
-  const commRes = parseLocalCommRes(options[OptionKey.OPTION_LOCAL_COMM_RES], listen);
-  if (!commRes.ok) return commRes;
+/** `llm.MemPoolConfig` / `llm.HostMemPoolConfig` (A28); nothing is allocated (D13). */
+function checkPoolConfig(key: string, text: string | undefined): Outcome<void> {
+  if (text === undefined) return ok(undefined);
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch {
+    return invalid(`${key} is not valid JSON`);
+  }
+  const size = typeof config === 'object' && config !== null ? (config as Record<string, unknown>)['memory_size'] : undefined;
+  const shift = typeof config === 'object' && config !== null ? ((config as Record<string, unknown>)['page_shift'] ?? 16) : undefined;
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) return invalid(`${key}: memory_size must be an unsigned integer`);
+  if (typeof shift !== 'number' || !Number.isInteger(shift) || shift < 10 || shift >= 31) return invalid(`${key}: page_shift must be an integer in [10, 31)`);
+  if (BigInt(size) >> BigInt(shift) >= UINT32_MAX) return invalid(`${key}: memory_size >> page_shift must stay below 4294967295 pages`);
+  return ok(undefined);
+}
 
-  return ok({
-    deviceId: deviceId.value,
-    listen,
-    syncWaitMs: syncWaitMs.value,
-    transferBackend,
-    hasLocalCommRes: commRes.value.present,
-    linkLimit: commRes.value.limit,
-  });
+/** dd's own keys (D16): known ones are validated, an unknown one is refused so a typo shows. */
+const DD_OPTIONS: Readonly<Record<string, (value: string) => boolean>> = {
+  'dd.MaxLinks': (value) => isDigits(value) && Number(value) >= 1 && Number(value) <= MAX_LINKS_LIMIT,
+  'dd.DataPath': (value) => value === 'auto' || value === 'tcp',
+  'dd.HeartbeatIntervalMs': (value) => isDigits(value) && Number(value) >= 10 && Number(value) <= 600_000,
+};
+
+function checkDdOptions(options: Readonly<Record<string, string>>): Outcome<void> {
+  for (const [key, value] of Object.entries(options)) {
+    if (!key.startsWith('dd.')) continue;
+    const valid = DD_OPTIONS[key];
+    if (valid === undefined) return invalid(`unknown option ${key} (dd's own options: ${Object.keys(DD_OPTIONS).join(', ')})`);
+    if (!valid(value)) return invalid(`option ${key} = "${value}" is not valid`);
+  }
+  return ok(undefined);
+}
+
+/** Steps 9-10, after the listen daemon started, then dd's own options. */
+export function checkEngineLimits(options: Readonly<Record<string, string>>): Outcome<EngineLimits> {
+  const waitText = options[OptionKey.OPTION_SYNC_CACHE_WAIT_TIME];
+  let syncWaitMs = DEFAULT_SYNC_WAIT_MS;
+  if (waitText !== undefined) {
+    // Digits only, as V2 checks; "0" is accepted. V2 then uses atoi, which overflows past int32 (D11).
+    if (!isDigits(waitText) || BigInt(waitText) > INT32_MAX) {
+      return invalid(`${OptionKey.OPTION_SYNC_CACHE_WAIT_TIME} "${waitText}" must be digits only, at most ${INT32_MAX}`);
+    }
+    syncWaitMs = Number(waitText);
+  }
+  for (const key of ['llm.MemPoolConfig', 'llm.HostMemPoolConfig']) {
+    const pool = checkPoolConfig(key, options[key]);
+    if (!pool.ok) return pool;
+  }
+  const own = checkDdOptions(options);
+  if (!own.ok) return own;
+  const maxLinks = options['dd.MaxLinks'];
+  return ok({ syncWaitMs, maxLinks: maxLinks === undefined ? DEFAULT_MAX_LINKS : Number(maxLinks) });
 }

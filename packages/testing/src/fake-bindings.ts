@@ -14,11 +14,14 @@ import {
   type StatusWithRets,
 } from '@dd/sys';
 import * as check from './argument-checks.js';
-import type { FakeDataDist, LinkCallResult } from './data-dist.js';
+import { linkClusters, unlinkClusters, type LinkCallResult } from './cluster-calls.js';
+import type { FakeDataDist } from './data-dist.js';
 import type { TransferKind } from './inspection.js';
 import type { NetworkState } from './network-state.js';
 import { statusName, type Outcome } from './outcome.js';
-import { planPullKvBlocks, planPullKvCache, planPushKvBlocks, planPushKvCache, type TransferPlan } from './transfer-plan.js';
+import { planPullKvBlocks, planPullKvCache } from './pull-plan.js';
+import { planPushKvBlocks, planPushKvCache } from './push-plan.js';
+import type { TransferPlan } from './transfer-plan.js';
 import { nextTurn, runTransferAsync, runTransferSync, sleep, type TransferRequest } from './transfer-runner.js';
 
 const DEFAULT_LINK_TIMEOUT_MS = 1000;
@@ -85,7 +88,6 @@ export function createFakeBindings(state: NetworkState): Bindings {
   type Planner = (dd: FakeDataDist) => Outcome<TransferPlan>;
   type Requester = (dd: FakeDataDist) => TransferRequest;
 
-
   function transferSync(kind: TransferKind, self: LlmDataDistHandle, request: Requester, plan: Planner): Status {
     return call(kind, self, bare, (dd) => settleOutcome(kind, runTransferSync(request(dd), plan(dd))));
   }
@@ -126,13 +128,13 @@ export function createFakeBindings(state: NetworkState): Bindings {
     },
     LlmDataDist_LinkLlmClusters(self, clusters, timeout_in_millis = DEFAULT_LINK_TIMEOUT_MS) {
       checkLinkArgs(clusters, timeout_in_millis);
-      return call('LinkLlmClusters', self, withRets, (dd) => linkResult('LinkLlmClusters', dd.link(clusters, timeout_in_millis)));
+      return call('LinkLlmClusters', self, withRets, (dd) => linkResult('LinkLlmClusters', linkClusters(dd, clusters, timeout_in_millis)));
     },
     async LlmDataDist_LinkLlmClustersAsync(self, clusters, timeout_in_millis = DEFAULT_LINK_TIMEOUT_MS) {
       checkLinkArgs(clusters, timeout_in_millis);
       await nextTurn();
       return call('LinkLlmClusters', self, async (status) => withRets(status), async (dd) => {
-        const result = dd.link(clusters, timeout_in_millis);
+        const result = linkClusters(dd, clusters, timeout_in_millis);
         await sleep(result.delayMs);
         return linkResult('LinkLlmClusters', result);
       });
@@ -140,14 +142,14 @@ export function createFakeBindings(state: NetworkState): Bindings {
     LlmDataDist_UnlinkLlmClusters(self, clusters, timeout_in_millis = DEFAULT_LINK_TIMEOUT_MS, force_flag = false) {
       checkLinkArgs(clusters, timeout_in_millis);
       if (typeof force_flag !== 'boolean') throw new TypeError('force_flag must be a boolean');
-      return call('UnlinkLlmClusters', self, withRets, (dd) => linkResult('UnlinkLlmClusters', dd.unlink(clusters, timeout_in_millis, force_flag)));
+      return call('UnlinkLlmClusters', self, withRets, (dd) => linkResult('UnlinkLlmClusters', unlinkClusters(dd, clusters, timeout_in_millis, force_flag)));
     },
     async LlmDataDist_UnlinkLlmClustersAsync(self, clusters, timeout_in_millis = DEFAULT_LINK_TIMEOUT_MS, force_flag = false) {
       checkLinkArgs(clusters, timeout_in_millis);
       if (typeof force_flag !== 'boolean') throw new TypeError('force_flag must be a boolean');
       await nextTurn();
       return call('UnlinkLlmClusters', self, async (status) => withRets(status), async (dd) => {
-        const result = dd.unlink(clusters, timeout_in_millis, force_flag);
+        const result = unlinkClusters(dd, clusters, timeout_in_millis, force_flag);
         await sleep(result.delayMs);
         return linkResult('UnlinkLlmClusters', result);
       });

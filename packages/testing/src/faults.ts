@@ -1,4 +1,4 @@
-import { StatusCode, type Status } from '@dd/sys';
+import { StatusCode, type LlmDataDistHandle, type Status } from '@dd/sys';
 import type { TransferKind } from './inspection.js';
 
 /** Which transfers a fault applies to; every field given must match. */
@@ -60,8 +60,10 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
-function delay(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number of ms >= 0, got ${value}`);
+function delay(name: string, value: number, allowForever = false): number {
+  if (Number.isNaN(value) || value < 0 || (!allowForever && !Number.isFinite(value))) {
+    throw new RangeError(`${name} must be a ${allowForever ? '' : 'finite '}number of ms >= 0, got ${value}`);
+  }
   return value;
 }
 
@@ -82,7 +84,10 @@ export class FaultScript {
   private latencyRules: LatencyRule[] = [];
   private countedRules: CountedRule[] = [];
 
-  constructor(private readonly vanishPeer: (peer: string | bigint) => void) {}
+  constructor(
+    private readonly vanishPeer: (peer: string | bigint) => void,
+    private readonly vanishHandle: (handle: LlmDataDistHandle) => void,
+  ) {}
 
   /** Links to `address` (`ip:port`) fail with `status` (LLM_LINK_FAILED) — `times` attempts, or until removed. */
   refuseLinks(address: string, options: { times?: number; status?: Status } = {}): FaultHandle {
@@ -96,12 +101,15 @@ export class FaultScript {
     return this.add(this.linkRules, rule);
   }
 
-  /** Link handshakes with `address` take `delayMs`; one that reaches its timeout fails with LLM_TIMEOUT. */
+  /**
+   * Link handshakes (and plain unlinks) with `address` take `delayMs`; one that reaches its
+   * timeout fails with LLM_TIMEOUT. `Infinity` is a peer that never answers: every attempt times out.
+   */
   delayLinks(address: string, delayMs: number, options: { times?: number } = {}): FaultHandle {
     const rule: LinkRule = {
       address,
       refuseWith: null,
-      delayMs: delay('delayMs', delayMs),
+      delayMs: delay('delayMs', delayMs, true),
       fired: 0,
       remaining: options.times === undefined ? Infinity : positiveInteger('times', options.times),
     };
@@ -132,15 +140,24 @@ export class FaultScript {
   /**
    * The peer serving the `nth` matching transfer disappears mid-transfer, as if its process died:
    * that transfer fails with `status` (LLM_TIMEOUT, what a dead HCCL peer gives), the peer stops
-   * listening and every link to it is broken.
+   * listening and every link to it dangles.
    */
   vanishDuringTransfer(options: TransferMatch & { nth?: number; status?: Status } = {}): FaultHandle {
     return this.counted(options, { type: 'vanish', status: options.status ?? StatusCode.LLM_TIMEOUT });
   }
 
-  /** The instance listening on `ip:port` (or with this cluster id) disappears now, as if its process died. */
+  /**
+   * The instance listening on `ip:port` (or the initialized one with this cluster id) disappears
+   * now, as if its process died: its peers are not told, their links to it dangle (A16), and
+   * transfers over them give LLM_TIMEOUT. Its handle stays valid for Finalize and destroy.
+   */
   vanish(peer: string | bigint): void {
     this.vanishPeer(peer);
+  }
+
+  /** As `vanish`, for the instance behind `handle` (a client-only instance has no address). */
+  vanishInstance(handle: LlmDataDistHandle): void {
+    this.vanishHandle(handle);
   }
 
   /** Removes every scripted fault. */

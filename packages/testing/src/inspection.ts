@@ -12,16 +12,19 @@ export interface InstanceRecord {
   readonly deviceId: number | null;
 }
 
-/** One end of a link; a healthy link shows up twice, once per side. */
+/** One end of a link; a healthy default-backend link shows up twice, once per side, a hixl link once. */
 export interface LinkRecord {
   /** Cluster of the instance that holds this end. */
   readonly clusterId: bigint;
-  /** The cluster id this end is keyed by: remote_cluster_id on the client, the client's id on the server. */
+  /**
+   * The cluster id this end is stored under, which transfers name: the peer's own cluster id on the
+   * default backend (A1), `remote_cluster_id` as given on hixl.
+   */
   readonly peerClusterId: bigint;
   readonly side: 'client' | 'server';
   /** The server's `ip:port`. */
   readonly address: string;
-  /** The peer went away without unlinking; this end stays until it is unlinked. */
+  /** The other side no longer holds this link (it finalized, died or dropped its end); this end stays until it is unlinked. */
   readonly broken: boolean;
 }
 
@@ -58,7 +61,7 @@ export interface TransferRecord {
   readonly localCacheId: bigint;
   readonly remoteCacheId: bigint;
   readonly status: Status;
-  /** Bytes copied, summed over tensors (0 when the transfer failed). */
+  /** Bytes copied, summed over tensors: 0 when a check refused the call, the layers written when a push failed part-way. */
   readonly bytes: number;
   /** Tensors copied per side (0 when a check refused the call). */
   readonly tensors: number;

@@ -1,13 +1,17 @@
-import type { LlmDataDistHandle, LlmRole } from '@dd/sys';
+import { StatusCode, type LlmDataDistHandle, type LlmRole } from '@dd/sys';
 import { AddressSpace } from './address-space.js';
 import { FakeDataDist, type NetworkContext } from './data-dist.js';
 import { FaultScript } from './faults.js';
 import type { LinkAttemptRecord, NetworkSnapshot, TransferRecord } from './inspection.js';
-import { addressKey } from './ip-address.js';
+import { addressKey, boundPort, isIpAddress, type ListenAddress } from './ip-address.js';
+import { isIntact } from './link-end.js';
+import { fail, ok, type Outcome } from './outcome.js';
 
 // Handles look like pointers: non-zero, aligned, and never reused within a network.
 const FIRST_HANDLE = 0x5500_0000_1000n;
 const HANDLE_STEP = 0x40n;
+// Where a listener on port 0 gets its port from, as the kernel's ephemeral range.
+const FIRST_EPHEMERAL_PORT = 49152;
 
 /** Everything on one fake network: instances by handle, listeners by address, memory, faults, history. */
 export class NetworkState implements NetworkContext {
@@ -21,7 +25,7 @@ export class NetworkState implements NetworkContext {
   private seq = 0;
 
   constructor(readonly enforceRegisterBeforeLink: boolean) {
-    this.faults = new FaultScript((peer) => this.vanish(peer));
+    this.faults = new FaultScript((peer) => this.vanish(peer), (handle) => this.instance(handle).vanish());
   }
 
   nextSeq(): number {
@@ -55,10 +59,19 @@ export class NetworkState implements NetworkContext {
     return this.listeners.get(addressKey(ip, port)) ?? this.listeners.get(addressKey('0.0.0.0', port));
   }
 
-  listen(key: string, instance: FakeDataDist): boolean {
-    if (this.listeners.has(key)) return false;
+  /** Binds `ip:(port mod 65536)`; port 0 takes a free one. Bind failures are LLM_FAILED (A11). */
+  listen(address: ListenAddress, instance: FakeDataDist): Outcome<string> {
+    const { ip } = address;
+    if (!isIpAddress(ip)) return fail(StatusCode.LLM_FAILED, `bind ${ip}: not an IP address`);
+    let port = boundPort(address.port);
+    if (port === 0) {
+      port = FIRST_EPHEMERAL_PORT;
+      while (this.listeners.has(addressKey(ip, port))) port += 1;
+    }
+    const key = addressKey(ip, port);
+    if (this.listeners.has(key)) return fail(StatusCode.LLM_FAILED, `bind ${key}: address already in use`);
     this.listeners.set(key, instance);
-    return true;
+    return ok(key);
   }
 
   unlisten(key: string, instance: FakeDataDist): void {
@@ -96,7 +109,7 @@ export class NetworkState implements NetworkContext {
           peerClusterId,
           side: end.side,
           address: end.address,
-          broken: end.broken,
+          broken: !isIntact(instance, end),
         })),
       ),
       registrations: instances.flatMap((instance) =>

@@ -2,7 +2,9 @@ import { StatusCode } from '@dd/sys';
 import type { FakeDataDist } from './data-dist.js';
 import type { TransferFaultDecision } from './faults.js';
 import type { TransferKind } from './inspection.js';
+import { isIntact } from './link-end.js';
 import { fail, type Outcome } from './outcome.js';
+import { peerGone } from './remote-view.js';
 import { executePlan, type TransferPlan } from './transfer-plan.js';
 
 /** What a pull or push call asked for; recorded whatever becomes of it. */
@@ -27,7 +29,13 @@ export function sleep(ms: number): Promise<void> {
 
 const NO_FAULT: TransferFaultDecision = { latencyMs: 0, effect: null };
 
-function record(request: TransferRequest, plan: TransferPlan | null, decision: TransferFaultDecision, outcome: Outcome<unknown>): Outcome<void> {
+interface Ending {
+  readonly bytes: number;
+  readonly outcome: Outcome<void>;
+}
+
+function record(request: TransferRequest, plan: TransferPlan | null, decision: TransferFaultDecision, ending: Ending): Outcome<void> {
+  const { outcome, bytes } = ending;
   request.initiator.network.recordTransfer({
     kind: request.kind,
     initiator: request.initiator.clusterId,
@@ -35,14 +43,14 @@ function record(request: TransferRequest, plan: TransferPlan | null, decision: T
     localCacheId: request.localCacheId,
     remoteCacheId: request.remoteCacheId,
     status: outcome.ok ? StatusCode.LLM_SUCCESS : outcome.status,
-    bytes: outcome.ok && typeof outcome.value === 'number' ? outcome.value : 0,
+    bytes,
     tensors: plan?.tensors ?? 0,
     srcBlocks: request.srcBlocks,
     dstBlocks: request.dstBlocks,
     runs: plan?.runs ?? 0,
     latencyMs: decision.latencyMs,
   });
-  return outcome.ok ? { ok: true, value: undefined } : outcome;
+  return outcome;
 }
 
 function decide(request: TransferRequest): TransferFaultDecision {
@@ -53,18 +61,33 @@ function deadlineOf(plan: TransferPlan): number {
   return plan.initiator.options?.syncWaitMs ?? 0;
 }
 
-function peerGone(plan: TransferPlan): Outcome<number> {
-  // A dead HCCL peer makes the operation time out.
-  return fail(StatusCode.LLM_TIMEOUT, `cluster ${plan.link.peer.clusterId} is gone (the link is broken; unlink it with force_flag)`);
+function nothing(outcome: Outcome<void>): Ending {
+  return { bytes: 0, outcome };
 }
 
-function timedOut(plan: TransferPlan, why: string): Outcome<number> {
-  return fail(StatusCode.LLM_TIMEOUT, `${plan.kind} did not finish within SyncKvCacheWaitTime ${deadlineOf(plan)} ms: ${why}`);
+function timedOut(plan: TransferPlan, why: string): Ending {
+  return nothing(fail(StatusCode.LLM_TIMEOUT, `${plan.kind} did not finish within SyncKvCacheWaitTime ${deadlineOf(plan)} ms: ${why}`));
 }
 
-/** The link may have been torn down or broken while the transfer waited. */
-function linkStillUp(plan: TransferPlan): boolean {
-  return [...plan.initiator.links.values()].includes(plan.link) && !plan.link.broken;
+function injected(plan: TransferPlan, status: number): Ending {
+  return nothing(fail(status, `${plan.kind} failed (injected fault)`));
+}
+
+function vanished(plan: TransferPlan, status: number): Ending {
+  plan.link.peer.vanish();
+  return nothing(fail(status, `cluster ${plan.link.peer.clusterId} vanished mid-transfer (injected fault)`));
+}
+
+/**
+ * A transfer that waited: an unlink that took its link meanwhile gives NOT_YET_LINK (choice of
+ * A24), a peer that went away gives TIMEOUT; otherwise the bytes move now.
+ */
+function finish(plan: TransferPlan): Ending {
+  if (plan.initiator.links.get(plan.linkKey) !== plan.link) {
+    return nothing(fail(StatusCode.LLM_NOT_YET_LINK, `the link to cluster ${plan.linkKey} was unlinked while the transfer waited`));
+  }
+  if (!isIntact(plan.initiator, plan.link)) return nothing(peerGone(plan.link));
+  return executePlan(plan);
 }
 
 /**
@@ -72,56 +95,56 @@ function linkStillUp(plan: TransferPlan): boolean {
  * only compared with the deadline (a transfer slower than SyncKvCacheWaitTime times out).
  */
 export function runTransferSync(request: TransferRequest, plan: Outcome<TransferPlan>): Outcome<void> {
-  if (!plan.ok) return record(request, null, NO_FAULT, plan);
+  if (!plan.ok) return record(request, null, NO_FAULT, nothing(plan));
   const decision = decide(request);
   const { effect, latencyMs } = decision;
-  let outcome: Outcome<number>;
-  if (plan.value.peerGone) outcome = peerGone(plan.value);
-  else if (effect?.type === 'fail') outcome = fail(effect.status, `${plan.value.kind} failed (injected fault)`);
-  else if (effect?.type === 'stall') outcome = timedOut(plan.value, 'the transfer stalled (injected fault)');
-  else if (effect?.type === 'vanish') {
-    plan.value.link.peer.vanish();
-    outcome = fail(effect.status, `cluster ${plan.value.link.peer.clusterId} vanished mid-transfer (injected fault)`);
-  } else if (latencyMs >= deadlineOf(plan.value)) outcome = timedOut(plan.value, `injected latency ${latencyMs} ms`);
-  else outcome = executePlan(plan.value);
-  return record(request, plan.value, decision, outcome);
+  let ending: Ending;
+  if (effect?.type === 'fail') ending = injected(plan.value, effect.status);
+  else if (effect?.type === 'stall') ending = timedOut(plan.value, 'the transfer stalled (injected fault)');
+  else if (effect?.type === 'vanish') ending = vanished(plan.value, effect.status);
+  else if (latencyMs >= deadlineOf(plan.value)) ending = timedOut(plan.value, `injected latency ${latencyMs} ms`);
+  else ending = finish(plan.value);
+  return record(request, plan.value, decision, ending);
+}
+
+/** Pulls wait for their link; pushes also for every other push of the instance (A24). */
+function enqueue(plan: TransferPlan, run: () => Promise<Outcome<void>>): Promise<Outcome<void>> {
+  const { link, initiator } = plan;
+  const isPush = plan.kind.startsWith('Push');
+  const before = isPush ? Promise.all([link.queue, initiator.pushQueue]) : link.queue;
+  const result = before.then(run);
+  const settled = result.then(() => undefined);
+  link.queue = settled;
+  if (isPush) initiator.pushQueue = settled;
+  return result;
 }
 
 /**
- * The async twin: it starts on a later turn of the event loop, waits behind earlier transfers on
- * the same link, sleeps its injected latency on timers (never past the deadline), then copies.
+ * The async twin: it starts on a later turn of the event loop, waits behind the transfers that
+ * hold its locks, sleeps its injected latency on timers (never past the deadline), then copies.
  */
 export async function runTransferAsync(request: TransferRequest, makePlan: () => Outcome<TransferPlan>): Promise<Outcome<void>> {
   await nextTurn();
   const plan = makePlan();
-  if (!plan.ok) return record(request, null, NO_FAULT, plan);
-  const { link } = plan.value;
+  if (!plan.ok) return record(request, null, NO_FAULT, nothing(plan));
   const decision = decide(request);
-  const run = async (): Promise<Outcome<void>> => {
+  return enqueue(plan.value, async () => {
     const { effect, latencyMs } = decision;
     const deadline = deadlineOf(plan.value);
-    let outcome: Outcome<number>;
-    if (plan.value.peerGone) {
-      outcome = peerGone(plan.value);
-    } else if (effect?.type === 'vanish') {
+    let ending: Ending;
+    if (effect?.type === 'vanish') {
       await nextTurn(); // the transfer is in flight when the peer goes
-      link.peer.vanish();
-      outcome = fail(effect.status, `cluster ${link.peer.clusterId} vanished mid-transfer (injected fault)`);
+      ending = vanished(plan.value, effect.status);
     } else if (effect?.type === 'stall') {
       await sleep(deadline);
-      outcome = timedOut(plan.value, 'the transfer stalled (injected fault)');
+      ending = timedOut(plan.value, 'the transfer stalled (injected fault)');
     } else if (latencyMs >= deadline) {
       await sleep(deadline);
-      outcome = timedOut(plan.value, `injected latency ${latencyMs} ms`);
+      ending = timedOut(plan.value, `injected latency ${latencyMs} ms`);
     } else {
       await sleep(latencyMs);
-      if (effect?.type === 'fail') outcome = fail(effect.status, `${plan.value.kind} failed (injected fault)`);
-      else if (!linkStillUp(plan.value)) outcome = timedOut(plan.value, 'the link went down while the transfer was in flight');
-      else outcome = executePlan(plan.value);
+      ending = effect?.type === 'fail' ? injected(plan.value, effect.status) : finish(plan.value);
     }
-    return record(request, plan.value, decision, outcome);
-  };
-  const result = link.queue.then(run);
-  link.queue = result.then(() => undefined);
-  return result;
+    return record(request, plan.value, decision, ending);
+  });
 }

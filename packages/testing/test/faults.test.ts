@@ -1,4 +1,4 @@
-import { StatusCode } from '@dd/sys';
+import { StatusCode, makeCache } from '@dd/sys';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SERVER_ADDRESS, blocks, clusterInfo, fakePair, row } from './fake-pair.js';
 
@@ -182,16 +182,32 @@ describe('fault injection: transfers', () => {
       expect(await pending).toBe(StatusCode.LLM_TIMEOUT);
     });
 
-    it('vanishDuringTransfer: the peer dies mid-transfer; the link stays broken until force-unlinked', async () => {
-      const { network, b, client, srcIndex, dstCache } = fakePair();
+    it('vanishDuringTransfer: the peer dies mid-transfer; the link dangles until force-unlinked', async () => {
+      const { network, b, client, server, srcIndex, dstCache } = fakePair();
       network.faults.vanishDuringTransfer({ nth: 1 });
       const pending = b.LlmDataDist_PullKvCacheAsync(client, srcIndex, dstCache);
       await vi.advanceTimersByTimeAsync(1); // two turns of the event loop: start, then the vanish
       expect(await pending).toBe(StatusCode.LLM_TIMEOUT);
       expect(network.inspect().links).toEqual([{ clusterId: 1n, peerClusterId: 0n, side: 'client', address: SERVER_ADDRESS, broken: true }]);
-      expect(b.LlmDataDist_LinkLlmClusters(client, [clusterInfo(0n)]).status).toBe(StatusCode.LLM_ALREADY_LINK);
-      expect(b.LlmDataDist_UnlinkLlmClusters(client, [clusterInfo(0n)], 1000, true).status).toBe(StatusCode.LLM_SUCCESS);
+      expect(b.LlmDataDist_PullKvCache(client, srcIndex, dstCache)).toBe(StatusCode.LLM_TIMEOUT);
       expect(b.LlmDataDist_LinkLlmClusters(client, [clusterInfo(0n)]).status).toBe(StatusCode.LLM_LINK_FAILED);
+      expect(b.LlmDataDist_UnlinkLlmClusters(client, [clusterInfo(0n)], 1000, true).status).toBe(StatusCode.LLM_SUCCESS);
+      expect(b.LlmDataDist_PullKvCache(client, srcIndex, dstCache)).toBe(StatusCode.LLM_NOT_YET_LINK);
+      // The vanished engine can still be torn down through its handle: its memory went with it.
+      expect(b.LlmDataDist_UnregisterKvCache(server, srcIndex.cache_id)).toBe(StatusCode.LLM_SUCCESS);
+      expect(b.LlmDataDist_PullKvCache(server, srcIndex, dstCache)).toBe(StatusCode.LLM_FAILED);
+      expect(b.LlmDataDist_Finalize(server)).toBe(StatusCode.LLM_SUCCESS);
+      b.LlmDataDist_destroy(server);
+    });
+
+    it('vanishInstance kills a client-only instance: the server side dangles and its transfers time out at once', async () => {
+      const { network, b, client, server } = fakePair();
+      network.faults.vanishInstance(client);
+      let status: number | null = null;
+      void b.LlmDataDist_PullKvBlocksAsync(server, { cluster_id: 1n, cache_id: 1n, batch_index: 0 }, { ...makeCache({ cache_id: 1n }) }, blocks(0), blocks(0)).then((result) => (status = result));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(status).toBe(StatusCode.LLM_TIMEOUT);
+      expect(b.lastError()).toMatch(/no longer holds its side of this link/);
     });
 
     it('a transfer in flight when the peer finalizes fails instead of copying', async () => {

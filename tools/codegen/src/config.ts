@@ -72,6 +72,16 @@ export interface CodegenConfig {
   readonly dataTypeEnum: string;
   /** JSON file `{ "bits": { "<enumerator>": <bits per element> } }` (absolute once loaded). */
   readonly dataTypeSizes: string;
+  /**
+   * Macros for `#if`/`#ifdef`, merged over the build's (parse/build-defines.ts): `"NAME": "value"`,
+   * `"NAME(a, b)": "replacement"`, or `"NAME": null` to leave a default one undefined.
+   */
+  readonly defines?: Readonly<Record<string, string | null>>;
+  /**
+   * Names the generated bindings must export, by constant group or enum (`StatusCode`, `LlmRole`):
+   * the ones `@dd/core` and `@dd/testing` use. A release without one fails the run, not their build.
+   */
+  readonly required: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Where the default configuration lives, next to this package's package.json. */
@@ -79,7 +89,7 @@ export function defaultConfigPath(packageRoot: string): string {
   return resolve(packageRoot, 'codegen.config.json');
 }
 
-const OBJECT_KEYS = ['typeMap', 'skip', 'outVectorLengths', 'statusNames'] as const;
+const OBJECT_KEYS = ['typeMap', 'skip', 'outVectorLengths', 'statusNames', 'defines', 'required'] as const;
 const APPENDED_LISTS = ['includeDirs', 'visibilityMacros', 'classes', 'asyncMethods'] as const;
 const REPLACED = ['entryHeaders', 'shimIncludes', 'statusType', 'outStructVectorCapacity', 'dataTypeEnum', 'dataTypeSizes'] as const;
 const KNOWN_KEYS = new Set<string>(['$comment', 'constants', ...OBJECT_KEYS, ...APPENDED_LISTS, ...REPLACED]);
@@ -139,7 +149,7 @@ function checkTypeMapEntry(file: string, name: string, entry: unknown): TypeMapE
 }
 
 function checkRules(file: string, value: unknown): ConstantRule[] {
-  if (!Array.isArray(value)) throw new CodegenError('"constants" must be a list of rules.', file, lineOfKey(file, 'constants'), 'see docs/codegen.md, "Constants".');
+  if (!Array.isArray(value)) throw new CodegenError('"constants" must be a list of rules.', file, lineOfKey(file, 'constants'), 'see docs/codegen.md, "The config file".');
   return value.map((rule: unknown) => {
     const r = rule as ConstantRule;
     const actions = [r.group !== undefined, r.single === true, r.skip !== undefined].filter(Boolean).length;
@@ -184,6 +194,15 @@ function normalise(file: string, raw: Record<string, unknown>): Partial<CodegenC
         throw new CodegenError(`"${key}" values must be strings.`, file, lineOfKey(file, key), `write "${key}": { "name": "…" }.`);
       }
       out[key] = map;
+    } else if (key === 'defines') {
+      const map = expectRecord(file, key, value);
+      if (Object.values(map).some((v) => typeof v !== 'string' && v !== null)) {
+        throw new CodegenError(`"defines" values must be strings (or null to leave a macro undefined).`, file, lineOfKey(file, key), 'write "defines": { "NAME": "1", "NAME(a)": "a", "OTHER": null }.');
+      }
+      out[key] = map;
+    } else if (key === 'required') {
+      const map = expectRecord(file, key, value);
+      out[key] = Object.fromEntries(Object.entries(map).map(([group, names]) => [group, expectStrings(file, group, names)]));
     } else if (key === 'outStructVectorCapacity') {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
         throw new CodegenError(`"${key}" must be a positive integer.`, file, lineOfKey(file, key), `write "${key}": 256.`);

@@ -38,6 +38,22 @@ describe('IR of headers/', () => {
     expect(ir.diagnostics).toEqual([]);
   });
 
+  it('classifies every namespace-scope line: nothing unclassified, no variables, and the macros read (guards, export macros)', () => {
+    expect(ir.unclassified).toEqual([]);
+    expect(ir.variables).toEqual([]);
+    expect(ir.macros.map((m) => m.name)).toEqual([
+      'DD_HEADERS_LLM_DATADIST_LLM_DATADIST_H_',
+      'DD_HEADERS_GE_GE_ERROR_CODES_H_',
+      'DD_HEADERS_GRAPH_ASCEND_STRING_H_',
+      'GE_FUNC_VISIBILITY',
+      'DD_HEADERS_GRAPH_TYPES_H_',
+      'DD_HEADERS_LLM_DATADIST_LLM_ERROR_CODES_H_',
+      'LLM_DATADIST_API',
+      'DD_HEADERS_LLM_DATADIST_LLM_ENGINE_TYPES_H_',
+    ]);
+    expect(ir.constants.filter((c) => c.macro !== undefined)).toEqual([]);
+  });
+
   it('computes enumerator values the header leaves implicit', () => {
     expect(enumValues('llm_datadist::LlmRole')).toEqual({ kPrompt: 1, kDecoder: 2, kMix: 3, kEnd: 4 });
     expect(enumValues('ge::DataType')).toMatchObject({ DT_UINT8: 4, DT_INT16: 6, DT_UNDEFINED: 28, DT_FLOAT4_E1M2: 41, DT_MAX: 44 });

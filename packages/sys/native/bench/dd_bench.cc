@@ -224,7 +224,10 @@ struct ClientEngine {
     Cache cache;
     cache.cache_id = ids[size_index];
     cache.cache_desc.num_tensors = 1;
-    return engine->PushKvBlocks(cache, index, src, dst);
+    // One tensor is one layer: with the default of 2 tensors per layer V2 refuses the push (A2).
+    KvCacheExtParam one_per_layer;
+    one_per_layer.tensor_num_per_layer = 1;
+    return engine->PushKvBlocks(cache, index, src, dst, one_per_layer);
   }
 };
 

@@ -42,8 +42,8 @@ bool RangeWithin(uint64_t offset, uint64_t len, uint64_t limit) { return offset 
 
 Status BuildGeometry(uint32_t placement, uint32_t num_tensors, int32_t data_type, const std::vector<int64_t> &shape,
                      CacheGeometry &out) {
-  if (shape.empty() || shape.size() >= 32U) {
-    return Fail(LLM_PARAM_INVALID, "shape rank %zu is outside [1, 32)", shape.size());
+  if (shape.empty() || shape.size() > kMaxShapeRank) {
+    return Fail(LLM_PARAM_INVALID, "shape rank %zu is outside [1, %zu]", shape.size(), kMaxShapeRank);
   }
   uint64_t elements = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -62,13 +62,20 @@ Status BuildGeometry(uint32_t placement, uint32_t num_tensors, int32_t data_type
   if (!MulU64(elements, bits, total_bits)) {
     return Fail(LLM_PARAM_INVALID, "tensor size overflows");
   }
-  out.placement = placement;
+  const uint64_t tensor_bytes = total_bits / 8U + (total_bits % 8U != 0U ? 1U : 0U);
+  const auto rows = static_cast<uint64_t>(shape[0]);
+  if (tensor_bytes / rows == 0U) {
+    // A sub-byte type with more rows than bytes: V2 would divide by this 0 in a transfer.
+    return Fail(LLM_PARAM_INVALID, "%llu rows of a %llu-byte tensor are less than one byte each",
+                static_cast<unsigned long long>(rows), static_cast<unsigned long long>(tensor_bytes));
+  }
+  out.placement = placement == 1U ? 1U : 0U;
   out.data_type = data_type;
   out.num_tensors = num_tensors;
   out.shape = shape;
-  out.tensor_bytes = total_bits / 8U + (total_bits % 8U != 0U ? 1U : 0U);
-  out.rows = static_cast<uint64_t>(shape[0]);
-  out.stride = out.tensor_bytes / out.rows;
+  out.tensor_bytes = tensor_bytes;
+  out.rows = rows;
+  out.stride = tensor_bytes / rows;
   return LLM_SUCCESS;
 }
 
@@ -95,91 +102,79 @@ Status ValidateExtParam(const KvCacheExtParam &ext) {
 }
 
 namespace {
-// [first*T, (second+1)*T) within a cache of `num_tensors` tensors that is a multiple of T.
-Status LayerSpan(const std::pair<int32_t, int32_t> &range, uint32_t per_layer, uint32_t num_tensors, const char *side,
-                 TensorSpan &out) {
-  if (num_tensors % per_layer != 0U) {
-    return Fail(LLM_PARAM_INVALID, "%s cache has %u tensors, not a multiple of tensor_num_per_layer %u", side,
-                num_tensors, per_layer);
-  }
+uint32_t LayerCount(const std::pair<int32_t, int32_t> &range) {
+  return static_cast<uint32_t>(range.second - range.first + 1);
+}
+
+// [first*T, (second+1)*T) as a span; false when it does not fit `num_tensors`.
+bool LayerSpan(const std::pair<int32_t, int32_t> &range, uint32_t per_layer, uint32_t num_tensors, TensorSpan &out) {
   const uint64_t first = static_cast<uint64_t>(range.first) * per_layer;
   const uint64_t end = (static_cast<uint64_t>(range.second) + 1U) * per_layer;
   if (end > num_tensors) {
-    return Fail(LLM_PARAM_INVALID, "%s layer range (%d, %d) needs tensors up to %llu but the cache has %u (largest layer index %u)",
-                side, range.first, range.second, static_cast<unsigned long long>(end), num_tensors,
-                num_tensors / per_layer - 1U);
+    return false;
   }
   out.first = static_cast<uint32_t>(first);
   out.count = static_cast<uint32_t>(end - first);
-  return LLM_SUCCESS;
+  return true;
 }
 }  // namespace
 
-Status SelectPullTensors(const KvCacheExtParam &ext, uint32_t src_num_tensors, uint32_t dst_num_tensors,
-                         TensorSpan &src, TensorSpan &dst) {
-  if (ext.src_layer_range.first >= 0 && ext.dst_layer_range.first >= 0) {
-    Status status = LayerSpan(ext.src_layer_range, ext.tensor_num_per_layer, src_num_tensors, "remote", src);
-    if (status != LLM_SUCCESS) {
-      return status;
-    }
-    status = LayerSpan(ext.dst_layer_range, ext.tensor_num_per_layer, dst_num_tensors, "local", dst);
-    if (status != LLM_SUCCESS) {
-      return status;
-    }
-  } else {
-    src = TensorSpan{0, src_num_tensors};
-    dst = TensorSpan{0, dst_num_tensors};
+Status SelectLocalPullTensors(const KvCacheExtParam &ext, uint32_t local_num_tensors, PullTensors &out) {
+  const uint32_t per_layer = ext.tensor_num_per_layer;
+  out = PullTensors();
+  out.ranged = ext.src_layer_range.first >= 0 && ext.dst_layer_range.first >= 0;
+  if (!out.ranged) {
+    out.dst = TensorSpan{0, local_num_tensors};
+    return LLM_SUCCESS;
   }
-  if (src.count != dst.count) {
-    return Fail(LLM_PARAM_INVALID, "selected tensor counts differ: remote %u, local %u", src.count, dst.count);
+  if (local_num_tensors % per_layer != 0U) {
+    return Fail(LLM_PARAM_INVALID, "the local cache has %u tensors, not a multiple of tensor_num_per_layer %u",
+                local_num_tensors, per_layer);
+  }
+  if (!LayerSpan(ext.dst_layer_range, per_layer, local_num_tensors, out.dst)) {
+    return Fail(LLM_PARAM_INVALID, "dst_layer_range (%d, %d) is outside the local cache of %u layers",
+                ext.dst_layer_range.first, ext.dst_layer_range.second, local_num_tensors / per_layer);
+  }
+  if (LayerCount(ext.src_layer_range) != LayerCount(ext.dst_layer_range)) {
+    return Fail(LLM_PARAM_INVALID, "src_layer_range (%d, %d) and dst_layer_range (%d, %d) differ in length",
+                ext.src_layer_range.first, ext.src_layer_range.second, ext.dst_layer_range.first,
+                ext.dst_layer_range.second);
   }
   return LLM_SUCCESS;
 }
 
-Status PlanPushLayers(const KvCacheExtParam &ext, uint32_t caller_num_tensors, uint32_t local_num_tensors,
-                      uint32_t remote_num_tensors, std::vector<LayerTransfer> &out) {
-  out.clear();
-  const uint32_t per_layer = ext.tensor_num_per_layer;
-  int64_t first_layer = ext.src_layer_range.first;
-  int64_t last_layer = ext.src_layer_range.second;
-  // Without a source range, the caller's num_tensors decides the layers; a remainder that does not
-  // fill T tensors becomes one more, shorter layer.
-  uint32_t tensors_in_use = 0;
-  if (first_layer < 0) {
-    first_layer = 0;
-    if (caller_num_tensors < per_layer) {
-      last_layer = 0;
-    } else if (caller_num_tensors % per_layer == 0U) {
-      last_layer = caller_num_tensors / per_layer - 1U;
-    } else {
-      last_layer = caller_num_tensors / per_layer;
+Status SelectRemotePullTensors(const KvCacheExtParam &ext, uint32_t remote_num_tensors, PullTensors &inout) {
+  if (!inout.ranged) {
+    if (remote_num_tensors != inout.dst.count) {
+      return Fail(LLM_PARAM_INVALID, "the remote cache has %u tensors, the local one %u", remote_num_tensors,
+                  inout.dst.count);
     }
-    tensors_in_use = caller_num_tensors;
+    inout.src = TensorSpan{0, remote_num_tensors};
+    return LLM_SUCCESS;
   }
-  const int64_t dst_first_layer = ext.dst_layer_range.first >= 0 ? ext.dst_layer_range.first : first_layer;
-  for (int64_t layer = first_layer; layer <= last_layer; ++layer) {
-    const uint64_t src_first = static_cast<uint64_t>(layer) * per_layer;
-    uint64_t count = per_layer;
-    if (tensors_in_use != 0U && src_first + count > tensors_in_use) {
-      count = tensors_in_use > src_first ? tensors_in_use - src_first : 0U;
-    }
-    const uint64_t dst_first = static_cast<uint64_t>(dst_first_layer + (layer - first_layer)) * per_layer;
-    if (count == 0U || src_first + count > local_num_tensors) {
-      return Fail(LLM_PARAM_INVALID, "source layer %lld (tensors %llu..%llu) is outside the local cache of %u tensors",
-                  static_cast<long long>(layer), static_cast<unsigned long long>(src_first),
-                  static_cast<unsigned long long>(src_first + count), local_num_tensors);
-    }
-    if (dst_first + count > remote_num_tensors) {
-      return Fail(LLM_PARAM_INVALID,
-                  "destination layer %lld (tensors %llu..%llu) is outside the remote cache of %u tensors",
-                  static_cast<long long>(dst_first_layer + (layer - first_layer)),
-                  static_cast<unsigned long long>(dst_first), static_cast<unsigned long long>(dst_first + count),
-                  remote_num_tensors);
-    }
-    out.push_back(LayerTransfer{TensorSpan{static_cast<uint32_t>(src_first), static_cast<uint32_t>(count)},
-                                TensorSpan{static_cast<uint32_t>(dst_first), static_cast<uint32_t>(count)}});
+  if (!LayerSpan(ext.src_layer_range, ext.tensor_num_per_layer, remote_num_tensors, inout.src)) {
+    return Fail(LLM_PARAM_INVALID, "src_layer_range (%d, %d) with tensor_num_per_layer %u reaches past the %u tensors of the remote cache",
+                ext.src_layer_range.first, ext.src_layer_range.second, ext.tensor_num_per_layer, remote_num_tensors);
   }
   return LLM_SUCCESS;
+}
+
+void PlanPushLayers(const KvCacheExtParam &ext, uint32_t caller_num_tensors, std::vector<PushLayer> &out) {
+  out.clear();
+  const uint32_t per_layer = ext.tensor_num_per_layer;
+  if (ext.src_layer_range.first >= 0) {
+    for (int64_t layer = ext.src_layer_range.first; layer <= ext.src_layer_range.second; ++layer) {
+      out.push_back(PushLayer{layer, ext.dst_layer_range.first + (layer - ext.src_layer_range.first)});
+    }
+    return;
+  }
+  int64_t last = 0;
+  if (caller_num_tensors >= per_layer) {
+    last = caller_num_tensors / per_layer - (caller_num_tensors % per_layer == 0U ? 1 : 0);
+  }
+  for (int64_t layer = 0; layer <= last; ++layer) {
+    out.push_back(PushLayer{layer, layer});
+  }
 }
 
 void MergeBlockRuns(const std::vector<uint64_t> &src, const std::vector<uint64_t> &dst, std::vector<BlockRun> &out) {

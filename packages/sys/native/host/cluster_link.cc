@@ -1,10 +1,12 @@
 #include "cluster_link.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <array>
 
 #include "data_path.h"
+#include "wire_format.h"
 
 namespace dd::host {
 int64_t SteadyNowMs() {
@@ -115,17 +117,12 @@ void OutboundChannel::Shutdown() { ::shutdown(fd_.get(), SHUT_RDWR); }
 void InboundChannel::Shutdown() { ::shutdown(fd_.get(), SHUT_RDWR); }
 
 ClusterLink::ClusterLink(PeerInfo peer, bool initiated_locally, std::unique_ptr<OutboundChannel> outbound,
-                         std::shared_ptr<InboundChannel> inbound, std::vector<CacheTableEntry> peer_table,
-                         std::set<int64_t> shared_with_peer)
+                         std::shared_ptr<InboundChannel> inbound, std::set<int64_t> bound_local)
     : peer_(std::move(peer)),
       initiated_locally_(initiated_locally),
       outbound_(std::move(outbound)),
       inbound_(std::move(inbound)),
-      shared_with_peer_(std::move(shared_with_peer)) {
-  for (CacheTableEntry &entry : peer_table) {
-    const int64_t id = entry.cache_id;
-    peer_table_.emplace(id, std::make_shared<const CacheTableEntry>(std::move(entry)));
-  }
+      bound_local_(std::move(bound_local)) {
   last_inbound_ms = SteadyNowMs();
   last_heartbeat_sent_ms = SteadyNowMs();
 }
@@ -145,6 +142,51 @@ DataPath &ClusterLink::ActiveDataPath() {
 }
 
 void ClusterLink::DisableSameHostPath() { same_host_disabled_.store(true, std::memory_order_release); }
+
+TransferOutcome ClusterLink::FetchPeerTable(const Deadline &deadline) {
+  using Kind = TransferOutcome::Kind;
+  table_frame_.clear();
+  const uint32_t request_id = outbound_->NextRequestId();
+  EncodeEmpty(FrameType::kTable, request_id, table_frame_);
+  const IoResult sent = outbound_->SendRequest(table_frame_, nullptr, 0, deadline, true);
+  if (sent.status != IoStatus::kOk) {
+    TransferOutcome outcome{sent.status == IoStatus::kTimeout ? Kind::kTimeout : Kind::kBroken, 0,
+                            DescribeIo(sent, "requesting the cache table")};
+    outcome.breaks_link = true;
+    return outcome;
+  }
+  ResultMessage result;
+  bool timed_out = false;
+  std::string why;
+  if (!outbound_->ReadResult(request_id, result, deadline, timed_out, why)) {
+    return TransferOutcome{timed_out ? Kind::kTimeout : Kind::kBroken, 0, why};
+  }
+  if (result.status != 0U) {
+    return TransferOutcome{Kind::kRejected, result.status, "peer refused its cache table: " + result.detail};
+  }
+  if (result.payload_len > kMaxBodyBytes) {
+    return TransferOutcome{Kind::kBroken, 0, "peer announced a cache table above the cap"};
+  }
+  std::vector<uint8_t> body(static_cast<size_t>(result.payload_len));
+  iovec iov{body.data(), body.size()};
+  if (!body.empty() && !outbound_->ReadPayload(&iov, 1, body.size(), deadline, timed_out, why)) {
+    return TransferOutcome{timed_out ? Kind::kTimeout : Kind::kBroken, 0, why};
+  }
+  std::vector<CacheTableEntry> table;
+  if (!DecodeCacheTable(body.data(), body.size(), table, why)) {
+    return TransferOutcome{Kind::kBroken, 0, "peer sent a malformed cache table: " + why};
+  }
+  std::lock_guard<std::mutex> lock(table_mutex_);
+  for (CacheTableEntry &entry : table) {
+    // A revoke may overtake the answer that still listed the cache.
+    if (revoked_.count(entry.cache_id) == 0U) {
+      const int64_t id = entry.cache_id;
+      peer_table_.emplace(id, std::make_shared<const CacheTableEntry>(std::move(entry)));
+    }
+  }
+  peer_table_fetched_ = true;
+  return TransferOutcome{};
+}
 
 std::shared_ptr<const CacheTableEntry> ClusterLink::BeginTransfer(int64_t remote_cache_id) {
   std::lock_guard<std::mutex> lock(table_mutex_);
@@ -171,11 +213,17 @@ void ClusterLink::EndTransfer() {
 bool ClusterLink::RevokeRemoteCache(int64_t cache_id, uint32_t request_id) {
   std::lock_guard<std::mutex> lock(table_mutex_);
   peer_table_.erase(cache_id);
+  revoked_.insert(cache_id);
   if (transfer_active_) {
     deferred_revoke_answers_.push_back(request_id);
     return false;
   }
   return true;
+}
+
+void ClusterLink::ShareWithPeer(std::set<int64_t> cache_ids) {
+  std::lock_guard<std::mutex> lock(table_mutex_);
+  shared_with_peer_ = std::move(cache_ids);
 }
 
 bool ClusterLink::SharedWithPeer(int64_t cache_id) {
@@ -210,6 +258,11 @@ void ClusterLink::MarkBroken(const std::string &reason) {
   broken_.store(true, std::memory_order_release);
   outbound_->Shutdown();
   inbound_->Shutdown();
+}
+
+bool ClusterLink::PeerHungUp() const {
+  pollfd p{outbound_->fd(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 std::string ClusterLink::broken_reason() {

@@ -2,14 +2,19 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
+#include <climits>
+
+#include "comm_resource.h"
 #include "error_detail.h"
-#include "json_check.h"
+#include "hixl_options.h"
+#include "json_value.h"
 
 namespace dd::host {
 using namespace llm_datadist;
 
 bool ParseDecimal(const std::string &text, int64_t min, int64_t max, int64_t &out) {
-  if (text.empty() || text.size() > 19U) {
+  if (text.empty()) {
     return false;
   }
   int64_t value = 0;
@@ -17,9 +22,42 @@ bool ParseDecimal(const std::string &text, int64_t min, int64_t max, int64_t &ou
     if (c < '0' || c > '9') {
       return false;
     }
-    value = value * 10 + (c - '0');
+    const int64_t digit = c - '0';
+    if (value > (INT64_MAX - digit) / 10) {
+      return false;
+    }
+    value = value * 10 + digit;
   }
   if (value < min || value > max) {
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+bool ParseStreamInteger(const std::string &text, int64_t min, int64_t max, bool unsigned_type, int64_t &out) {
+  size_t i = 0;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])) != 0) {
+    ++i;
+  }
+  bool negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+    negative = text[i] == '-';
+    ++i;
+  }
+  if (negative && unsigned_type) {
+    return false;
+  }
+  const size_t digits = i;
+  int64_t value = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    value = value * 10 + (text[i] - '0');
+    if (value > max && value > -min) {
+      return false;  // already out of range either way; stop before overflowing
+    }
+  }
+  value = negative ? -value : value;
+  if (i == digits || i != text.size() || value < min || value > max) {
     return false;
   }
   out = value;
@@ -42,73 +80,159 @@ bool ParseIpv4(const std::string &text, uint32_t &packed) {
 Status ParseListenAddress(const std::string &text, ListenAddress &out) {
   std::string host;
   std::string port_text;
-  bool ipv6 = false;
   if (!text.empty() && text[0] == '[') {
     const size_t close = text.find(']');
-    if (close == std::string::npos || close + 1U >= text.size() || text[close + 1U] != ':') {
-      return Fail(LLM_PARAM_INVALID, "listen address \"%s\" is not \"[ipv6]:port\"", text.c_str());
+    const size_t colon = close == std::string::npos ? std::string::npos : text.find(':', close);
+    if (colon == std::string::npos) {
+      return Fail(LLM_PARAM_INVALID, "listen address \"%s\" is not \"[ip]:port\"", text.c_str());
     }
     host = text.substr(1, close - 1U);
-    port_text = text.substr(close + 2U);
-    ipv6 = true;
-    in6_addr addr6{};
-    if (inet_pton(AF_INET6, host.c_str(), &addr6) != 1) {
-      return Fail(LLM_PARAM_INVALID, "listen address \"%s\": \"%s\" is not an IPv6 address", text.c_str(),
-                  host.c_str());
-    }
+    port_text = text.substr(colon + 1U);
   } else {
-    const size_t colon = text.rfind(':');
-    if (colon == std::string::npos) {
+    const size_t colon = text.find(':');
+    if (colon == std::string::npos || text.find(':', colon + 1U) != std::string::npos) {
       return Fail(LLM_PARAM_INVALID, "listen address \"%s\" is not \"ip:port\"", text.c_str());
     }
     host = text.substr(0, colon);
     port_text = text.substr(colon + 1U);
-    uint32_t packed = 0;
-    if (!ParseIpv4(host, packed)) {
-      return Fail(LLM_PARAM_INVALID, "listen address \"%s\": \"%s\" is not an IPv4 address", text.c_str(),
-                  host.c_str());
-    }
+  }
+  in_addr addr4{};
+  in6_addr addr6{};
+  const bool ipv4 = inet_pton(AF_INET, host.c_str(), &addr4) == 1;
+  if (!ipv4 && inet_pton(AF_INET6, host.c_str(), &addr6) != 1) {
+    return Fail(LLM_PARAM_INVALID, "listen address \"%s\": \"%s\" is not an IP address", text.c_str(), host.c_str());
   }
   int64_t port = 0;
-  if (!ParseDecimal(port_text, 1, 65535, port)) {
-    return Fail(LLM_PARAM_INVALID, "listen address \"%s\": port \"%s\" is not in 1..65535", text.c_str(),
-                port_text.c_str());
+  if (!ParseStreamInteger(port_text, 0, UINT32_MAX, true, port)) {
+    return Fail(LLM_PARAM_INVALID, "listen address \"%s\": port \"%s\" is not an integer in 0..4294967295",
+                text.c_str(), port_text.c_str());
   }
   out.ip = host;
+  out.ipv6 = !ipv4;
+  out.given_port = static_cast<uint64_t>(port);
+  // V2 binds to the port modulo 65536 (a uint32 through htons); 0 lets the kernel pick one.
   out.port = static_cast<uint16_t>(port);
-  out.ipv6 = ipv6;
   return LLM_SUCCESS;
 }
 
 namespace {
-Status ParseDeviceId(const std::map<std::string, std::string> &raw, int32_t &out) {
+// A10 step 3: every ';'-separated item is an int32 ≥ 0.
+Status CheckDeviceIdList(const std::map<std::string, std::string> &raw) {
   const auto it = raw.find(OPTION_DEVICE_ID);
   if (it == raw.end() || it->second.empty()) {
     return Fail(LLM_PARAM_INVALID, "option %s is required (e.g. \"0\")", OPTION_DEVICE_ID);
   }
-  // V1 accepts "a;b" lists of ids ≥ 0; V2 then needs a single int32, so a list fails here too.
-  int64_t value = 0;
-  if (!ParseDecimal(it->second, 0, INT32_MAX, value)) {
-    return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" is not one device id in 0..%d", OPTION_DEVICE_ID,
-                it->second.c_str(), INT32_MAX);
+  size_t start = 0;
+  for (;;) {
+    const size_t end = it->second.find(';', start);
+    int64_t id = 0;
+    if (!ParseStreamInteger(it->second.substr(start, end - start), 0, INT32_MAX, false, id)) {
+      return Fail(LLM_PARAM_INVALID, "option %s = \"%s\": every ';'-separated item must be a device id >= 0",
+                  OPTION_DEVICE_ID, it->second.c_str());
+    }
+    if (end == std::string::npos) {
+      return LLM_SUCCESS;
+    }
+    start = end + 1U;
   }
-  out = static_cast<int32_t>(value);
+}
+
+// A10 step 6: V2 runs one device, so the whole value must be one int32.
+Status ParseSingleDeviceId(const std::map<std::string, std::string> &raw, int32_t &out) {
+  int64_t id = 0;
+  const std::string &text = raw.at(OPTION_DEVICE_ID);
+  if (!ParseStreamInteger(text, 0, INT32_MAX, false, id)) {
+    return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" is not one device id (one device per engine)", OPTION_DEVICE_ID,
+                text.c_str());
+  }
+  out = static_cast<int32_t>(id);
   return LLM_SUCCESS;
 }
 
-Status CheckFlag(const std::map<std::string, std::string> &raw, const char *key) {
+// A12: absent is the default backend, exactly "hixl" the hixl one, anything else is refused.
+Status ParseTransferBackend(const std::map<std::string, std::string> &raw, TransferBackend &out) {
+  const auto it = raw.find(OPTION_TRANSFER_BACKEND);
+  if (it == raw.end()) {
+    out = TransferBackend::kDefault;
+    return LLM_SUCCESS;
+  }
+  if (it->second != "hixl") {
+    return Fail(LLM_PARAM_INVALID, "option %s = \"%s\": the only transfer backend besides the default is \"hixl\"",
+                OPTION_TRANSFER_BACKEND, it->second.c_str());
+  }
+  out = TransferBackend::kHixl;
+  return LLM_SUCCESS;
+}
+
+// An optional integer option V2 reads with a stream extraction.
+Status CheckStreamInteger(const std::map<std::string, std::string> &raw, const char *key, int64_t min, int64_t max,
+                          bool unsigned_type) {
   const auto it = raw.find(key);
-  if (it != raw.end() && it->second != "0" && it->second != "1") {
-    return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" must be \"0\" or \"1\"", key, it->second.c_str());
+  int64_t value = 0;
+  if (it != raw.end() && !ParseStreamInteger(it->second, min, max, unsigned_type, value)) {
+    return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" must be an integer in %lld..%lld", key, it->second.c_str(),
+                static_cast<long long>(min), static_cast<long long>(max));
   }
   return LLM_SUCCESS;
 }
 
-Status ParseOwnOptions(const std::map<std::string, std::string> &raw, EngineOptions &out) {
-  for (const auto &[key, value] : raw) {
+// llm.ListenIp/llm.ListenPort are the keys Initialize derives from ListenIpInfo; a caller may set
+// them directly, bypassing the ListenIpInfo checks (A28). The daemon listens when a port is set; a
+// port without an ip is refused; an ip that cannot be bound fails when the listener starts.
+Status ParseInternalListenKeys(const std::map<std::string, std::string> &raw, EngineOptions &out) {
+  const auto ip = raw.find("llm.ListenIp");
+  const auto port = raw.find("llm.ListenPort");
+  if (port == raw.end()) {
+    return LLM_SUCCESS;
+  }
+  int64_t value = 0;
+  if (ip == raw.end()) {
+    return Fail(LLM_PARAM_INVALID, "option llm.ListenPort is set without llm.ListenIp");
+  }
+  if (!ParseStreamInteger(port->second, 0, UINT32_MAX, true, value)) {
+    return Fail(LLM_PARAM_INVALID, "option llm.ListenPort = \"%s\" is not an integer in 0..4294967295",
+                port->second.c_str());
+  }
+  in6_addr addr6{};
+  out.listen = true;
+  out.listen_address.ip = ip->second;
+  out.listen_address.ipv6 = inet_pton(AF_INET6, ip->second.c_str(), &addr6) == 1;
+  out.listen_address.given_port = static_cast<uint64_t>(value);
+  out.listen_address.port = static_cast<uint16_t>(value);
+  return LLM_SUCCESS;
+}
+
+// A10 step 8, default backend.
+Status CheckDefaultBackend(EngineOptions &out) {
+  const auto &raw = out.raw;
+  Status status = CheckStreamInteger(raw, "llm.RdmaTrafficClass", 0, UINT32_MAX, true);
+  if (status == LLM_SUCCESS) {
+    status = CheckStreamInteger(raw, "llm.RdmaServiceLevel", 0, UINT32_MAX, true);
+  }
+  if (status == LLM_SUCCESS) {
+    status = CheckStreamInteger(raw, "llm.LinkRetryCount", 1, 100, false);
+  }
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  // Stored verbatim, checked at every link (A7); generated from the listen address when absent.
+  const auto comm_res = raw.find(OPTION_LOCAL_COMM_RES);
+  if (comm_res != raw.end() && !comm_res->second.empty()) {
+    out.has_comm_res = true;
+    out.comm_res = comm_res->second;
+  } else if (out.listen) {
+    out.has_comm_res = true;
+    out.comm_res = GenerateCommRes(out.listen_address.ip, out.device_id);
+  }
+  return LLM_SUCCESS;
+}
+
+Status ParseOwnOptions(EngineOptions &out) {
+  for (const auto &[key, value] : out.raw) {
     if (key.rfind("dd.", 0) != 0) {
       continue;
     }
+    int64_t number = 0;
     if (key == kOptionDataPath) {
       if (value != "auto" && value != "tcp") {
         return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" must be \"auto\" or \"tcp\"", kOptionDataPath,
@@ -116,17 +240,46 @@ Status ParseOwnOptions(const std::map<std::string, std::string> &raw, EngineOpti
       }
       out.tcp_only = value == "tcp";
     } else if (key == kOptionHeartbeatIntervalMs) {
-      int64_t ms = 0;
-      if (!ParseDecimal(value, 10, 600000, ms)) {
+      if (!ParseDecimal(value, 10, 600000, number)) {
         return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" must be an integer in 10..600000", kOptionHeartbeatIntervalMs,
                     value.c_str());
       }
-      out.heartbeat_ms = static_cast<int32_t>(ms);
+      out.heartbeat_ms = static_cast<int32_t>(number);
+    } else if (key == kOptionMaxLinks) {
+      if (!ParseDecimal(value, 1, 1048576, number)) {
+        return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" must be an integer in 1..1048576", kOptionMaxLinks,
+                    value.c_str());
+      }
+      out.max_links = static_cast<size_t>(number);
     } else {
       // The dd. prefix is ours: a typo must not pass silently.
-      return Fail(LLM_PARAM_INVALID, "unknown option %s (known: %s, %s)", key.c_str(), kOptionDataPath,
-                  kOptionHeartbeatIntervalMs);
+      return Fail(LLM_PARAM_INVALID, "unknown option %s (known: %s, %s, %s)", key.c_str(), kOptionDataPath,
+                  kOptionHeartbeatIntervalMs, kOptionMaxLinks);
     }
+  }
+  return LLM_SUCCESS;
+}
+
+// D13: validated as V2 does, nothing allocated.
+Status CheckMemPoolConfig(const std::map<std::string, std::string> &raw, const char *key) {
+  const auto it = raw.find(key);
+  if (it == raw.end()) {
+    return LLM_SUCCESS;
+  }
+  JsonValue root;
+  std::string why;
+  int64_t size = -1;
+  int64_t shift = 16;
+  const JsonValue *size_value = nullptr;
+  const JsonValue *shift_value = nullptr;
+  if (!ParseJson(it->second, root, why) || !root.IsObject() ||
+      (size_value = root.Find("memory_size")) == nullptr || !size_value->AsInt64(size) || size < 0 ||
+      ((shift_value = root.Find("page_shift")) != nullptr && !shift_value->AsInt64(shift)) || shift < 10 ||
+      shift >= 31 || (static_cast<uint64_t>(size) >> static_cast<uint64_t>(shift)) >= UINT32_MAX) {
+    return Fail(LLM_PARAM_INVALID,
+                "option %s = \"%s\" must be {\"memory_size\": unsigned, \"page_shift\": 10..30} with "
+                "memory_size >> page_shift below 4294967295",
+                key, it->second.c_str());
   }
   return LLM_SUCCESS;
 }
@@ -138,7 +291,7 @@ Status ParseEngineOptions(const std::map<ge::AscendString, ge::AscendString> &op
     parsed.raw[std::string(key.GetString(), key.GetLength())] = std::string(value.GetString(), value.GetLength());
   }
   const auto &raw = parsed.raw;
-  Status status = ParseDeviceId(raw, parsed.device_id);
+  Status status = CheckDeviceIdList(raw);
   if (status != LLM_SUCCESS) {
     return status;
   }
@@ -150,50 +303,41 @@ Status ParseEngineOptions(const std::map<ge::AscendString, ge::AscendString> &op
     }
     parsed.listen = true;
   }
-  const auto wait = raw.find(OPTION_SYNC_CACHE_WAIT_TIME);
-  if (wait != raw.end()) {
-    int64_t ms = 0;
-    if (!ParseDecimal(wait->second, 1, INT32_MAX, ms)) {
-      return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" must be a positive integer (ms)", OPTION_SYNC_CACHE_WAIT_TIME,
-                  wait->second.c_str());
-    }
-    parsed.sync_wait_ms = static_cast<int32_t>(ms);
+  if ((status = ParseTransferBackend(raw, parsed.backend)) != LLM_SUCCESS ||
+      (status = ParseSingleDeviceId(raw, parsed.device_id)) != LLM_SUCCESS ||
+      (!parsed.listen && (status = ParseInternalListenKeys(raw, parsed)) != LLM_SUCCESS)) {
+    return status;
   }
-  for (const char *flag : {OPTION_ENABLE_SET_ROLE, "llm.EnableCacheManager", "llm.EnableRemoteCacheAccessible"}) {
-    status = CheckFlag(raw, flag);
-    if (status != LLM_SUCCESS) {
-      return status;
-    }
-  }
-  const auto backend = raw.find(OPTION_TRANSFER_BACKEND);
-  if (backend != raw.end()) {
-    if (backend->second != "hixl") {
-      return Fail(LLM_FAILED, "option %s = \"%s\": the only transfer backend besides the default is \"hixl\"",
-                  OPTION_TRANSFER_BACKEND, backend->second.c_str());
-    }
+  if (parsed.hixl()) {
     if (!parsed.listen) {
       return Fail(LLM_PARAM_INVALID, "option %s = \"hixl\" needs %s", OPTION_TRANSFER_BACKEND, OPTION_LISTEN_IP_INFO);
     }
-    parsed.hixl = true;
+    status = CheckHixlOptions(raw);
+  } else {
+    status = CheckDefaultBackend(parsed);
   }
-  const auto comm_res = raw.find(OPTION_LOCAL_COMM_RES);
-  if (comm_res != raw.end() && !comm_res->second.empty()) {
-    std::string why;
-    std::string version;
-    if (!CheckJsonObject(comm_res->second, why, version)) {
-      return Fail(LLM_PARAM_INVALID, "option %s is not a JSON object: %s", OPTION_LOCAL_COMM_RES, why.c_str());
-    }
-    parsed.has_local_comm_res = true;
-    parsed.unlimited_links = version == "1.3";
-  } else if (comm_res != raw.end() && parsed.listen) {
-    // Empty with a listen address: V2 generates the resource from the host's own address.
-    parsed.has_local_comm_res = true;
-  }
-  status = ParseOwnOptions(raw, parsed);
   if (status != LLM_SUCCESS) {
     return status;
   }
   out = std::move(parsed);
   return LLM_SUCCESS;
+}
+
+Status ParseDataCacheOptions(EngineOptions &options) {
+  const auto &raw = options.raw;
+  const auto wait = raw.find(OPTION_SYNC_CACHE_WAIT_TIME);
+  if (wait != raw.end()) {
+    int64_t ms = 0;
+    if (!ParseDecimal(wait->second, 0, INT32_MAX, ms)) {
+      return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" must be an integer in 0..2147483647 (ms)",
+                  OPTION_SYNC_CACHE_WAIT_TIME, wait->second.c_str());
+    }
+    options.sync_wait_ms = static_cast<int32_t>(ms);
+  }
+  Status status = CheckMemPoolConfig(raw, "llm.MemPoolConfig");
+  if (status != LLM_SUCCESS || (status = CheckMemPoolConfig(raw, "llm.HostMemPoolConfig")) != LLM_SUCCESS) {
+    return status;
+  }
+  return ParseOwnOptions(options);
 }
 }  // namespace dd::host

@@ -1,7 +1,9 @@
-// Initialize/SetRole options of the host backend (facts §3.2, §3.4), parsed and validated.
+// Initialize/SetRole options of the host backend, parsed and validated as V2 does (v2-rules A8–A12,
+// A19, A28, B §3.2; deviations D11 and D13 of docs/compat.md).
 #ifndef DD_HOST_ENGINE_OPTIONS_H_
 #define DD_HOST_ENGINE_OPTIONS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -11,45 +13,69 @@
 namespace dd::host {
 using ge::Status;
 
-// Our own option keys; vendor keys are never reinterpreted.
+// Our own option keys (the dd. prefix); vendor keys are never reinterpreted.
 // "auto" (default): same-host peers use process_vm_readv/writev, others TCP. "tcp": always TCP.
 constexpr const char kOptionDataPath[] = "dd.DataPath";
-// Interval of link heartbeats in ms (default 1000); a peer silent for 3 intervals is marked broken.
+// Interval of link heartbeats in ms (default 1000); a peer silent for 3 intervals is gone.
 constexpr const char kOptionHeartbeatIntervalMs[] = "dd.HeartbeatIntervalMs";
+// Most links one engine holds (default 4096, docs/compat.md D12).
+constexpr const char kOptionMaxLinks[] = "dd.MaxLinks";
+constexpr size_t kDefaultMaxLinks = 4096U;
 
 // Where a server listens.
 struct ListenAddress {
   std::string ip;  // textual, without brackets
-  uint16_t port = 0;
+  uint16_t port = 0;  // the port bound: the given one modulo 65536 (0: the kernel picks one)
+  uint64_t given_port = 0;  // as written, 0..4294967295
   bool ipv6 = false;
 };
+
+enum class TransferBackend { kDefault, kHixl };
 
 struct EngineOptions {
   int32_t device_id = 0;
   bool listen = false;
   ListenAddress listen_address;
-  int32_t sync_wait_ms = 1000;
-  bool has_local_comm_res = false;
-  bool unlimited_links = false;  // LocalCommRes v1.3 (HixlCS) lifts the 512-link cap
-  bool hixl = false;
+  TransferBackend backend = TransferBackend::kDefault;
+  // llm.LocalCommRes of the default backend as given, or generated from the listen address;
+  // `has_comm_res` false: none yet (generated at the first link).
+  bool has_comm_res = false;
+  std::string comm_res;
+  int32_t sync_wait_ms = 1000;  // 0 is allowed: every transfer times out
   bool tcp_only = false;
   int32_t heartbeat_ms = 1000;
+  size_t max_links = kDefaultMaxLinks;
   // Every option as given, including keys this backend does not interpret.
   std::map<std::string, std::string> raw;
+
+  bool hixl() const { return backend == TransferBackend::kHixl; }
 };
 
-// Validates `options` for Initialize (role already checked). LLM_PARAM_INVALID or LLM_FAILED with
-// a detail on error.
+// Initialize steps 3–8 of A10 up to, not including, starting the listener: DeviceId, ListenIpInfo,
+// TransferBackend, the DeviceId re-parse, llm.ListenIp/llm.ListenPort, then the backend's own
+// checks (RDMA options, link retry count, LocalCommRes store or generate; hixl: A19).
+// LLM_PARAM_INVALID with a detail on error.
 Status ParseEngineOptions(const std::map<ge::AscendString, ge::AscendString> &options, EngineOptions &out);
 
-// "a.b.c.d:port" or "[v6]:port" (port 1..65535).
+// Initialize step 9, checked after the listener started: llm.SyncKvCacheWaitTime (A8, D11),
+// llm.MemPoolConfig and llm.HostMemPoolConfig (A28, D13); then our dd. keys. LLM_PARAM_INVALID on
+// error.
+Status ParseDataCacheOptions(EngineOptions &options);
+
+// ListenIpInfo as V2 reads it (A11): "ip:port" (exactly one ':'), or "[ip]:port" where the port is
+// what follows the first ':' after ']'; the ip must be IPv4 or IPv6, the port a uint32 (stream read).
 Status ParseListenAddress(const std::string &text, ListenAddress &out);
 
 // Strict dotted-quad IPv4; packs it little-endian (a | b<<8 | c<<16 | d<<24) as V2 does.
 bool ParseIpv4(const std::string &text, uint32_t &packed);
 
-// Decimal digits only, value in [min, max].
+// Decimal digits only, value in [min, max] (V2's digits check before atoi).
 bool ParseDecimal(const std::string &text, int64_t min, int64_t max, int64_t &out);
+
+// An integer as a C++ stream extraction reads it (V2's other reader): leading white space and a
+// sign pass, anything after the digits fails, the value must lie in [min, max]. `unsigned_type`:
+// the target type is unsigned, and a minus sign is refused rather than wrapped.
+bool ParseStreamInteger(const std::string &text, int64_t min, int64_t max, bool unsigned_type, int64_t &out);
 }  // namespace dd::host
 
 #endif  // DD_HOST_ENGINE_OPTIONS_H_

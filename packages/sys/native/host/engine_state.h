@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 
+#include "comm_resource.h"
 #include "engine_options.h"
 #include "link_table.h"
 #include "local_cache_registry.h"
@@ -17,14 +19,19 @@ struct EngineState {
         role(own_role),
         options(std::move(parsed)),
         identity(std::move(host)),
-        links(options.unlimited_links ? 0U : LinkTable::kDefaultCapacity) {}
+        comm_res(options.has_comm_res, options.comm_res),
+        links(options.max_links) {}
 
   const uint64_t cluster_id;
   std::atomic<int32_t> role;
   const EngineOptions options;
   const HostIdentity identity;
+  CommResource comm_res;
   LocalCacheRegistry registry;
   LinkTable links;
+  // Held while a peer is sent our cache table and while a cache is unregistered, so that a cache
+  // is either left out of the table or revoked from every peer that got it.
+  std::mutex sharing_mutex;
 };
 }  // namespace dd::host
 

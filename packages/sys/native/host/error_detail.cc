@@ -38,6 +38,18 @@ ge::Status Fail(ge::Status status, const char *format, ...) {
 
 const std::string &CurrentErrorDetail() { return t_detail; }
 
+bool ReturnedByV2(ge::Status status) {
+  using namespace llm_datadist;
+  switch (status) {
+    case LLM_SUCCESS: case LLM_FAILED: case LLM_PARAM_INVALID: case LLM_KV_CACHE_NOT_EXIST: case LLM_NOT_YET_LINK:
+    case LLM_ALREADY_LINK: case LLM_LINK_FAILED: case LLM_UNLINK_FAILED: case LLM_EXIST_LINK:
+    case LLM_FEATURE_NOT_ENABLED: case LLM_TIMEOUT:
+      return true;
+    default:
+      return false;
+  }
+}
+
 const char *StatusName(ge::Status status) {
   using namespace llm_datadist;
   switch (status) {

@@ -30,6 +30,10 @@ ge::Status FailWith(ge::Status status, const std::string &message);
 // The current detail ("" when none).
 const std::string &CurrentErrorDetail();
 
+// Whether the V2 engine can return `status` from its C++ API (v2-rules A27). A status a peer sends
+// that is not one of these becomes LLM_FAILED.
+bool ReturnedByV2(ge::Status status);
+
 // Readable name of a status ("LLM_PARAM_INVALID"), for details and test output.
 const char *StatusName(ge::Status status);
 }  // namespace dd::host

@@ -3,91 +3,103 @@
 namespace dd::host {
 std::shared_ptr<ClusterLink> LinkTable::Find(uint64_t cluster_id) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  const auto it = links_.find(cluster_id);
-  return it == links_.end() ? nullptr : it->second;
+  const auto it = filed_.find(cluster_id);
+  return it == filed_.end() ? nullptr : it->second;
+}
+
+bool LinkTable::HasLinkTo(const std::string &address) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto &[key, link] : all_) {
+    if (link->initiated_locally() && link->peer().address == address) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::vector<std::shared_ptr<ClusterLink>> LinkTable::All() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::shared_ptr<ClusterLink>> all;
-  all.reserve(links_.size());
-  for (const auto &[id, link] : links_) {
+  all.reserve(all_.size());
+  for (const auto &[key, link] : all_) {
     all.push_back(link);
   }
   return all;
 }
 
-size_t LinkTable::Size() const {
+size_t LinkTable::FiledCount() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return links_.size();
+  return filed_.size();
 }
 
-LinkTable::Admission LinkTable::CheckLocked(uint64_t cluster_id, bool from_peer) const {
-  if (reserved_.count(cluster_id) != 0U) {
-    return Admission::kAlreadyLinked;
+bool LinkTable::ReserveSlot() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (all_.size() + reserved_ >= capacity_) {
+    return false;
   }
-  const auto it = links_.find(cluster_id);
-  if (it != links_.end()) {
-    if (!from_peer || (it->second->initiated_locally() && !it->second->broken())) {
-      return Admission::kAlreadyLinked;
-    }
-    return Admission::kAdmitted;  // replacing does not grow the table
-  }
-  if (capacity_ != 0U && links_.size() + reserved_.size() >= capacity_) {
-    return Admission::kFull;
-  }
-  return Admission::kAdmitted;
+  ++reserved_;
+  return true;
 }
 
-LinkTable::Admission LinkTable::Reserve(uint64_t cluster_id) {
+void LinkTable::ReleaseSlot() {
   std::lock_guard<std::mutex> lock(mutex_);
-  const Admission admission = CheckLocked(cluster_id, false);
-  if (admission == Admission::kAdmitted) {
-    reserved_.insert(cluster_id);
+  --reserved_;
+}
+
+std::shared_ptr<ClusterLink> LinkTable::File(uint64_t cluster_id, const std::shared_ptr<ClusterLink> &link,
+                                             bool reserved, bool keep_replaced) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (reserved) {
+    --reserved_;
   }
-  return admission;
-}
-
-void LinkTable::CancelReservation(uint64_t cluster_id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  reserved_.erase(cluster_id);
-}
-
-void LinkTable::CommitReservation(const std::shared_ptr<ClusterLink> &link) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  reserved_.erase(link->peer().cluster_id);
-  links_[link->peer().cluster_id] = link;
-}
-
-LinkTable::Admission LinkTable::AdmitFromPeer(uint64_t cluster_id) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return CheckLocked(cluster_id, true);
-}
-
-LinkTable::Admission LinkTable::InsertFromPeer(const std::shared_ptr<ClusterLink> &link,
-                                                std::shared_ptr<ClusterLink> &replaced) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  const uint64_t id = link->peer().cluster_id;
-  const Admission admission = CheckLocked(id, true);
-  if (admission != Admission::kAdmitted) {
-    return admission;
+  std::shared_ptr<ClusterLink> replaced;
+  auto &slot = filed_[cluster_id];
+  replaced = std::move(slot);
+  slot = link;
+  all_[link.get()] = link;
+  if (replaced != nullptr && !keep_replaced) {
+    all_.erase(replaced.get());
   }
-  const auto it = links_.find(id);
-  if (it != links_.end()) {
-    replaced = it->second;
-  }
-  links_[id] = link;
-  return admission;
+  return replaced;
+}
+
+void LinkTable::Keep(const std::shared_ptr<ClusterLink> &link) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  --reserved_;
+  all_[link.get()] = link;
 }
 
 std::shared_ptr<ClusterLink> LinkTable::Remove(uint64_t cluster_id, const ClusterLink *expected) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const auto it = links_.find(cluster_id);
-  if (it == links_.end() || (expected != nullptr && it->second.get() != expected)) {
+  const auto it = filed_.find(cluster_id);
+  if (it == filed_.end() || (expected != nullptr && it->second.get() != expected)) {
     return nullptr;
   }
   std::shared_ptr<ClusterLink> link = std::move(it->second);
-  links_.erase(it);
+  filed_.erase(it);
+  all_.erase(link.get());
   return link;
+}
+
+void LinkTable::DropIfUnfiled(const ClusterLink *link) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto &[id, filed] : filed_) {
+    if (filed.get() == link) {
+      return;
+    }
+  }
+  all_.erase(link);
+}
+
+std::vector<std::shared_ptr<ClusterLink>> LinkTable::TakeAll() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::shared_ptr<ClusterLink>> all;
+  all.reserve(all_.size());
+  for (auto &[key, link] : all_) {
+    all.push_back(std::move(link));
+  }
+  all_.clear();
+  filed_.clear();
+  return all;
 }
 }  // namespace dd::host

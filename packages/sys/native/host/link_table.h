@@ -1,4 +1,8 @@
-// The links of one engine, keyed by peer cluster id, with the per-engine cap (facts §3.3: 512).
+// The links of one engine. A link is *filed* under a cluster id when transfers and unlink can name
+// it: the peer's constructor id learned in the handshake (default backend, v2-rules A1) or, with
+// the hixl backend, the remote_cluster_id the caller gave. A link may also be held unfiled: the
+// accepting side of a hixl link, or a hixl link whose id was taken over by a newer one (A21). Every
+// link counts against the engine's cap, dd.MaxLinks (docs/compat.md D12).
 #ifndef DD_HOST_LINK_TABLE_H_
 #define DD_HOST_LINK_TABLE_H_
 
@@ -7,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "cluster_link.h"
@@ -14,40 +19,71 @@
 namespace dd::host {
 class LinkTable {
  public:
-  enum class Admission { kAdmitted, kAlreadyLinked, kFull };
-  static constexpr size_t kDefaultCapacity = 512U;
-
-  // capacity 0: no cap.
   explicit LinkTable(size_t capacity) : capacity_(capacity) {}
 
+  // The link filed under `cluster_id`, or null.
   std::shared_ptr<ClusterLink> Find(uint64_t cluster_id) const;
+  // A link this side initiated to `address` ("ip:port"), filed or not.
+  bool HasLinkTo(const std::string &address) const;
+  // Every link, filed or not.
   std::vector<std::shared_ptr<ClusterLink>> All() const;
-  size_t Size() const;
+  size_t FiledCount() const;
 
-  // Client side, before connecting: holds a slot for `cluster_id` so concurrent links cannot
-  // exceed the cap or link the same cluster twice.
-  Admission Reserve(uint64_t cluster_id);
-  void CancelReservation(uint64_t cluster_id);
-  // Replaces the reservation with the established link.
-  void CommitReservation(const std::shared_ptr<ClusterLink> &link);
+  // Holds room for one more link while a handshake runs; false when the engine is at its cap.
+  bool ReserveSlot();
+  void ReleaseSlot();
 
-  // Server side: whether a peer-initiated link from `cluster_id` may be accepted. A link the peer
-  // initiated earlier is replaced (the peer lost its state: V2's force_link); a live link we
-  // initiated ourselves, or one being set up, is not.
-  Admission AdmitFromPeer(uint64_t cluster_id) const;
-  // Inserts a peer-initiated link after AdmitFromPeer said yes; returns the link it replaced.
-  Admission InsertFromPeer(const std::shared_ptr<ClusterLink> &link, std::shared_ptr<ClusterLink> &replaced);
+  // Files `link` under `cluster_id`, using the slot reserved for it (when `reserved`). A link filed
+  // there before is returned: dropped from the table, or kept unfiled when `keep_replaced`.
+  std::shared_ptr<ClusterLink> File(uint64_t cluster_id, const std::shared_ptr<ClusterLink> &link, bool reserved,
+                                    bool keep_replaced);
+  // Holds `link` unfiled, using its reserved slot.
+  void Keep(const std::shared_ptr<ClusterLink> &link);
 
-  // Removes the link to `cluster_id` (only if it is `expected`, when given).
+  // Removes the link filed under `cluster_id` (only if it is `expected`, when given).
   std::shared_ptr<ClusterLink> Remove(uint64_t cluster_id, const ClusterLink *expected = nullptr);
+  // Forgets `link` if it is held unfiled (its peer is gone; nothing can name it any more).
+  void DropIfUnfiled(const ClusterLink *link);
+  // Removes every link.
+  std::vector<std::shared_ptr<ClusterLink>> TakeAll();
 
  private:
-  Admission CheckLocked(uint64_t cluster_id, bool from_peer) const;
-
   const size_t capacity_;
   mutable std::mutex mutex_;
-  std::map<uint64_t, std::shared_ptr<ClusterLink>> links_;
-  std::set<uint64_t> reserved_;
+  std::map<uint64_t, std::shared_ptr<ClusterLink>> filed_;
+  std::map<const ClusterLink *, std::shared_ptr<ClusterLink>> all_;
+  size_t reserved_ = 0;
+};
+// A slot held with LinkTable::ReserveSlot while a handshake runs; given back when dropped unless
+// handed to LinkTable::File or Keep.
+class SlotReservation {
+ public:
+  SlotReservation() = default;
+  // Reserves a slot of `table`; held() tells whether there was room.
+  explicit SlotReservation(LinkTable &table) : table_(table.ReserveSlot() ? &table : nullptr) {}
+  ~SlotReservation() {
+    if (table_ != nullptr) {
+      table_->ReleaseSlot();
+    }
+  }
+  SlotReservation(SlotReservation &&other) noexcept : table_(other.table_) { other.table_ = nullptr; }
+  SlotReservation &operator=(SlotReservation &&other) noexcept {
+    std::swap(table_, other.table_);
+    return *this;
+  }
+  SlotReservation(const SlotReservation &) = delete;
+  SlotReservation &operator=(const SlotReservation &) = delete;
+
+  bool held() const { return table_ != nullptr; }
+  // Hands the slot over to the link being filed or kept; true when one was held.
+  bool HandOver() {
+    const bool was_held = table_ != nullptr;
+    table_ = nullptr;
+    return was_held;
+  }
+
+ private:
+  LinkTable *table_ = nullptr;
 };
 }  // namespace dd::host
 

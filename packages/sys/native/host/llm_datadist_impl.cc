@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <thread>
 
 #include "error_detail.h"
 #include "link_handshake.h"
+#include "peer_unlink.h"
+#include "socket_io.h"
 
 namespace llm_datadist {
 using dd::host::BlockRun;
@@ -18,17 +21,19 @@ using dd::host::ClusterLink;
 using dd::host::Deadline;
 using dd::host::Fail;
 using dd::host::FailWith;
-using dd::host::LayerTransfer;
-using dd::host::LinkTable;
 using dd::host::LocalCache;
+using dd::host::LocalCacheRegistry;
+using dd::host::PullTensors;
+using dd::host::PushLayer;
 using dd::host::RangeWithin;
-using dd::host::TensorSpan;
 using dd::host::TransferDirection;
 using dd::host::TransferOutcome;
 using dd::host::TransferSegment;
 
 namespace {
 constexpr size_t kLinkThreads = 16;  // V2 links clusters on a 16-thread pool
+// A18 step 11 / A6: one pull request holds 120 + 16·(tensors + 2·runs) bytes in a 2 MiB - 8 buffer.
+constexpr uint64_t kMaxPullRequestUnits = 131064U;
 
 bool ValidRole(int32_t role) {
   return role == static_cast<int32_t>(LlmRole::kPrompt) || role == static_cast<int32_t>(LlmRole::kDecoder) ||
@@ -40,76 +45,166 @@ Status NotInitialized() { return Fail(LLM_FAILED, "the engine is not initialized
 // Scratch lists reused by every transfer on this thread: steady-state transfers allocate nothing.
 thread_local std::vector<TransferSegment> t_segments;
 thread_local std::vector<BlockRun> t_runs;
-thread_local std::vector<LayerTransfer> t_layers;
+thread_local std::vector<PushLayer> t_layers;
 
-// The link and the peer cache one transfer works on: the link's operation lock is held and the
-// peer cache marked in use (see ClusterLink::BeginTransfer) until this goes out of scope. The
-// transfer's SyncKvCacheWaitTime starts when this is made.
-class RemoteCacheUse {
+// The local cache of a transfer, leased until the transfer is over (docs/compat.md D7).
+Status LeaseLocalCache(LocalCacheRegistry &registry, int64_t cache_id, LocalCacheRegistry::Lease &lease) {
+  lease = registry.Acquire(cache_id);
+  if (!lease) {
+    return Fail(LLM_KV_CACHE_NOT_EXIST, "local cache %lld is not registered", static_cast<long long>(cache_id));
+  }
+  return LLM_SUCCESS;
+}
+
+// The link one transfer runs on, locked while this lives, and the peer cache it addresses, marked
+// in use (ClusterLink::BeginTransfer) so a revoke waits for it.
+class LinkUse {
  public:
-  explicit RemoteCacheUse(const dd::host::EngineState &state)
-      : state_(state), deadline_(Deadline::AfterMs(state.options.sync_wait_ms)) {}
-  ~RemoteCacheUse() {
+  explicit LinkUse(const dd::host::EngineState &state) : state_(state) {}
+  ~LinkUse() {
     if (entry_ != nullptr) {
       link_->EndTransfer();
     }
   }
-  RemoteCacheUse(const RemoteCacheUse &) = delete;
-  RemoteCacheUse &operator=(const RemoteCacheUse &) = delete;
+  LinkUse(const LinkUse &) = delete;
+  LinkUse &operator=(const LinkUse &) = delete;
 
-  // Locks the link to `index.cluster_id` (NOT_YET_LINK, TIMEOUT, LINK_FAILED), then finds the
-  // peer's cache `index.cache_id` (KV_CACHE_NOT_EXIST).
-  Status Begin(const CacheIndex &index) {
-    const Status status = LockLink(index.cluster_id);
-    if (status != LLM_SUCCESS) {
-      return status;
-    }
-    entry_ = link_->BeginTransfer(index.cache_id);
-    if (entry_ == nullptr) {
-      return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
-                  static_cast<unsigned long long>(index.cluster_id), static_cast<long long>(index.cache_id));
-    }
-    return LLM_SUCCESS;
-  }
-  ClusterLink &link() const { return *link_; }
-  const Deadline &deadline() const { return deadline_; }
-  const CacheTableEntry &remote() const { return *entry_; }
-
- private:
-  Status LockLink(uint64_t cluster_id) {
+  // A18 step 10 / A3 step 4: the link filed under `cluster_id` (NOT_YET_LINK), locked (TIMEOUT when
+  // another transfer holds it past the wait time).
+  Status Lock(uint64_t cluster_id) {
     link_ = state_.links.Find(cluster_id);
     if (link_ == nullptr || link_->closed()) {
       return Fail(LLM_NOT_YET_LINK, "no link to cluster %llu", static_cast<unsigned long long>(cluster_id));
     }
     lock_ = std::unique_lock<std::timed_mutex>(link_->op_mutex(), std::defer_lock);
-    if (!lock_.try_lock_until(deadline_.At())) {
+    if (!lock_.try_lock_until(Deadline::AfterMs(state_.options.sync_wait_ms).At())) {
       return Fail(LLM_TIMEOUT, "another transfer on the link to cluster %llu did not finish within %d ms",
                   static_cast<unsigned long long>(cluster_id), state_.options.sync_wait_ms);
     }
     if (link_->closed()) {
+      // Unlinked while this transfer waited (docs/compat.md, choices: A24).
       return Fail(LLM_NOT_YET_LINK, "no link to cluster %llu", static_cast<unsigned long long>(cluster_id));
-    }
-    if (link_->broken()) {
-      return Fail(LLM_LINK_FAILED, "the link to cluster %llu is broken: %s (unlink with force_flag=true and link again)",
-                  static_cast<unsigned long long>(cluster_id), link_->broken_reason().c_str());
     }
     return LLM_SUCCESS;
   }
 
+  // A18 steps 12-13 / A3 steps 5-6: on the link's first transfer the peer's cache table is fetched
+  // (within its own wait time, A8); then `cache_id` must be in it (KV_CACHE_NOT_EXIST). A peer that
+  // is gone is found here, where V2's fetch would fail, fetched before or not (compat.md, choices);
+  // a same-host move never involves the peer, so the socket is asked whether it dropped its side.
+  Status FindRemote(int64_t cache_id) {
+    if (!link_->broken() && link_->PeerHungUp()) {
+      link_->MarkBroken("the peer closed the link");
+    }
+    if (link_->broken()) {
+      return LinkGone(*link_);
+    }
+    if (!link_->peer_table_fetched()) {
+      const Deadline deadline = Deadline::AfterMs(state_.options.sync_wait_ms);
+      if (deadline.Expired()) {
+        return Fail(LLM_TIMEOUT, "fetching the cache table of cluster %llu: %s = 0 leaves no time",
+                    static_cast<unsigned long long>(link_->peer().cluster_id), OPTION_SYNC_CACHE_WAIT_TIME);
+      }
+      const TransferOutcome outcome = link_->FetchPeerTable(deadline);
+      const Status status = OutcomeStatus(*link_, outcome, "fetching the cache table", state_.options.sync_wait_ms);
+      if (status != LLM_SUCCESS) {
+        return status;
+      }
+    }
+    entry_ = link_->BeginTransfer(cache_id);
+    if (entry_ == nullptr) {
+      return Fail(LLM_KV_CACHE_NOT_EXIST, "cluster %llu has no cache %lld visible to this link",
+                  static_cast<unsigned long long>(link_->peer().cluster_id), static_cast<long long>(cache_id));
+    }
+    return LLM_SUCCESS;
+  }
+
+  ClusterLink &link() const { return *link_; }
+  const CacheTableEntry &remote() const { return *entry_; }
+
+  // A link that failed under a transfer: NOT_YET_LINK when this side is unlinking it (compat.md,
+  // choices: A24); otherwise its peer is gone, which gives TIMEOUT as soon as that is known
+  // (choices: A1, A16).
+  static Status LinkGone(ClusterLink &link) {
+    const unsigned long long peer = link.peer().cluster_id;
+    if (link.unlinked()) {
+      return Fail(LLM_NOT_YET_LINK, "the link to cluster %llu was unlinked during the transfer", peer);
+    }
+    return Fail(LLM_TIMEOUT, "the peer of the link to cluster %llu is gone: %s (unlink with force_flag=true, or "
+                "link again from that peer)",
+                peer, link.broken_reason().c_str());
+  }
+
+  // The status of a transfer (or table fetch) outcome on `link`.
+  static Status OutcomeStatus(ClusterLink &link, const TransferOutcome &outcome, const char *what, int32_t wait_ms) {
+    const unsigned long long peer = link.peer().cluster_id;
+    switch (outcome.kind) {
+      case TransferOutcome::Kind::kDone:
+        return LLM_SUCCESS;
+      case TransferOutcome::Kind::kRejected:
+        return Fail(dd::host::ReturnedByV2(outcome.status) ? outcome.status : LLM_FAILED, "%s with cluster %llu: %s",
+                    what, peer, outcome.detail.c_str());
+      case TransferOutcome::Kind::kTimeout:
+        if (outcome.breaks_link) {
+          link.MarkBroken(outcome.detail);
+        }
+        return Fail(LLM_TIMEOUT, "%s with cluster %llu: not done within %d ms (%s)", what, peer, wait_ms,
+                    outcome.detail.c_str());
+      case TransferOutcome::Kind::kBroken:
+      case TransferOutcome::Kind::kUnsupported:
+        link.MarkBroken(outcome.detail);
+        return LinkGone(link);
+    }
+    return LLM_FAILED;
+  }
+
+ private:
   const dd::host::EngineState &state_;
-  const Deadline deadline_;
   std::shared_ptr<ClusterLink> link_;
   std::unique_lock<std::timed_mutex> lock_;
   std::shared_ptr<const CacheTableEntry> entry_;
 };
 
-Status FindLocalCache(const dd::host::LocalCacheRegistry &registry, int64_t cache_id,
-                      std::shared_ptr<const LocalCache> &local) {
-  local = registry.Find(cache_id);
-  if (local == nullptr) {
-    return Fail(LLM_KV_CACHE_NOT_EXIST, "local cache %lld is not registered", static_cast<long long>(cache_id));
+// A18 step 16 / A3 step 11: moves the segments over the link's data path (a same-host path the
+// peer cannot use falls back to TCP), within the wait time.
+Status MoveBytes(const dd::host::EngineState &state, LinkUse &use, int64_t local_cache_id, TransferDirection direction,
+                 const std::vector<TransferSegment> &segments) {
+  ClusterLink &link = use.link();
+  const unsigned long long peer = link.peer().cluster_id;
+  // A23: V2 binds memory to a link's comm when the link is made; later memory is unreachable.
+  if (!link.BoundLocally(local_cache_id)) {
+    return Fail(LLM_FAILED, "local cache %lld was registered after the link to cluster %llu was made",
+                static_cast<long long>(local_cache_id), peer);
   }
-  return LLM_SUCCESS;
+  if (!use.remote().bound) {
+    return Fail(LLM_FAILED, "cache %lld of cluster %llu was registered after the link was made",
+                static_cast<long long>(use.remote().cache_id), peer);
+  }
+  const Deadline deadline = Deadline::AfterMs(state.options.sync_wait_ms);
+  if (link.broken()) {
+    return LinkUse::LinkGone(link);
+  }
+  if (deadline.Expired()) {
+    return Fail(LLM_TIMEOUT, "transfer with cluster %llu: %s = 0 leaves no time", peer, OPTION_SYNC_CACHE_WAIT_TIME);
+  }
+  dd::host::TransferJob job;
+  job.direction = direction;
+  job.remote_cache_id = use.remote().cache_id;
+  job.segments = &segments;
+  job.deadline = deadline;
+  dd::host::DataPath *path = &link.ActiveDataPath();
+  TransferOutcome outcome = path->Run(job);
+  if (outcome.kind == TransferOutcome::Kind::kUnsupported) {
+    link.DisableSameHostPath();
+    path = &link.TcpDataPath();
+    outcome = path->Run(job);
+  }
+  const Status status = LinkUse::OutcomeStatus(link, outcome, path->Name(), state.options.sync_wait_ms);
+  if (status == LLM_SUCCESS && deadline.Expired()) {
+    return Fail(LLM_TIMEOUT, "%s transfer with cluster %llu took longer than %d ms", path->Name(), peer,
+                state.options.sync_wait_ms);
+  }
+  return status;
 }
 
 Status CheckNotOwnCluster(uint64_t src_cluster_id, uint64_t own_cluster_id) {
@@ -131,29 +226,8 @@ Status CheckBlockLists(const std::vector<uint64_t> &src_blocks, const std::vecto
   return LLM_SUCCESS;
 }
 
-// FindLocalCache, then `row` (named `what` in the failure) is below its row count.
-Status FindLocalRow(const dd::host::LocalCacheRegistry &registry, int64_t cache_id, uint32_t row, const char *what,
-                    std::shared_ptr<const LocalCache> &local) {
-  const Status status = FindLocalCache(registry, cache_id, local);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  if (row >= local->geometry.rows) {
-    return Fail(LLM_PARAM_INVALID, "%s %u >= local batch size %llu", what, row,
-                static_cast<unsigned long long>(local->geometry.rows));
-  }
-  return LLM_SUCCESS;
-}
-
-// FindLocalCache, then every block of `blocks` (the list that indexes the local cache, named by
-// `side`, "src" or "dst") is below its row count.
-Status FindLocalBlocks(const dd::host::LocalCacheRegistry &registry, int64_t cache_id, const std::vector<uint64_t> &blocks,
-                       const char *side, std::shared_ptr<const LocalCache> &local) {
-  const Status status = FindLocalCache(registry, cache_id, local);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  const CacheGeometry &geo = local->geometry;
+// Every block of `blocks` (the list that indexes the local cache, `side` "src" or "dst") is a row.
+Status CheckLocalBlocks(const CacheGeometry &geo, const std::vector<uint64_t> &blocks, const char *side) {
   for (const uint64_t block : blocks) {
     if (block >= geo.rows) {
       return Fail(LLM_PARAM_INVALID, "%s block %llu >= local block count %llu", side,
@@ -163,15 +237,107 @@ Status FindLocalBlocks(const dd::host::LocalCacheRegistry &registry, int64_t cac
   return LLM_SUCCESS;
 }
 
-// The first checks LinkLlmClusters and UnlinkLlmClusters share.
-Status CheckClusterCall(const std::vector<ClusterInfo> &clusters, int32_t timeout_in_millis) {
-  if (timeout_in_millis <= 0) {
-    return Fail(LLM_PARAM_INVALID, "timeout_in_millis %d must be > 0", timeout_in_millis);
-  }
-  if (clusters.empty()) {
-    return Fail(LLM_PARAM_INVALID, "clusters is empty");
+// D1: both sides must have the same row size; V2 addresses the remote side with the local one.
+Status CheckSameStride(const CacheGeometry &local, const CacheTableEntry &remote) {
+  if (remote.geometry.stride != local.stride) {
+    return Fail(LLM_PARAM_INVALID, "the remote cache %lld has %llu-byte rows, the local one %llu-byte rows",
+                static_cast<long long>(remote.cache_id), static_cast<unsigned long long>(remote.geometry.stride),
+                static_cast<unsigned long long>(local.stride));
   }
   return LLM_SUCCESS;
+}
+
+// A18 step 11.
+Status CheckPullRequestSize(uint64_t tensors, uint64_t runs) {
+  if (tensors + 2U * runs > kMaxPullRequestUnits) {
+    return Fail(LLM_PARAM_INVALID, "the pull request (%llu tensors, %llu block runs) is above V2's 2 MiB request",
+                static_cast<unsigned long long>(tensors), static_cast<unsigned long long>(runs));
+  }
+  return LLM_SUCCESS;
+}
+
+// The B §3.9 front-end checks both pushes share, after their own: ext_param, equal range lengths,
+// and a layer range or a caller-filled num_tensors.
+Status CheckPushRanges(const Cache &src_cache, const KvCacheExtParam &ext) {
+  const Status status = dd::host::ValidateExtParam(ext);
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  const int64_t src_len = static_cast<int64_t>(ext.src_layer_range.second) - ext.src_layer_range.first;
+  const int64_t dst_len = static_cast<int64_t>(ext.dst_layer_range.second) - ext.dst_layer_range.first;
+  if (src_len != dst_len) {
+    return Fail(LLM_PARAM_INVALID, "src_layer_range and dst_layer_range cover different numbers of layers");
+  }
+  if (ext.src_layer_range.first < 0 && src_cache.cache_desc.num_tensors == 0U) {
+    return Fail(LLM_PARAM_INVALID, "give src_layer_range or fill src_cache.cache_desc.num_tensors");
+  }
+  return LLM_SUCCESS;
+}
+
+Status CheckPushPlacement(const Cache &src_cache) {
+  // B §3.9: the placement the caller put in src_cache, not the registered one.
+  if (src_cache.cache_desc.placement != CachePlacement::kDevice) {
+    return Fail(LLM_PARAM_INVALID, "src_cache.cache_desc.placement must be kDevice for a push");
+  }
+  return LLM_SUCCESS;
+}
+
+// What a push checks once per layer and what it checks only for the first (A3 steps 7–10); the
+// first layer that fails ends the push, earlier layers stay written.
+struct PushChecks {
+  // Step 8 (with D1): the remote rows the push writes.
+  std::function<Status(const CacheTableEntry &remote)> remote_rows;
+  // Step 10: the local rows it reads.
+  std::function<Status()> local_rows;
+  // The copies of one layer: local tensor `src` to remote tensor `dst`.
+  std::function<void(uint32_t src, uint32_t dst, const CacheTableEntry &remote, std::vector<TransferSegment> &)> copy;
+};
+
+Status Push(dd::host::EngineState &state, const Cache &src_cache, const CacheIndex &dst_index,
+            const KvCacheExtParam &ext, LocalCacheRegistry::Lease &lease, const PushChecks &checks) {
+  std::vector<PushLayer> &layers = t_layers;
+  dd::host::PlanPushLayers(ext, src_cache.cache_desc.num_tensors, layers);
+  LinkUse use(state);
+  Status status = use.Lock(dst_index.cluster_id);
+  if (status != LLM_SUCCESS || (status = use.FindRemote(dst_index.cache_id)) != LLM_SUCCESS) {
+    return status;
+  }
+  const CacheTableEntry &remote = use.remote();
+  const CacheGeometry &local = lease.get()->geometry;
+  const uint32_t per_layer = ext.tensor_num_per_layer;
+  const int64_t remote_layers = remote.geometry.num_tensors / per_layer;
+  const int64_t local_layers = local.num_tensors % per_layer == 0U ? local.num_tensors / per_layer : 0;
+  std::vector<TransferSegment> &segments = t_segments;
+  segments.clear();
+  Status stopped = LLM_SUCCESS;
+  for (size_t i = 0; i < layers.size() && stopped == LLM_SUCCESS; ++i) {
+    const PushLayer &layer = layers[i];
+    if (layer.dst < 0 || layer.dst >= remote_layers) {
+      stopped = Fail(LLM_PARAM_INVALID, "dst layer %lld is outside the %lld layers of remote cache %lld",
+                     static_cast<long long>(layer.dst), static_cast<long long>(remote_layers),
+                     static_cast<long long>(remote.cache_id));
+    } else if (i == 0U && (stopped = checks.remote_rows(remote)) != LLM_SUCCESS) {
+    } else if (layer.src >= local_layers) {
+      stopped = Fail(LLM_PARAM_INVALID, "src layer %lld is outside the local cache (%u tensors, %u per layer)",
+                     static_cast<long long>(layer.src), local.num_tensors, per_layer);
+    } else if (i == 0U && (stopped = checks.local_rows()) != LLM_SUCCESS) {
+    } else {
+      for (uint32_t k = 0; k < per_layer; ++k) {
+        checks.copy(static_cast<uint32_t>(layer.src) * per_layer + k, static_cast<uint32_t>(layer.dst) * per_layer + k,
+                    remote, segments);
+      }
+    }
+  }
+  if (segments.empty() && stopped != LLM_SUCCESS) {
+    return stopped;
+  }
+  // A3: the layers before the first failing one are written, then that failure is returned.
+  status = MoveBytes(state, use, src_cache.cache_id, TransferDirection::kPush, segments);
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  // A successful move records no detail, so the failing layer's one still stands.
+  return stopped;
 }
 
 // Runs `work(i)` for i in [0, n) on up to kLinkThreads threads (inline for one item).
@@ -197,11 +363,11 @@ void RunParallel(size_t n, Work work) {
   }
 }
 
-// rets gets one status per cluster; the call returns the last failure (facts §3.3).
-Status Summarize(const std::vector<Status> &rets, const std::vector<std::string> &details) {
+// B §3.3: one status per cluster; the call returns the last failure by index.
+Status Summarize(const Status *rets, size_t count, const std::vector<std::string> &details) {
   Status last = LLM_SUCCESS;
   std::string text;
-  for (size_t i = 0; i < rets.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     if (rets[i] != LLM_SUCCESS) {
       last = rets[i];
       if (text.size() < 900U) {
@@ -210,6 +376,41 @@ Status Summarize(const std::vector<Status> &rets, const std::vector<std::string>
     }
   }
   return last == LLM_SUCCESS ? LLM_SUCCESS : FailWith(last, text);
+}
+
+// B §3.3 / A20: the call-level checks of LinkLlmClusters and UnlinkLlmClusters, in V2's order:
+// timeout, every IpInfo ip (remote, then local, per cluster), a non-empty list.
+Status CheckClusterCall(const std::vector<ClusterInfo> &clusters, int32_t timeout_in_millis) {
+  if (timeout_in_millis <= 0) {
+    return Fail(LLM_PARAM_INVALID, "timeout_in_millis %d must be > 0", timeout_in_millis);
+  }
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    for (const auto *infos : {&clusters[i].remote_ip_infos, &clusters[i].local_ip_infos}) {
+      for (const IpInfo &info : *infos) {
+        uint32_t packed = 0;
+        if (!dd::host::ParseIpv4(info.ip.GetString(), packed)) {
+          return Fail(LLM_PARAM_INVALID, "clusters[%zu]: ip \"%s\" is not an IPv4 address", i, info.ip.GetString());
+        }
+      }
+    }
+  }
+  if (clusters.empty()) {
+    return Fail(LLM_PARAM_INVALID, "clusters is empty");
+  }
+  return LLM_SUCCESS;
+}
+
+// Removes the link filed under `cluster_id` on this side only, after a transfer running on it
+// has finished (A24), waiting no longer than `deadline`.
+void TearDownLocally(dd::host::EngineState &state, uint64_t cluster_id, const Deadline &deadline) {
+  const std::shared_ptr<ClusterLink> link = state.links.Find(cluster_id);
+  if (link == nullptr) {
+    return;
+  }
+  std::unique_lock<std::timed_mutex> op(link->op_mutex(), std::defer_lock);
+  (void)op.try_lock_until(deadline.At());
+  state.links.Remove(cluster_id, link.get());
+  link->MarkClosed();
 }
 
 void AllowSameHostPeers() {
@@ -230,27 +431,35 @@ LlmDataDistImpl::~LlmDataDistImpl() { Finalize(); }
 Status LlmDataDistImpl::Initialize(const std::map<AscendString, AscendString> &options) {
   std::lock_guard<std::mutex> lock(lifecycle_mutex_);
   if (runtime_ != nullptr) {
-    return LLM_SUCCESS;
+    return LLM_SUCCESS;  // B §3.1: a repeat call ignores its options
   }
   if (!ValidRole(role_.load())) {
     return Fail(LLM_PARAM_INVALID, "role %d is not kPrompt, kDecoder or kMix", role_.load());
   }
+  // A10: option checks up to the listener, then the listener, then the data-cache options. A
+  // failure leaves nothing listening (D10).
   dd::host::EngineOptions parsed;
-  const Status status = dd::host::ParseEngineOptions(options, parsed);
+  Status status = dd::host::ParseEngineOptions(options, parsed);
   if (status != LLM_SUCCESS) {
-    return status == LLM_PARAM_INVALID ? status : LLM_FAILED;
+    return status;
+  }
+  dd::host::UniqueFd listener;
+  std::string why;
+  if (parsed.listen && !dd::host::ListenTcp(parsed.listen_address, listener, why)) {
+    return FailWith(LLM_FAILED, why);
+  }
+  if ((status = dd::host::ParseDataCacheOptions(parsed)) != LLM_SUCCESS) {
+    return status;
   }
   const bool listen = parsed.listen;
   const dd::host::ListenAddress address = parsed.listen_address;
   const bool tcp_only = parsed.tcp_only;
   auto rt = std::make_shared<Runtime>(cluster_id_, role_.load(), std::move(parsed), dd::host::LocalHostIdentity());
-  std::string why;
   if (!rt->serve.Start(why)) {
     return FailWith(LLM_FAILED, why);
   }
-  if (listen && !rt->serve.Listen(address, why)) {
-    rt->serve.Stop();
-    return FailWith(LLM_FAILED, why);
+  if (listen) {
+    rt->serve.AdoptListener(std::move(listener), address);
   }
   if (!tcp_only) {
     AllowSameHostPeers();
@@ -265,16 +474,8 @@ void LlmDataDistImpl::Finalize() {
   if (rt == nullptr) {
     return;
   }
-  // As in V2, links this side initiated are unlinked on both sides (best effort, briefly); links a
-  // peer initiated are only dropped here, and that peer finds its link broken.
-  for (const auto &link : rt->state.links.All()) {
-    std::unique_lock<std::timed_mutex> op(link->op_mutex(), std::defer_lock);
-    if (link->initiated_locally() && !link->broken() && op.try_lock_for(std::chrono::milliseconds(100))) {
-      std::vector<uint8_t> frame;
-      dd::host::EncodeEmpty(dd::host::FrameType::kUnlink, link->outbound().NextRequestId(), frame);
-      link->outbound().SendRequest(frame, nullptr, 0, Deadline::AfterMs(100), false);
-    }
-    rt->state.links.Remove(link->peer().cluster_id, link.get());
+  // A16: every link is torn down on this side only; peers find their side gone.
+  for (const auto &link : rt->state.links.TakeAll()) {
     link->MarkClosed();
   }
   rt->serve.Stop();
@@ -289,35 +490,78 @@ Status LlmDataDistImpl::SetRole(LlmRole role, const std::map<AscendString, Ascen
   if (!ValidRole(static_cast<int32_t>(role))) {
     return Fail(LLM_PARAM_INVALID, "role %d is not kPrompt, kDecoder or kMix", static_cast<int32_t>(role));
   }
-  if (rt->state.links.Size() != 0U) {
-    return Fail(LLM_EXIST_LINK, "%zu link(s) still exist; unlink them first", rt->state.links.Size());
-  }
-  const auto current = rt->serve.listen_address();
+  // A17: the listen address is parsed before anything else is looked at.
   const auto it = options.find(AscendString(OPTION_LISTEN_IP_INFO));
+  dd::host::ListenAddress address;
   if (it != options.end()) {
-    dd::host::ListenAddress address;
     const Status status = dd::host::ParseListenAddress(it->second.GetString(), address);
     if (status != LLM_SUCCESS) {
       return status;
     }
-    if (rt->state.options.hixl && (!current || current->port != address.port || current->ip != address.ip)) {
-      return Fail(LLM_PARAM_INVALID, "with %s=hixl the listen address cannot change", OPTION_TRANSFER_BACKEND);
-    }
-    // Same port as now: V2 keeps the running listener.
-    if (!current || current->port != address.port) {
-      std::string why;
-      if (!rt->serve.Listen(address, why)) {
-        return FailWith(LLM_FAILED, why);
-      }
+  }
+  const dd::host::EngineOptions &engine = rt->state.options;
+  if (engine.hixl()) {
+    // hixl: links are not counted, the listener never moves or stops.
+    if (it != options.end() &&
+        (address.ip != engine.listen_address.ip || address.given_port != engine.listen_address.given_port)) {
+      return Fail(LLM_FEATURE_NOT_ENABLED, "with %s=hixl the listen address cannot change", OPTION_TRANSFER_BACKEND);
     }
   } else {
-    if (rt->state.options.hixl) {
-      return Fail(LLM_PARAM_INVALID, "with %s=hixl the engine must keep listening", OPTION_TRANSFER_BACKEND);
+    if (rt->state.links.FiledCount() != 0U) {
+      return Fail(LLM_EXIST_LINK, "%zu link(s) still exist; unlink them first", rt->state.links.FiledCount());
     }
-    rt->serve.StopListening();
+    const auto current = rt->serve.listen_address();
+    if (it == options.end()) {
+      rt->serve.StopListening();
+    } else if (!current || current->port != address.port) {
+      // The old listener stops first: a new one that cannot start leaves none (A17).
+      rt->serve.StopListening();
+      dd::host::UniqueFd listener;
+      std::string why;
+      if (!dd::host::ListenTcp(address, listener, why)) {
+        return FailWith(LLM_FAILED, why);
+      }
+      rt->serve.AdoptListener(std::move(listener), address);
+    }
   }
   role_ = static_cast<int32_t>(role);
   rt->state.role = static_cast<int32_t>(role);
+  return LLM_SUCCESS;
+}
+
+Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, dd::host::SlotReservation slot,
+                                const Deadline &deadline, std::string &detail) {
+  const std::string who = "cluster " + std::to_string(cluster.remote_cluster_id);
+  if (cluster.remote_ip_infos.size() != 1U) {
+    detail = who + ": " + std::to_string(cluster.remote_ip_infos.size()) + " remote_ip_infos; exactly 1 is needed";
+    return LLM_PARAM_INVALID;
+  }
+  std::string comm_res;
+  if (!rt.state.options.hixl() && !rt.state.comm_res.Get(comm_res)) {
+    // A7: without llm.LocalCommRes the first link generates one from its single local address.
+    if (cluster.local_ip_infos.size() != 1U) {
+      detail = who + ": " + std::to_string(cluster.local_ip_infos.size()) +
+               " local_ip_infos; exactly 1 is needed while the engine has no llm.LocalCommRes";
+      return LLM_PARAM_INVALID;
+    }
+    comm_res = rt.state.comm_res.GetOrGenerate(cluster.local_ip_infos[0].ip.GetString(), rt.state.options.device_id);
+  }
+  const IpInfo &remote = cluster.remote_ip_infos[0];
+  dd::host::LinkAttempt attempt = dd::host::EstablishLink(
+      rt.state, dd::host::LinkTarget{cluster.remote_cluster_id, remote.ip.GetString(), remote.port}, comm_res,
+      std::move(slot), deadline);
+  if (attempt.status != LLM_SUCCESS) {
+    detail = attempt.detail;
+    return attempt.status;
+  }
+  // A1: the default backend replaces a link filed under the peer's id (a forced rebuild); hixl
+  // points remote_cluster_id at the new link and keeps the old one, unnamed (A21).
+  const std::shared_ptr<ClusterLink> replaced =
+      rt.state.links.File(attempt.file_under, attempt.link, attempt.slot.HandOver(), rt.state.options.hixl());
+  if (replaced != nullptr && !rt.state.options.hixl()) {
+    replaced->MarkClosed();
+  }
+  rt.serve.AdoptInbound(attempt.link);
   return LLM_SUCCESS;
 }
 
@@ -331,90 +575,55 @@ Status LlmDataDistImpl::LinkLlmClusters(const std::vector<ClusterInfo> &clusters
   if (status != LLM_SUCCESS) {
     return status;
   }
-  std::vector<dd::host::LinkTarget> targets(clusters.size());
-  for (size_t i = 0; i < clusters.size(); ++i) {
-    const ClusterInfo &cluster = clusters[i];
-    uint32_t packed = 0;
-    if (cluster.remote_ip_infos.size() != 1U) {
-      return Fail(LLM_PARAM_INVALID, "clusters[%zu] has %zu remote_ip_infos; exactly 1 is supported", i,
-                  cluster.remote_ip_infos.size());
-    }
-    if (!rt->state.options.has_local_comm_res && cluster.local_ip_infos.size() != 1U) {
-      return Fail(LLM_PARAM_INVALID, "clusters[%zu] has %zu local_ip_infos; exactly 1 is needed without %s", i,
-                  cluster.local_ip_infos.size(), OPTION_LOCAL_COMM_RES);
-    }
-    for (const auto *infos : {&cluster.remote_ip_infos, &cluster.local_ip_infos}) {
-      for (const IpInfo &info : *infos) {
-        if (!dd::host::ParseIpv4(info.ip.GetString(), packed)) {
-          return Fail(LLM_PARAM_INVALID, "clusters[%zu]: ip \"%s\" is not an IPv4 address", i, info.ip.GetString());
-        }
-      }
-    }
-    targets[i] = dd::host::LinkTarget{cluster.remote_cluster_id, cluster.remote_ip_infos[0].ip.GetString(),
-                                      cluster.remote_ip_infos[0].port};
-  }
   const Deadline deadline = Deadline::AfterMs(timeout_in_millis);
-  rets.assign(clusters.size(), LLM_SUCCESS);
+  // A26: rets is appended to, never cleared.
+  const size_t base = rets.size();
+  rets.resize(base + clusters.size(), LLM_SUCCESS);
   std::vector<std::string> details(clusters.size());
-  RunParallel(targets.size(), [&](size_t i) {
-    const dd::host::LinkTarget &target = targets[i];
-    switch (rt->state.links.Reserve(target.cluster_id)) {
-      case LinkTable::Admission::kAdmitted: break;
-      case LinkTable::Admission::kAlreadyLinked:
-        rets[i] = LLM_ALREADY_LINK;
-        details[i] = "cluster " + std::to_string(target.cluster_id) + " is already linked";
-        return;
-      case LinkTable::Admission::kFull:
-        rets[i] = LLM_CLUSTER_NUM_EXCEED_LIMIT;
-        details[i] = "cluster " + std::to_string(target.cluster_id) + ": the engine already has " +
-                     std::to_string(LinkTable::kDefaultCapacity) + " links";
-        return;
-    }
-    dd::host::LinkAttempt attempt = dd::host::EstablishLink(rt->state, target, deadline);
-    if (attempt.status != LLM_SUCCESS) {
-      rt->state.links.CancelReservation(target.cluster_id);
-      rets[i] = attempt.status;
-      details[i] = attempt.detail;
-      return;
-    }
-    rt->state.links.CommitReservation(attempt.link);
-    rt->serve.AdoptInbound(attempt.link);
+  // D12: room for new links goes to the clusters in index order, whatever order they finish in.
+  std::vector<dd::host::SlotReservation> slots;
+  slots.reserve(clusters.size());
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    slots.emplace_back(rt->state.links);
+  }
+  RunParallel(clusters.size(), [&](size_t i) {
+    rets[base + i] = LinkOne(*rt, clusters[i], std::move(slots[i]), deadline, details[i]);
   });
-  return Summarize(rets, details);
+  return Summarize(rets.data() + base, clusters.size(), details);
 }
 
-Status LlmDataDistImpl::UnlinkOne(Runtime &rt, uint64_t cluster_id, bool force, const Deadline &deadline,
+Status LlmDataDistImpl::UnlinkOne(Runtime &rt, const ClusterInfo &cluster, bool force, const Deadline &deadline,
                                   std::string &detail) {
-  const std::shared_ptr<ClusterLink> link = rt.state.links.Find(cluster_id);
-  if (link == nullptr) {
-    return LLM_SUCCESS;  // unknown cluster: nothing to do
-  }
+  const uint64_t cluster_id = cluster.remote_cluster_id;
   const std::string who = "cluster " + std::to_string(cluster_id);
-  if (!force) {
-    std::unique_lock<std::timed_mutex> op(link->op_mutex(), std::defer_lock);
-    if (!op.try_lock_until(deadline.At())) {
-      detail = who + ": a transfer on the link did not finish before the unlink timeout";
-      return LLM_UNLINK_FAILED;
+  // A20: force, and every hixl unlink, tear down this side only.
+  if (!force && !rt.state.options.hixl()) {
+    if (cluster.remote_ip_infos.size() != 1U) {
+      detail = who + ": " + std::to_string(cluster.remote_ip_infos.size()) + " remote_ip_infos; exactly 1 is needed";
+      return LLM_PARAM_INVALID;
     }
-    if (link->broken()) {
-      detail = who + ": the link is broken (" + link->broken_reason() + "); unlink with force_flag=true";
-      return LLM_UNLINK_FAILED;
-    }
-    std::vector<uint8_t> frame;
-    const uint32_t request_id = link->outbound().NextRequestId();
-    dd::host::EncodeEmpty(dd::host::FrameType::kUnlink, request_id, frame);
-    dd::host::ResultMessage result;
-    bool timed_out = false;
+    const IpInfo &remote = cluster.remote_ip_infos[0];
     std::string why;
-    if (link->outbound().SendRequest(frame, nullptr, 0, deadline, true).status != dd::host::IoStatus::kOk ||
-        !link->outbound().ReadResult(request_id, result, deadline, timed_out, why)) {
-      detail = who + ": the peer did not confirm the unlink (" + (why.empty() ? "send failed" : why) +
-               "); unlink with force_flag=true";
-      return LLM_UNLINK_FAILED;
+    bool answered = false;
+    const std::shared_ptr<ClusterLink> local = rt.state.links.Find(cluster_id);
+    if (local != nullptr) {
+      local->SetUnlinking(true);
     }
+    const Status peer =
+        dd::host::RequestPeerUnlink(cluster_id_, remote.ip.GetString(), remote.port, deadline, why, answered);
+    // Once the peer has answered, this side drops the link filed under remote_cluster_id, whatever
+    // the peer said; its status takes precedence (A20).
+    if (answered) {
+      TearDownLocally(rt.state, cluster_id, deadline);
+    } else if (local != nullptr) {
+      local->SetUnlinking(false);
+    }
+    if (peer != LLM_SUCCESS) {
+      detail = who + " at " + remote.ip.GetString() + ":" + std::to_string(remote.port) + ": " + why;
+    }
+    return peer;
   }
-  rt.state.links.Remove(cluster_id, link.get());
-  link->MarkClosed();
+  TearDownLocally(rt.state, cluster_id, deadline);
   return LLM_SUCCESS;
 }
 
@@ -428,149 +637,14 @@ Status LlmDataDistImpl::UnlinkLlmClusters(const std::vector<ClusterInfo> &cluste
   if (status != LLM_SUCCESS) {
     return status;
   }
-  if (!force_flag) {
-    for (size_t i = 0; i < clusters.size(); ++i) {
-      uint32_t packed = 0;
-      if (clusters[i].remote_ip_infos.size() != 1U || !dd::host::ParseIpv4(clusters[i].remote_ip_infos[0].ip.GetString(), packed)) {
-        return Fail(LLM_PARAM_INVALID, "clusters[%zu] needs exactly one valid IPv4 remote_ip_info to unlink without force",
-                    i);
-      }
-    }
-  }
   const Deadline deadline = Deadline::AfterMs(timeout_in_millis);
-  rets.assign(clusters.size(), LLM_SUCCESS);
+  const size_t base = rets.size();
+  rets.resize(base + clusters.size(), LLM_SUCCESS);
   std::vector<std::string> details(clusters.size());
-  RunParallel(clusters.size(), [&](size_t i) {
-    rets[i] = UnlinkOne(*rt, clusters[i].remote_cluster_id, force_flag, deadline, details[i]);
-  });
-  return Summarize(rets, details);
+  RunParallel(clusters.size(),
+              [&](size_t i) { rets[base + i] = UnlinkOne(*rt, clusters[i], force_flag, deadline, details[i]); });
+  return Summarize(rets.data() + base, clusters.size(), details);
 }
-
-namespace {
-// Moves the segments over the link's data path; a same-host path the peer cannot use falls back to TCP.
-Status RunTransfer(const dd::host::EngineState &state, ClusterLink &link, TransferDirection direction,
-                   int64_t remote_cache_id, const std::vector<TransferSegment> &segments, const Deadline &deadline) {
-  dd::host::TransferJob job;
-  job.direction = direction;
-  job.remote_cache_id = remote_cache_id;
-  job.segments = &segments;
-  job.deadline = deadline;
-  dd::host::DataPath *path = &link.ActiveDataPath();
-  TransferOutcome outcome = path->Run(job);
-  if (outcome.kind == TransferOutcome::Kind::kUnsupported) {
-    link.DisableSameHostPath();
-    path = &link.TcpDataPath();
-    outcome = path->Run(job);
-  }
-  const unsigned long long peer = link.peer().cluster_id;
-  switch (outcome.kind) {
-    case TransferOutcome::Kind::kDone:
-      if (link.broken()) {
-        return Fail(LLM_LINK_FAILED, "the link to cluster %llu broke during the transfer: %s", peer,
-                    link.broken_reason().c_str());
-      }
-      if (deadline.Expired()) {
-        return Fail(LLM_TIMEOUT, "transfer with cluster %llu took longer than %d ms", peer, state.options.sync_wait_ms);
-      }
-      return LLM_SUCCESS;
-    case TransferOutcome::Kind::kRejected:
-      return Fail(outcome.status, "cluster %llu (%s): %s", peer, path->Name(), outcome.detail.c_str());
-    case TransferOutcome::Kind::kTimeout:
-      if (outcome.breaks_link) {
-        link.MarkBroken(outcome.detail);
-      }
-      return Fail(LLM_TIMEOUT, "%s transfer with cluster %llu not done within %d ms (%s)", path->Name(), peer,
-                  state.options.sync_wait_ms, outcome.detail.c_str());
-    case TransferOutcome::Kind::kBroken:
-    case TransferOutcome::Kind::kUnsupported:
-      link.MarkBroken(outcome.detail);
-      return Fail(LLM_LINK_FAILED, "the link to cluster %llu broke during a %s transfer: %s", peer, path->Name(),
-                  outcome.detail.c_str());
-  }
-  return LLM_FAILED;
-}
-
-
-// The part every transfer shares once the local checks pass: locks the link and marks the peer
-// cache in use (RemoteCacheUse), lets `plan(remote, segments)` check the request against the
-// peer's cache and list the copies, then moves them.
-template <typename Plan>
-Status TransferWithPeer(const dd::host::EngineState &state, const CacheIndex &remote_index,
-                        TransferDirection direction, Plan plan) {
-  RemoteCacheUse use(state);
-  Status status = use.Begin(remote_index);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  std::vector<TransferSegment> &segments = t_segments;
-  segments.clear();
-  status = plan(use.remote(), segments);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  return RunTransfer(state, use.link(), direction, remote_index.cache_id, segments, use.deadline());
-}
-
-// A pull: the tensors are chosen from ext_param (facts §3.7), then
-// `plan(remote, src_tensors, dst_tensors, segments)`.
-template <typename Plan>
-Status PullFromPeer(const dd::host::EngineState &state, const CacheIndex &src_cache_index, const KvCacheExtParam &ext,
-                    const CacheGeometry &geo, Plan plan) {
-  return TransferWithPeer(state, src_cache_index, TransferDirection::kPull,
-                          [&](const CacheTableEntry &remote, std::vector<TransferSegment> &segments) {
-                            TensorSpan src;
-                            TensorSpan dst;
-                            const Status status = dd::host::SelectPullTensors(ext, remote.geometry.num_tensors,
-                                                                              geo.num_tensors, src, dst);
-                            return status != LLM_SUCCESS ? status : plan(remote, src, dst, segments);
-                          });
-}
-
-// A push: the layers are chosen from ext_param (facts §3.9), then `plan(remote, layers, segments)`.
-template <typename Plan>
-Status PushToPeer(const dd::host::EngineState &state, const Cache &src_cache, const CacheIndex &dst_cache_index,
-                  const KvCacheExtParam &ext, const CacheGeometry &geo, Plan plan) {
-  return TransferWithPeer(state, dst_cache_index, TransferDirection::kPush,
-                          [&](const CacheTableEntry &remote, std::vector<TransferSegment> &segments) {
-                            std::vector<LayerTransfer> &layers = t_layers;
-                            const Status status = dd::host::PlanPushLayers(ext, src_cache.cache_desc.num_tensors,
-                                                                           geo.num_tensors,
-                                                                           remote.geometry.num_tensors, layers);
-                            return status != LLM_SUCCESS ? status : plan(remote, layers, segments);
-                          });
-}
-
-// Block transfers copy whole rows, merged into runs (facts §3.8).
-Status MergeRowRuns(const CacheGeometry &geo, const std::vector<uint64_t> &src_blocks,
-                    const std::vector<uint64_t> &dst_blocks, std::vector<BlockRun> &runs) {
-  // Block offsets are multiples of the row size; a 0-byte row addresses nothing (and would divide by 0).
-  if (geo.stride == 0U) {
-    return Fail(LLM_PARAM_INVALID, "local rows are 0 bytes (sub-byte data type with fewer bits than rows)");
-  }
-  dd::host::MergeBlockRuns(src_blocks, dst_blocks, runs);
-  return LLM_SUCCESS;
-}
-
-// The checks PushKvCache and PushKvBlocks share (facts §3.9).
-Status CheckPushParams(const Cache &src_cache, const KvCacheExtParam &ext) {
-  if (src_cache.cache_desc.placement != CachePlacement::kDevice) {
-    return Fail(LLM_PARAM_INVALID, "src_cache.cache_desc.placement must be kDevice for a push");
-  }
-  const Status status = dd::host::ValidateExtParam(ext);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  const int64_t src_len = static_cast<int64_t>(ext.src_layer_range.second) - ext.src_layer_range.first;
-  const int64_t dst_len = static_cast<int64_t>(ext.dst_layer_range.second) - ext.dst_layer_range.first;
-  if (src_len != dst_len) {
-    return Fail(LLM_PARAM_INVALID, "src_layer_range and dst_layer_range cover different numbers of layers");
-  }
-  if (ext.src_layer_range.first < 0 && src_cache.cache_desc.num_tensors == 0U) {
-    return Fail(LLM_PARAM_INVALID, "give src_layer_range or fill src_cache.cache_desc.num_tensors");
-  }
-  return LLM_SUCCESS;
-}
-}  // namespace
 
 Status LlmDataDistImpl::PullKvCache(const CacheIndex &src_cache_index, const Cache &dst_cache, uint32_t batch_index,
                                     int64_t size, const KvCacheExtParam &ext_param) {
@@ -578,47 +652,59 @@ Status LlmDataDistImpl::PullKvCache(const CacheIndex &src_cache_index, const Cac
   if (rt == nullptr) {
     return NotInitialized();
   }
+  // A18, PullKvCache order.
   if (size != -1 && size <= 0) {
     return Fail(LLM_PARAM_INVALID, "size %lld must be -1 (whole row) or > 0", static_cast<long long>(size));
   }
   Status status = dd::host::ValidateExtParam(ext_param);
-  if (status != LLM_SUCCESS) {
+  if (status != LLM_SUCCESS || (status = CheckNotOwnCluster(src_cache_index.cluster_id, cluster_id_)) != LLM_SUCCESS) {
     return status;
   }
-  status = CheckNotOwnCluster(src_cache_index.cluster_id, cluster_id_);
-  if (status != LLM_SUCCESS) {
+  LocalCacheRegistry::Lease lease;
+  if ((status = LeaseLocalCache(rt->state.registry, dst_cache.cache_id, lease)) != LLM_SUCCESS) {
     return status;
   }
-  std::shared_ptr<const LocalCache> local;
-  status = FindLocalRow(rt->state.registry, dst_cache.cache_id, batch_index, "batch_index", local);
-  if (status != LLM_SUCCESS) {
-    return status;
+  const LocalCache &local = *lease.get();
+  const CacheGeometry &geo = local.geometry;
+  if (batch_index >= geo.rows) {
+    return Fail(LLM_PARAM_INVALID, "batch_index %u >= local batch size %llu", batch_index,
+                static_cast<unsigned long long>(geo.rows));
   }
-  const CacheGeometry &geo = local->geometry;
   if (size > 0 && static_cast<uint64_t>(size) > geo.stride) {
     return Fail(LLM_PARAM_INVALID, "size %lld > row size %llu", static_cast<long long>(size),
                 static_cast<unsigned long long>(geo.stride));
   }
-  const auto plan = [&](const CacheTableEntry &remote, TensorSpan src, TensorSpan dst,
-                        std::vector<TransferSegment> &segments) {
-    // Both offsets use the local row size (facts §3.7).
-    const uint64_t len = size > 0 ? static_cast<uint64_t>(size) : geo.stride;
-    const uint64_t remote_offset = static_cast<uint64_t>(src_cache_index.batch_index) * geo.stride;
-    if (!RangeWithin(remote_offset, len, remote.geometry.tensor_bytes)) {
-      return Fail(LLM_PARAM_INVALID,
-                  "remote batch_index %u (bytes %llu..%llu) is outside the remote tensor of %llu bytes",
-                  src_cache_index.batch_index, static_cast<unsigned long long>(remote_offset),
-                  static_cast<unsigned long long>(remote_offset + len),
-                  static_cast<unsigned long long>(remote.geometry.tensor_bytes));
-    }
-    for (uint32_t i = 0; i < src.count && len > 0U; ++i) {
-      segments.push_back(TransferSegment{src.first + i, remote_offset,
-                                         remote.addrs[src.first + i] + remote_offset,
-                                         local->addrs[dst.first + i] + batch_index * geo.stride, len});
-    }
-    return LLM_SUCCESS;
-  };
-  return PullFromPeer(rt->state, src_cache_index, ext_param, geo, plan);
+  PullTensors tensors;
+  if ((status = dd::host::SelectLocalPullTensors(ext_param, geo.num_tensors, tensors)) != LLM_SUCCESS) {
+    return status;
+  }
+  LinkUse use(rt->state);
+  if ((status = use.Lock(src_cache_index.cluster_id)) != LLM_SUCCESS ||
+      (status = CheckPullRequestSize(tensors.dst.count, 1U)) != LLM_SUCCESS ||
+      (status = use.FindRemote(src_cache_index.cache_id)) != LLM_SUCCESS) {
+    return status;
+  }
+  const CacheTableEntry &remote = use.remote();
+  if ((status = dd::host::SelectRemotePullTensors(ext_param, remote.geometry.num_tensors, tensors)) != LLM_SUCCESS ||
+      (status = CheckSameStride(geo, remote)) != LLM_SUCCESS) {
+    return status;
+  }
+  if (src_cache_index.batch_index >= remote.geometry.rows) {
+    // D2: V2 would read past the remote tensor.
+    return Fail(LLM_PARAM_INVALID, "src batch_index %u >= remote batch size %llu", src_cache_index.batch_index,
+                static_cast<unsigned long long>(remote.geometry.rows));
+  }
+  // B §3.7: size > 0 moves that many bytes of the row; both offsets use the (equal) row size.
+  const uint64_t len = size > 0 ? static_cast<uint64_t>(size) : geo.stride;
+  const uint64_t remote_offset = static_cast<uint64_t>(src_cache_index.batch_index) * geo.stride;
+  std::vector<TransferSegment> &segments = t_segments;
+  segments.clear();
+  for (uint32_t i = 0; i < tensors.src.count; ++i) {
+    segments.push_back(TransferSegment{tensors.src.first + i, remote_offset,
+                                       remote.addrs[tensors.src.first + i] + remote_offset,
+                                       local.addrs[tensors.dst.first + i] + batch_index * geo.stride, len});
+  }
+  return MoveBytes(rt->state, use, local.id, TransferDirection::kPull, segments);
 }
 
 Status LlmDataDistImpl::PullKvBlocks(const CacheIndex &src_cache_index, const Cache &dst_cache,
@@ -628,59 +714,62 @@ Status LlmDataDistImpl::PullKvBlocks(const CacheIndex &src_cache_index, const Ca
   if (rt == nullptr) {
     return NotInitialized();
   }
-  Status status = dd::host::ValidateExtParam(ext_param);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
+  // A18, PullKvBlocks order.
   if (src_cache_index.batch_index != 0U) {
     return Fail(LLM_PARAM_INVALID, "src batch_index %u must be 0 for block transfers", src_cache_index.batch_index);
   }
-  status = CheckBlockLists(src_blocks, dst_blocks);
-  if (status != LLM_SUCCESS) {
+  Status status = dd::host::ValidateExtParam(ext_param);
+  if (status != LLM_SUCCESS || (status = CheckBlockLists(src_blocks, dst_blocks)) != LLM_SUCCESS ||
+      (status = CheckNotOwnCluster(src_cache_index.cluster_id, cluster_id_)) != LLM_SUCCESS) {
     return status;
   }
-  status = CheckNotOwnCluster(src_cache_index.cluster_id, cluster_id_);
-  if (status != LLM_SUCCESS) {
+  LocalCacheRegistry::Lease lease;
+  if ((status = LeaseLocalCache(rt->state.registry, dst_cache.cache_id, lease)) != LLM_SUCCESS) {
     return status;
   }
-  std::shared_ptr<const LocalCache> local;
-  status = FindLocalBlocks(rt->state.registry, dst_cache.cache_id, dst_blocks, "dst", local);
-  if (status != LLM_SUCCESS) {
+  const LocalCache &local = *lease.get();
+  const CacheGeometry &geo = local.geometry;
+  PullTensors tensors;
+  if ((status = dd::host::SelectLocalPullTensors(ext_param, geo.num_tensors, tensors)) != LLM_SUCCESS) {
     return status;
   }
-  const CacheGeometry &geo = local->geometry;
-  const auto plan = [&](const CacheTableEntry &remote, TensorSpan src, TensorSpan dst,
-                        std::vector<TransferSegment> &segments) {
-    std::vector<BlockRun> &runs = t_runs;
-    const Status merged = MergeRowRuns(geo, src_blocks, dst_blocks, runs);
-    if (merged != LLM_SUCCESS) {
-      return merged;
+  LinkUse use(rt->state);
+  if ((status = use.Lock(src_cache_index.cluster_id)) != LLM_SUCCESS) {
+    return status;
+  }
+  std::vector<BlockRun> &runs = t_runs;
+  dd::host::MergeBlockRuns(src_blocks, dst_blocks, runs);
+  if ((status = CheckPullRequestSize(tensors.dst.count, runs.size())) != LLM_SUCCESS ||
+      (status = CheckLocalBlocks(geo, dst_blocks, "dst")) != LLM_SUCCESS ||
+      (status = use.FindRemote(src_cache_index.cache_id)) != LLM_SUCCESS) {
+    return status;
+  }
+  const CacheTableEntry &remote = use.remote();
+  if ((status = dd::host::SelectRemotePullTensors(ext_param, remote.geometry.num_tensors, tensors)) != LLM_SUCCESS ||
+      (status = CheckSameStride(geo, remote)) != LLM_SUCCESS) {
+    return status;
+  }
+  const uint64_t stride = geo.stride;
+  const uint64_t remote_bytes = remote.geometry.tensor_bytes;
+  for (const BlockRun &run : runs) {
+    // V2 checks where a run starts; D2: the whole run must lie inside the remote tensor.
+    if (run.src > UINT64_MAX / stride || !RangeWithin(run.src * stride, run.count * stride, remote_bytes)) {
+      return Fail(LLM_PARAM_INVALID, "src blocks %llu..%llu are outside the remote cache of %llu blocks",
+                  static_cast<unsigned long long>(run.src), static_cast<unsigned long long>(run.src + run.count - 1U),
+                  static_cast<unsigned long long>(remote.geometry.rows));
     }
-    const uint64_t stride = geo.stride;
-    const uint64_t remote_bytes = remote.geometry.tensor_bytes;
-    const uint64_t remote_blocks = remote_bytes / stride + (remote_bytes % stride != 0U ? 1U : 0U);
+  }
+  std::vector<TransferSegment> &segments = t_segments;
+  segments.clear();
+  for (uint32_t i = 0; i < tensors.src.count; ++i) {
+    const uint64_t remote_base = remote.addrs[tensors.src.first + i];
+    const uint64_t local_base = local.addrs[tensors.dst.first + i];
     for (const BlockRun &run : runs) {
-      // V2 checks only the start of a run; we also keep the whole run inside the remote
-      // tensor, since nothing may be read outside registered memory.
-      if (run.src >= remote_blocks || run.src > UINT64_MAX / stride ||
-          !RangeWithin(run.src * stride, run.count * stride, remote_bytes)) {
-        return Fail(LLM_PARAM_INVALID, "src blocks %llu..%llu are outside the remote cache of %llu blocks",
-                    static_cast<unsigned long long>(run.src),
-                    static_cast<unsigned long long>(run.src + run.count - 1U),
-                    static_cast<unsigned long long>(remote_blocks));
-      }
+      segments.push_back(TransferSegment{tensors.src.first + i, run.src * stride, remote_base + run.src * stride,
+                                         local_base + run.dst * stride, run.count * stride});
     }
-    for (uint32_t i = 0; i < src.count; ++i) {
-      const uint64_t remote_base = remote.addrs[src.first + i];
-      const uint64_t local_base = local->addrs[dst.first + i];
-      for (const BlockRun &run : runs) {
-        segments.push_back(TransferSegment{src.first + i, run.src * stride, remote_base + run.src * stride,
-                                           local_base + run.dst * stride, run.count * stride});
-      }
-    }
-    return LLM_SUCCESS;
-  };
-  return PullFromPeer(rt->state, src_cache_index, ext_param, geo, plan);
+  }
+  return MoveBytes(rt->state, use, local.id, TransferDirection::kPull, segments);
 }
 
 Status LlmDataDistImpl::PushKvCache(const Cache &src_cache, const CacheIndex &dst_cache_index, uint32_t src_batch_index,
@@ -689,39 +778,43 @@ Status LlmDataDistImpl::PushKvCache(const Cache &src_cache, const CacheIndex &ds
   if (rt == nullptr) {
     return NotInitialized();
   }
-  Status status = CheckPushParams(src_cache, ext_param);
+  // B §3.9, PushKvCache order: placement, size, ext_param, first-layer rule.
+  Status status = CheckPushPlacement(src_cache);
   if (status != LLM_SUCCESS) {
     return status;
   }
   if (size != -1) {
     return Fail(LLM_PARAM_INVALID, "size %lld: a push moves whole rows, size must be -1", static_cast<long long>(size));
   }
-  std::shared_ptr<const LocalCache> local;
-  status = FindLocalRow(rt->state.registry, src_cache.cache_id, src_batch_index, "src_batch_index", local);
-  if (status != LLM_SUCCESS) {
+  LocalCacheRegistry::Lease lease;
+  if ((status = CheckPushRanges(src_cache, ext_param)) != LLM_SUCCESS ||
+      (status = LeaseLocalCache(rt->state.registry, src_cache.cache_id, lease)) != LLM_SUCCESS) {
     return status;
   }
-  const CacheGeometry &geo = local->geometry;
-  const auto plan = [&](const CacheTableEntry &remote, const std::vector<LayerTransfer> &layers,
-                        std::vector<TransferSegment> &segments) {
-    const uint64_t stride = geo.stride;
-    const uint64_t remote_offset = static_cast<uint64_t>(dst_cache_index.batch_index) * stride;
-    if (!RangeWithin(remote_offset, stride, remote.geometry.tensor_bytes)) {
-      return Fail(LLM_PARAM_INVALID, "dst batch_index %u is outside the remote tensor of %llu bytes",
-                  dst_cache_index.batch_index,
-                  static_cast<unsigned long long>(remote.geometry.tensor_bytes));
+  const LocalCache &local = *lease.get();
+  const uint64_t stride = local.geometry.stride;
+  PushChecks checks;
+  checks.remote_rows = [&](const CacheTableEntry &remote) {
+    if (dst_cache_index.batch_index >= remote.geometry.rows) {
+      return Fail(LLM_PARAM_INVALID, "dst batch_index %u >= remote batch size %llu", dst_cache_index.batch_index,
+                  static_cast<unsigned long long>(remote.geometry.rows));
     }
-    for (const LayerTransfer &layer : layers) {
-      for (uint32_t i = 0; i < layer.src.count && stride > 0U; ++i) {
-        const uint32_t rt_index = layer.dst.first + i;
-        segments.push_back(TransferSegment{rt_index, remote_offset, remote.addrs[rt_index] + remote_offset,
-                                           local->addrs[layer.src.first + i] + src_batch_index * stride,
-                                           stride});
-      }
+    return CheckSameStride(local.geometry, remote);
+  };
+  checks.local_rows = [&] {
+    if (src_batch_index >= local.geometry.rows) {
+      return Fail(LLM_PARAM_INVALID, "src_batch_index %u >= local batch size %llu", src_batch_index,
+                  static_cast<unsigned long long>(local.geometry.rows));
     }
     return LLM_SUCCESS;
   };
-  return PushToPeer(rt->state, src_cache, dst_cache_index, ext_param, geo, plan);
+  // A4: each tensor's row src_batch_index goes to the remote row dst batch_index.
+  checks.copy = [&](uint32_t src, uint32_t dst, const CacheTableEntry &remote, std::vector<TransferSegment> &out) {
+    const uint64_t remote_offset = static_cast<uint64_t>(dst_cache_index.batch_index) * stride;
+    out.push_back(TransferSegment{dst, remote_offset, remote.addrs[dst] + remote_offset,
+                                  local.addrs[src] + static_cast<uint64_t>(src_batch_index) * stride, stride});
+  };
+  return Push(rt->state, src_cache, dst_cache_index, ext_param, lease, checks);
 }
 
 Status LlmDataDistImpl::PushKvBlocks(const Cache &src_cache, const CacheIndex &dst_cache_index,
@@ -731,58 +824,41 @@ Status LlmDataDistImpl::PushKvBlocks(const Cache &src_cache, const CacheIndex &d
   if (rt == nullptr) {
     return NotInitialized();
   }
-  if (src_cache.cache_desc.placement != CachePlacement::kDevice) {
-    return Fail(LLM_PARAM_INVALID, "src_cache.cache_desc.placement must be kDevice for a push");
-  }
-  Status status = CheckBlockLists(src_blocks, dst_blocks);
-  if (status != LLM_SUCCESS) {
+  // B §3.9, PushKvBlocks order: placement, src_blocks, lengths, dst batch, ext_param, first-layer rule.
+  Status status = CheckPushPlacement(src_cache);
+  if (status != LLM_SUCCESS || (status = CheckBlockLists(src_blocks, dst_blocks)) != LLM_SUCCESS) {
     return status;
   }
   if (dst_cache_index.batch_index != 0U) {
     return Fail(LLM_PARAM_INVALID, "dst batch_index %u must be 0 for block transfers", dst_cache_index.batch_index);
   }
-  status = CheckPushParams(src_cache, ext_param);
-  if (status != LLM_SUCCESS) {
+  LocalCacheRegistry::Lease lease;
+  if ((status = CheckPushRanges(src_cache, ext_param)) != LLM_SUCCESS ||
+      (status = LeaseLocalCache(rt->state.registry, src_cache.cache_id, lease)) != LLM_SUCCESS) {
     return status;
   }
-  std::shared_ptr<const LocalCache> local;
-  status = FindLocalBlocks(rt->state.registry, src_cache.cache_id, src_blocks, "src", local);
-  if (status != LLM_SUCCESS) {
-    return status;
-  }
-  const CacheGeometry &geo = local->geometry;
-  const auto plan = [&](const CacheTableEntry &remote, const std::vector<LayerTransfer> &layers,
-                        std::vector<TransferSegment> &segments) {
-    std::vector<BlockRun> &runs = t_runs;
-    const Status merged = MergeRowRuns(geo, src_blocks, dst_blocks, runs);
-    if (merged != LLM_SUCCESS) {
-      return merged;
+  const LocalCache &local = *lease.get();
+  const uint64_t stride = local.geometry.stride;
+  std::vector<BlockRun> &runs = t_runs;
+  dd::host::MergeBlockRuns(src_blocks, dst_blocks, runs);
+  PushChecks checks;
+  checks.remote_rows = [&](const CacheTableEntry &remote) {
+    const uint64_t largest = *std::max_element(dst_blocks.begin(), dst_blocks.end());
+    if (largest >= remote.geometry.rows) {
+      return Fail(LLM_PARAM_INVALID, "dst block %llu >= remote block count %llu", static_cast<unsigned long long>(largest),
+                  static_cast<unsigned long long>(remote.geometry.rows));
     }
-    const uint64_t stride = geo.stride;
-    for (const BlockRun &run : runs) {
-      if (run.dst > UINT64_MAX / stride ||
-          !RangeWithin(run.dst * stride, run.count * stride, remote.geometry.tensor_bytes)) {
-        return Fail(LLM_PARAM_INVALID,
-                    "dst blocks %llu..%llu are outside the remote cache of %llu bytes per tensor",
-                    static_cast<unsigned long long>(run.dst),
-                    static_cast<unsigned long long>(run.dst + run.count - 1U),
-                    static_cast<unsigned long long>(remote.geometry.tensor_bytes));
-      }
-    }
-    for (const LayerTransfer &layer : layers) {
-      for (uint32_t i = 0; i < layer.src.count; ++i) {
-        const uint32_t remote_tensor = layer.dst.first + i;
-        for (const BlockRun &run : runs) {
-          segments.push_back(TransferSegment{remote_tensor, run.dst * stride,
-                                             remote.addrs[remote_tensor] + run.dst * stride,
-                                             local->addrs[layer.src.first + i] + run.src * stride,
-                                             run.count * stride});
-        }
-      }
-    }
-    return LLM_SUCCESS;
+    return CheckSameStride(local.geometry, remote);
   };
-  return PushToPeer(rt->state, src_cache, dst_cache_index, ext_param, geo, plan);
+  checks.local_rows = [&] { return CheckLocalBlocks(local.geometry, src_blocks, "src"); };
+  // A4: runs merged as for pulls, each copied whole.
+  checks.copy = [&](uint32_t src, uint32_t dst, const CacheTableEntry &remote, std::vector<TransferSegment> &out) {
+    for (const BlockRun &run : runs) {
+      out.push_back(TransferSegment{dst, run.dst * stride, remote.addrs[dst] + run.dst * stride,
+                                    local.addrs[src] + run.src * stride, run.count * stride});
+    }
+  };
+  return Push(rt->state, src_cache, dst_cache_index, ext_param, lease, checks);
 }
 
 Status LlmDataDistImpl::RegisterKvCache(const CacheDesc &cache_desc, const std::vector<uint64_t> &addrs,
@@ -791,6 +867,7 @@ Status LlmDataDistImpl::RegisterKvCache(const CacheDesc &cache_desc, const std::
   if (rt == nullptr) {
     return NotInitialized();
   }
+  // A22 order.
   if (addrs.empty()) {
     return Fail(LLM_PARAM_INVALID, "addrs is empty");
   }
@@ -802,37 +879,73 @@ Status LlmDataDistImpl::RegisterKvCache(const CacheDesc &cache_desc, const std::
       return Fail(LLM_PARAM_INVALID, "addrs[%zu] is 0", i);
     }
   }
-  const auto placement = static_cast<uint32_t>(cache_desc.placement);
-  if (placement > static_cast<uint32_t>(CachePlacement::kDevice)) {
-    return Fail(LLM_PARAM_INVALID, "placement %u is neither kHost nor kDevice", placement);
+  if (cache_desc.shape.empty() || cache_desc.shape.size() > dd::host::kMaxShapeRank) {
+    return Fail(LLM_PARAM_INVALID, "shape rank %zu is outside [1, %zu]", cache_desc.shape.size(),
+                dd::host::kMaxShapeRank);
   }
+  // A13: from here on a failed registration still uses up its id.
+  const int64_t id = rt->state.registry.TakeId();
   // Callers through the C ABI can pass any int32 here; copying the bytes reads it without
   // loading an out-of-range enum value.
   int32_t data_type = 0;
   static_assert(sizeof(data_type) == sizeof(cache_desc.data_type), "DataType is int-sized");
   std::memcpy(&data_type, &cache_desc.data_type, sizeof(data_type));
   CacheGeometry geometry;
-  const Status status =
-      dd::host::BuildGeometry(placement, cache_desc.num_tensors, data_type, cache_desc.shape, geometry);
+  const Status status = dd::host::BuildGeometry(static_cast<uint32_t>(cache_desc.placement), cache_desc.num_tensors,
+                                                data_type, cache_desc.shape, geometry);
   if (status != LLM_SUCCESS) {
     return status;
   }
   // The caller's memory is used in place: only its addresses are recorded.
-  cache_id = rt->state.registry.Add(std::move(geometry), addrs);
+  switch (rt->state.registry.Add(id, std::move(geometry), addrs, rt->state.options.hixl())) {
+    case LocalCacheRegistry::AddResult::kAdded: break;
+    case LocalCacheRegistry::AddResult::kTableFull:
+      // A6/A22 (D5): the table would pass 1 MiB; nothing stays registered.
+      return Fail(LLM_PARAM_INVALID, "the cache table would grow past %llu bytes (24 + 64 + 8 per tensor per cache)",
+                  static_cast<unsigned long long>(LocalCacheRegistry::kMaxTableBytes));
+    case LocalCacheRegistry::AddResult::kPartialOverlap:
+      return Fail(LLM_PARAM_INVALID, "a tensor partially overlaps memory already registered (%s=hixl)",
+                  OPTION_TRANSFER_BACKEND);
+  }
+  cache_id = id;
   return LLM_SUCCESS;
 }
 
-Status LlmDataDistImpl::RevokeFromPeers(Runtime &rt, int64_t cache_id,
-                                        const std::vector<std::shared_ptr<ClusterLink>> &sharing) {
+Status LlmDataDistImpl::UnregisterKvCache(int64_t cache_id) {
+  const std::shared_ptr<Runtime> rt = runtime();
+  if (rt == nullptr) {
+    return NotInitialized();
+  }
+  std::vector<std::shared_ptr<ClusterLink>> sharing;
+  int64_t wait_ms = rt->state.options.sync_wait_ms;
+  {
+    std::lock_guard<std::mutex> lock(rt->state.sharing_mutex);
+    if (!rt->state.registry.Remove(cache_id)) {
+      return LLM_SUCCESS;  // B §3.5: an unknown id succeeds
+    }
+    for (const auto &link : rt->state.links.All()) {
+      if (link->SharedWithPeer(cache_id)) {
+        sharing.push_back(link);
+        // From now on the serve loop refuses this link's TCP requests for the cache.
+        link->ForgetShared(cache_id);
+      }
+      wait_ms = std::max<int64_t>(wait_ms, std::min<int64_t>(link->peer().sync_wait_ms, 600000));
+    }
+  }
+  // D7: wait for the transfers using this memory: ours (a link lock, a table fetch and a transfer,
+  // each within the wait time) and those the serve loop runs for peers (within their wait time).
+  if (!rt->state.registry.WaitUntilUnused(cache_id, Deadline::AfterMs(3 * wait_ms + 500))) {
+    return Fail(LLM_FAILED, "cache %lld is still in use by a transfer; its memory must stay valid",
+                static_cast<long long>(cache_id));
+  }
   for (const auto &link : sharing) {
     if (link->broken() || link->closed()) {
       continue;
     }
     // The peer may be reading this memory directly (same host): wait until it confirms that no
     // transfer of its own uses the cache any more. A peer that cannot confirm loses the link.
-    const int64_t wait_ms = static_cast<int64_t>(rt.state.options.sync_wait_ms) +
-                            std::min<int64_t>(link->peer().sync_wait_ms, 600000);
-    const Deadline deadline = Deadline::AfterMs(wait_ms);
+    const Deadline deadline = Deadline::AfterMs(static_cast<int64_t>(rt->state.options.sync_wait_ms) +
+                                                std::min<int64_t>(link->peer().sync_wait_ms, 600000) + 500);
     std::unique_lock<std::timed_mutex> op(link->op_mutex(), std::defer_lock);
     if (!op.try_lock_until(deadline.At())) {
       link->MarkBroken("revoke of cache " + std::to_string(cache_id) + " could not be sent in time");
@@ -850,31 +963,5 @@ Status LlmDataDistImpl::RevokeFromPeers(Runtime &rt, int64_t cache_id,
     }
   }
   return LLM_SUCCESS;
-}
-
-Status LlmDataDistImpl::UnregisterKvCache(int64_t cache_id) {
-  const std::shared_ptr<Runtime> rt = runtime();
-  if (rt == nullptr) {
-    return NotInitialized();
-  }
-  if (rt->state.registry.Find(cache_id) == nullptr) {
-    return LLM_SUCCESS;  // unknown id: V2 succeeds
-  }
-  int64_t wait_ms = rt->state.options.sync_wait_ms;
-  std::vector<std::shared_ptr<ClusterLink>> sharing;
-  for (const auto &link : rt->state.links.All()) {
-    if (link->SharedWithPeer(cache_id)) {
-      sharing.push_back(link);
-      // From now on the serve loop refuses this link's TCP requests for the cache.
-      link->ForgetShared(cache_id);
-    }
-    wait_ms = std::max<int64_t>(wait_ms, std::min<int64_t>(link->peer().sync_wait_ms, 600000));
-  }
-  // Wait for a TCP request the serve loop is running on this memory (bounded by its deadline).
-  if (!rt->state.registry.Remove(cache_id, Deadline::AfterMs(wait_ms + 500))) {
-    return Fail(LLM_FAILED, "cache %lld is still being served to a peer; its memory must stay valid",
-                static_cast<long long>(cache_id));
-  }
-  return RevokeFromPeers(*rt, cache_id, sharing);
 }
 }  // namespace llm_datadist

@@ -1,4 +1,5 @@
-// LlmDataDistImpl: the V2 semantics of every LlmDataDist method (facts §3) on host memory.
+// LlmDataDistImpl: the V2 semantics of every LlmDataDist method (v2-rules A1–A29 and B, with the
+// deviations of docs/compat.md) on host memory.
 #ifndef DD_HOST_LLM_DATADIST_IMPL_H_
 #define DD_HOST_LLM_DATADIST_IMPL_H_
 
@@ -50,9 +51,10 @@ class LlmDataDistImpl {
 
 
   std::shared_ptr<Runtime> runtime() const { return std::atomic_load(&runtime_); }
-  // Tells each peer that knew the cache that it is gone, and waits until none still uses it.
-  Status RevokeFromPeers(Runtime &rt, int64_t cache_id, const std::vector<std::shared_ptr<dd::host::ClusterLink>> &sharing);
-  Status UnlinkOne(Runtime &rt, uint64_t cluster_id, bool force, const dd::host::Deadline &deadline, std::string &detail);
+  Status LinkOne(Runtime &rt, const ClusterInfo &cluster, dd::host::SlotReservation slot,
+                 const dd::host::Deadline &deadline, std::string &detail);
+  Status UnlinkOne(Runtime &rt, const ClusterInfo &cluster, bool force, const dd::host::Deadline &deadline,
+                   std::string &detail);
 
   const uint64_t cluster_id_;
   std::atomic<int32_t> role_;

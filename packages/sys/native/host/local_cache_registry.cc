@@ -1,15 +1,15 @@
 #include "local_cache_registry.h"
 
 namespace dd::host {
-LocalCacheRegistry::ServeLease::ServeLease(LocalCacheRegistry *owner, std::shared_ptr<const LocalCache> cache)
+LocalCacheRegistry::Lease::Lease(LocalCacheRegistry *owner, std::shared_ptr<const LocalCache> cache)
     : owner_(owner), cache_(std::move(cache)) {}
 
-LocalCacheRegistry::ServeLease::~ServeLease() { Release(); }
+LocalCacheRegistry::Lease::~Lease() { Release(); }
 
-LocalCacheRegistry::ServeLease::ServeLease(ServeLease &&other) noexcept
+LocalCacheRegistry::Lease::Lease(Lease &&other) noexcept
     : owner_(std::exchange(other.owner_, nullptr)), cache_(std::move(other.cache_)) {}
 
-LocalCacheRegistry::ServeLease &LocalCacheRegistry::ServeLease::operator=(ServeLease &&other) noexcept {
+LocalCacheRegistry::Lease &LocalCacheRegistry::Lease::operator=(Lease &&other) noexcept {
   if (this != &other) {
     Release();
     owner_ = std::exchange(other.owner_, nullptr);
@@ -18,7 +18,7 @@ LocalCacheRegistry::ServeLease &LocalCacheRegistry::ServeLease::operator=(ServeL
   return *this;
 }
 
-void LocalCacheRegistry::ServeLease::Release() {
+void LocalCacheRegistry::Lease::Release() {
   if (owner_ != nullptr && cache_ != nullptr) {
     owner_->Unlease(cache_->id);
   }
@@ -26,14 +26,40 @@ void LocalCacheRegistry::ServeLease::Release() {
   cache_.reset();
 }
 
-int64_t LocalCacheRegistry::Add(CacheGeometry geometry, std::vector<uint64_t> addrs) {
+int64_t LocalCacheRegistry::TakeId() {
   std::lock_guard<std::mutex> lock(mutex_);
+  return next_id_++;
+}
+
+LocalCacheRegistry::AddResult LocalCacheRegistry::Add(int64_t id, CacheGeometry geometry, std::vector<uint64_t> addrs,
+                                                      bool refuse_partial_overlap) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const uint64_t bytes = TableBytesOf(geometry.num_tensors);
+  if (table_bytes_ + bytes > kMaxTableBytes) {
+    return AddResult::kTableFull;
+  }
+  if (refuse_partial_overlap) {
+    const uint64_t size = geometry.tensor_bytes;
+    for (const auto &[other_id, cache] : caches_) {
+      const uint64_t other_size = cache->geometry.tensor_bytes;
+      for (const uint64_t other : cache->addrs) {
+        for (const uint64_t addr : addrs) {
+          const bool same = addr == other && size == other_size;
+          const bool overlap = addr < other + other_size && other < addr + size;
+          if (overlap && !same) {
+            return AddResult::kPartialOverlap;
+          }
+        }
+      }
+    }
+  }
+  table_bytes_ += bytes;
   auto cache = std::make_shared<LocalCache>();
-  cache->id = next_id_++;
+  cache->id = id;
   cache->geometry = std::move(geometry);
   cache->addrs = std::move(addrs);
-  caches_[cache->id] = cache;
-  return cache->id;
+  caches_[id] = std::move(cache);
+  return AddResult::kAdded;
 }
 
 std::shared_ptr<const LocalCache> LocalCacheRegistry::Find(int64_t id) const {
@@ -42,14 +68,14 @@ std::shared_ptr<const LocalCache> LocalCacheRegistry::Find(int64_t id) const {
   return it == caches_.end() ? nullptr : it->second;
 }
 
-LocalCacheRegistry::ServeLease LocalCacheRegistry::Lease(int64_t id) {
+LocalCacheRegistry::Lease LocalCacheRegistry::Acquire(int64_t id) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = caches_.find(id);
   if (it == caches_.end()) {
-    return ServeLease();
+    return Lease();
   }
   ++leases_[id];
-  return ServeLease(this, it->second);
+  return Lease(this, it->second);
 }
 
 void LocalCacheRegistry::Unlease(int64_t id) {
@@ -61,9 +87,19 @@ void LocalCacheRegistry::Unlease(int64_t id) {
   }
 }
 
-bool LocalCacheRegistry::Remove(int64_t id, const Deadline &deadline) {
+bool LocalCacheRegistry::Remove(int64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = caches_.find(id);
+  if (it == caches_.end()) {
+    return false;
+  }
+  table_bytes_ -= TableBytesOf(it->second->geometry.num_tensors);
+  caches_.erase(it);
+  return true;
+}
+
+bool LocalCacheRegistry::WaitUntilUnused(int64_t id, const Deadline &deadline) {
   std::unique_lock<std::mutex> lock(mutex_);
-  caches_.erase(id);
   return released_.wait_until(lock, deadline.At(), [&] { return leases_.count(id) == 0U; });
 }
 

@@ -104,14 +104,10 @@ std::shared_ptr<ServeLoop::Connection> ServeLoop::FindConnection(uint64_t id) {
   return it == connections_.end() ? nullptr : it->second;
 }
 
-bool ServeLoop::Listen(const ListenAddress &address, std::string &why) {
-  UniqueFd fd;
-  if (!ListenTcp(address, fd, why)) {
-    return false;
-  }
+void ServeLoop::AdoptListener(UniqueFd listener_fd, const ListenAddress &address) {
   auto listener = std::make_unique<Connection>();
   listener->role = Role::kListener;
-  listener->fd = std::move(fd);
+  listener->fd = std::move(listener_fd);
   const uint64_t id = AddConnection(std::move(listener));
   uint64_t old = 0;
   {
@@ -123,7 +119,6 @@ bool ServeLoop::Listen(const ListenAddress &address, std::string &why) {
   if (old != 0U) {
     RemoveConnection(old);
   }
-  return true;
 }
 
 void ServeLoop::StopListening() {
@@ -231,8 +226,45 @@ void ServeLoop::OnHandshake(const std::shared_ptr<Connection> &connection) {
   switch (connection->rx.header().type) {
     case FrameType::kHello: OnHello(connection); break;
     case FrameType::kBind: OnBind(connection); break;
+    case FrameType::kDisconnect: OnDisconnect(connection); break;
     default: RemoveConnection(connection->id); break;
   }
+}
+
+ge::Status ServeLoop::Admit(const HelloMessage &hello, PendingBind &pending, std::string &why) {
+  const bool hixl = state_.options.hixl();
+  if ((hello.hixl != 0U) != hixl) {
+    // Their handshakes have nothing in common: to each other they speak a foreign protocol (A14).
+    why = "the two engines run different transfer backends";
+    return LLM_FAILED;
+  }
+  bool replacing = false;
+  if (!hixl) {
+    std::string own;
+    if (!state_.comm_res.Get(own)) {
+      // A17: a listener started by SetRole alone has no comm resource to link with.
+      why = "this engine has no llm.LocalCommRes (it gained its listener through SetRole and never linked out)";
+      return LLM_PARAM_INVALID;
+    }
+    const ge::Status status = CheckCommResPair(state_, own, hello.comm_res, why);
+    if (status != LLM_SUCCESS) {
+      return status;
+    }
+    // A1/A21: a client without a link under the id it asked for forces a rebuild of ours.
+    replacing = state_.links.Find(hello.cluster_id) != nullptr;
+    if (replacing && hello.force_link == 0U) {
+      why = "this engine already has a link to cluster " + std::to_string(hello.cluster_id);
+      return LLM_ALREADY_LINK;
+    }
+  }
+  if (!replacing) {
+    pending.slot = SlotReservation(state_.links);
+    if (!pending.slot.held()) {
+      why = "this engine already holds " + std::to_string(state_.options.max_links) + " links (dd.MaxLinks)";
+      return LLM_LINK_FAILED;
+    }
+  }
+  return LLM_SUCCESS;
 }
 
 void ServeLoop::OnHello(const std::shared_ptr<Connection> &connection) {
@@ -247,30 +279,15 @@ void ServeLoop::OnHello(const std::shared_ptr<Connection> &connection) {
   welcome.sync_wait_ms = static_cast<uint32_t>(state_.options.sync_wait_ms);
   welcome.heartbeat_ms = static_cast<uint32_t>(state_.options.heartbeat_ms);
   welcome.host = state_.identity;
+  state_.comm_res.Get(welcome.comm_res);
   auto pending = std::make_unique<PendingBind>();
-  if (hello.cluster_id == state_.cluster_id) {
-    welcome.status = LLM_LINK_FAILED;
-    welcome.detail = "both engines use cluster id " + std::to_string(hello.cluster_id);
-  } else {
-    switch (state_.links.AdmitFromPeer(hello.cluster_id)) {
-      case LinkTable::Admission::kAdmitted: break;
-      case LinkTable::Admission::kAlreadyLinked:
-        welcome.status = LLM_ALREADY_LINK;
-        welcome.detail = "this engine already has a link to cluster " + std::to_string(hello.cluster_id);
-        break;
-      case LinkTable::Admission::kFull:
-        welcome.status = LLM_CLUSTER_NUM_EXCEED_LIMIT;
-        welcome.detail = "this engine already has " + std::to_string(state_.links.Size()) + " links (the cap)";
-        break;
-    }
-  }
+  welcome.status = Admit(hello, *pending, welcome.detail);
   if (welcome.status == LLM_SUCCESS) {
     RandomBytes(reinterpret_cast<uint8_t *>(&welcome.token), sizeof(welcome.token));
     std::memcpy(pending->probe, hello.challenge, sizeof(pending->probe));
     RandomBytes(pending->our_challenge, sizeof(pending->our_challenge));
     std::memcpy(welcome.challenge, pending->our_challenge, sizeof(welcome.challenge));
     welcome.probe_addr = state_.options.tcp_only ? 0U : reinterpret_cast<uintptr_t>(pending->probe);
-    SnapshotCacheTable(state_.registry, welcome.table, pending->shared);
   }
   std::vector<uint8_t> frame;
   EncodeWelcome(welcome, frame);
@@ -299,31 +316,28 @@ void ServeLoop::OnBind(const std::shared_ptr<Connection> &connection) {
   const auto found = pending_binds_.find(bind.token);
   ResultMessage answer;
   std::unique_ptr<PendingBind> pending;
+  const bool hixl = state_.options.hixl();
   if (found == pending_binds_.end()) {
     answer.status = LLM_LINK_FAILED;
     answer.detail = "unknown or expired link token";
   } else {
     pending = std::move(found->second);
     pending_binds_.erase(found);
-    switch (state_.links.AdmitFromPeer(pending->hello.cluster_id)) {
-      case LinkTable::Admission::kAdmitted: break;
-      case LinkTable::Admission::kAlreadyLinked: answer.status = LLM_ALREADY_LINK; break;
-      case LinkTable::Admission::kFull: answer.status = LLM_CLUSTER_NUM_EXCEED_LIMIT; break;
+    if (!hixl && pending->hello.force_link == 0U && state_.links.Find(pending->hello.cluster_id) != nullptr) {
+      answer.status = LLM_ALREADY_LINK;
+      answer.detail = "this engine already has a link to cluster " + std::to_string(pending->hello.cluster_id);
     }
   }
   // The second connection leaves the loop: it becomes our request connection to the client.
   UniqueFd outbound = std::move(connection->fd);
   RemoveConnection(connection->id);
-  const auto refuse = [&](const ResultMessage &refusal) {
+  if (pending == nullptr || answer.status != LLM_SUCCESS) {
     std::vector<uint8_t> frame;
-    EncodeResult(0, refusal, frame);
+    EncodeResult(0, answer, frame);
     SendBuffer(outbound.get(), frame.data(), frame.size(), Deadline::AfterMs(1000));
     if (pending != nullptr) {
       RemoveConnection(pending->connection_id);
     }
-  };
-  if (pending == nullptr || answer.status != LLM_SUCCESS) {
-    refuse(answer);
     return;
   }
   const HelloMessage &hello = pending->hello;
@@ -336,25 +350,21 @@ void ServeLoop::OnBind(const std::shared_ptr<Connection> &connection) {
   peer.host = hello.host;
   peer.address = "pid " + std::to_string(hello.host.pid);
   const int outbound_fd = outbound.get();
-  auto link = MakeLink(std::move(peer), false, std::move(outbound), pending->inbound, std::move(pending->hello.table),
-                       std::move(pending->shared), same_host);
-  // The link is published before the client hears back, so both sides have it once
+  auto link = MakeLink(std::move(peer), false, std::move(outbound), pending->inbound,
+                       RegisteredCacheIds(state_.registry), same_host);
+  // The link is in the table before the client hears back, so both sides have it once
   // LinkLlmClusters returns; holding its op mutex keeps requests off the connection until then.
   std::unique_lock<std::timed_mutex> op(link->op_mutex());
-  std::shared_ptr<ClusterLink> replaced;
-  const LinkTable::Admission admission = state_.links.InsertFromPeer(link, replaced);
-  if (admission != LinkTable::Admission::kAdmitted) {
-    ResultMessage refusal;
-    refusal.status = admission == LinkTable::Admission::kFull ? LLM_CLUSTER_NUM_EXCEED_LIMIT : LLM_ALREADY_LINK;
-    std::vector<uint8_t> frame;
-    EncodeResult(0, refusal, frame);
-    SendBuffer(outbound_fd, frame.data(), frame.size(), Deadline::AfterMs(1000));
-    link->MarkClosed();
-    RemoveConnection(pending->connection_id);
-    return;
-  }
-  if (replaced != nullptr) {
-    replaced->MarkClosed();
+  if (hixl) {
+    // A1 (hixl): the accepting side serves the link but holds nothing a transfer could name.
+    pending->slot.HandOver();
+    state_.links.Keep(link);
+  } else {
+    const std::shared_ptr<ClusterLink> replaced =
+        state_.links.File(hello.cluster_id, link, pending->slot.HandOver(), false);
+    if (replaced != nullptr) {
+      replaced->MarkClosed();
+    }
   }
   const std::shared_ptr<Connection> inbound = FindConnection(pending->connection_id);
   if (inbound != nullptr) {
@@ -367,6 +377,24 @@ void ServeLoop::OnBind(const std::shared_ptr<Connection> &connection) {
   if (io.status != IoStatus::kOk) {
     link->MarkBroken(DescribeIo(io, "answering the bind"));
   }
+}
+
+void ServeLoop::OnDisconnect(const std::shared_ptr<Connection> &connection) {
+  uint64_t cluster_id = 0;
+  std::string why;
+  if (!DecodeDisconnect(connection->rx.body().data(), connection->rx.body().size(), cluster_id, why)) {
+    RemoveConnection(connection->id);
+    return;
+  }
+  // Unknown id: nothing to drop, SUCCESS as in V2.
+  const std::shared_ptr<ClusterLink> link = state_.links.Remove(cluster_id);
+  if (link != nullptr) {
+    link->MarkClosed();
+  }
+  std::vector<uint8_t> frame;
+  EncodeResult(0, ResultMessage{}, frame);
+  SendBuffer(connection->fd.get(), frame.data(), frame.size(), Deadline::AfterMs(1000));
+  RemoveConnection(connection->id);
 }
 
 void ServeLoop::OnInbound(const std::shared_ptr<Connection> &connection) {
@@ -385,8 +413,11 @@ void ServeLoop::OnInbound(const std::shared_ptr<Connection> &connection) {
       why = "peer broke the protocol";
     }
     if (!link.closed()) {
-      link.MarkBroken(st == FrameAssembler::State::kClosed ? std::string("peer closed the connection") : why);
+      link.MarkBroken(st == FrameAssembler::State::kClosed ? std::string("the peer closed the link") : why);
     }
+    // A filed link stays until unlinked (its peer is gone: transfers time out); nothing can name an
+    // unfiled one, so it goes.
+    state_.links.DropIfUnfiled(&link);
     RemoveConnection(connection->id);
     return;
   }
@@ -418,19 +449,29 @@ bool ServeLoop::ServeFrame(Connection &connection) {
       }
       return !link.RevokeRemoteCache(cache_id, header.request_id) || Answer(link, header.request_id, ResultMessage{});
     }
-    case FrameType::kUnlink: {
-      if (!body.empty()) {
-        return false;
-      }
-      // Gone from the table before the peer hears back, so both sides agree once it returns.
-      state_.links.Remove(link.peer().cluster_id, &link);
-      const bool answered = Answer(link, header.request_id, ResultMessage{});
-      link.MarkClosed();
-      return answered;
-    }
+    case FrameType::kTable:
+      return body.empty() && ServeTable(link, header.request_id);
     default:
       return false;
   }
+}
+
+bool ServeLoop::ServeTable(ClusterLink &link, uint32_t request_id) {
+  std::vector<CacheTableEntry> table;
+  std::set<int64_t> ids;
+  {
+    std::lock_guard<std::mutex> sharing(state_.sharing_mutex);
+    SnapshotCacheTable(state_.registry, link, table, ids);
+    link.ShareWithPeer(std::move(ids));
+  }
+  std::vector<uint8_t> payload;
+  EncodeCacheTable(table, payload);
+  frame_.clear();
+  EncodeResult(request_id, ResultMessage{0U, payload.size(), std::string()}, frame_);
+  frame_.insert(frame_.end(), payload.begin(), payload.end());
+  std::lock_guard<std::mutex> lock(link.inbound()->write_mutex());
+  return SendBuffer(link.inbound()->fd(), frame_.data(), frame_.size(), ServeDeadline(state_, link)).status ==
+         IoStatus::kOk;
 }
 
 bool ServeLoop::ServeBlocks(Connection &connection, bool write) {
@@ -442,13 +483,19 @@ bool ServeLoop::ServeBlocks(Connection &connection, bool write) {
   }
   // Every segment is checked against what this link may address before any byte is touched.
   ResultMessage refusal;
-  LocalCacheRegistry::ServeLease lease;
+  LocalCacheRegistry::Lease lease;
   if (!link.SharedWithPeer(request_.cache_id)) {
     refusal.status = LLM_KV_CACHE_NOT_EXIST;
-    refusal.detail = "cache " + std::to_string(request_.cache_id) + " is not registered for this link";
-  } else if (!(lease = state_.registry.Lease(request_.cache_id))) {
+    refusal.detail = "cache " + std::to_string(request_.cache_id) + " is not in the table this link fetched";
+  } else if (!(lease = state_.registry.Acquire(request_.cache_id))) {
+    // D6: the live registry decides, whatever the peer's table says.
     refusal.status = LLM_KV_CACHE_NOT_EXIST;
     refusal.detail = "cache " + std::to_string(request_.cache_id) + " is no longer registered";
+  } else if (!link.BoundLocally(request_.cache_id)) {
+    // A23: memory registered after the link was made is not bound to it.
+    refusal.status = LLM_FAILED;
+    refusal.detail = "cache " + std::to_string(request_.cache_id) +
+                     " was registered after the link was made, so the link cannot reach its memory";
   } else {
     const LocalCache &cache = *lease.get();
     for (const WireSegment &segment : request_.segments) {
@@ -465,7 +512,7 @@ bool ServeLoop::ServeBlocks(Connection &connection, bool write) {
   const Deadline deadline = ServeDeadline(state_, link);
   const int fd = link.inbound()->fd();
   if (refusal.status != LLM_SUCCESS) {
-    lease = LocalCacheRegistry::ServeLease();
+    lease = LocalCacheRegistry::Lease();
     if (write) {
       // Skip the bytes that were meant for the refused segments, keeping the stream in step.
       std::array<uint8_t, 65536> scratch;
@@ -498,7 +545,7 @@ bool ServeLoop::ServeBlocks(Connection &connection, bool write) {
   if (RecvFully(fd, iov_.data(), iov_.size(), deadline).status != IoStatus::kOk) {
     return false;
   }
-  lease = LocalCacheRegistry::ServeLease();
+  lease = LocalCacheRegistry::Lease();
   return Answer(link, request_id, ResultMessage{});
 }
 

@@ -1,7 +1,7 @@
 // The engine's one background thread. It sleeps in epoll_wait and wakes for: new connections on
-// the listen socket, handshakes (server side), requests a linked peer sends (block reads and
-// writes, revokes, unlinks, heartbeats), and a timer for heartbeats and expiries. It never spins:
-// between events it sleeps at most a quarter of the heartbeat interval.
+// the listen socket, handshakes and unlink requests (server side), requests a linked peer sends
+// (cache table, block reads and writes, revokes, heartbeats), and a timer for heartbeats and
+// expiries. It never spins: between events it sleeps at most a quarter of the heartbeat interval.
 #ifndef DD_HOST_SERVE_LOOP_H_
 #define DD_HOST_SERVE_LOOP_H_
 
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine_state.h"
+#include "link_table.h"
 #include "frame_assembler.h"
 
 namespace dd::host {
@@ -33,8 +34,8 @@ class ServeLoop {
   // Stops the thread and drops every connection it owns.
   void Stop();
 
-  // Starts listening on `address`, replacing the current listener (if any) only on success.
-  bool Listen(const ListenAddress &address, std::string &why);
+  // Serves `listener` (a listening socket bound to `address`) in place of the current listener.
+  void AdoptListener(UniqueFd listener, const ListenAddress &address);
   void StopListening();
   std::optional<ListenAddress> listen_address() const;
 
@@ -60,8 +61,7 @@ class ServeLoop {
     uint64_t connection_id = 0;
     std::shared_ptr<InboundChannel> inbound;
     HelloMessage hello;
-    std::vector<CacheTableEntry> table_sent;
-    std::set<int64_t> shared;
+    SlotReservation slot;  // not held when the link replaces the one filed under the client's id
     uint8_t probe[kChallengeBytes] = {};          // the client's challenge, for it to read back
     uint8_t our_challenge[kChallengeBytes] = {};  // what we expect to read from the client
     bool same_host_to_us = false;
@@ -76,11 +76,16 @@ class ServeLoop {
   void OnListener(Connection &listener);
   void OnHandshake(const std::shared_ptr<Connection> &connection);
   void OnHello(const std::shared_ptr<Connection> &connection);
+  // The server's verdict on a HELLO (v2-rules A1, A7, A21; D12), in V2's order.
+  ge::Status Admit(const HelloMessage &hello, PendingBind &pending, std::string &why);
   void OnBind(const std::shared_ptr<Connection> &connection);
+  // A non-force unlink from a peer (A20): drop the link filed under its id.
+  void OnDisconnect(const std::shared_ptr<Connection> &connection);
   void OnInbound(const std::shared_ptr<Connection> &connection);
   // One request frame from a linked peer; false when the link must be dropped.
   bool ServeFrame(Connection &connection);
   bool ServeBlocks(Connection &connection, bool write);
+  bool ServeTable(ClusterLink &link, uint32_t request_id);
   bool Answer(ClusterLink &link, uint32_t request_id, const ResultMessage &result);
   void Tick();
 

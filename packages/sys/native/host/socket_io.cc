@@ -157,41 +157,43 @@ void ConfigureStream(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-bool ConnectTcp(const std::string &ip, uint16_t port, const Deadline &deadline, UniqueFd &out, std::string &error) {
+ConnectStatus ConnectTcp(const std::string &ip, uint16_t port, const Deadline &deadline, UniqueFd &out,
+                         std::string &error) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   if (inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) != 1) {
     error = "connect " + ip + ": not an IPv4 address";
-    return false;
+    return ConnectStatus::kBadAddress;
   }
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) {
     error = std::string("socket: ") + std::strerror(errno);
-    return false;
+    return ConnectStatus::kFailed;
   }
   ConfigureStream(fd.get());
   const std::string where = "connect " + ip + ":" + std::to_string(port);
   if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
     if (errno != EINPROGRESS && errno != EINTR) {
       error = where + ": " + std::strerror(errno);
-      return false;
+      return ConnectStatus::kFailed;
     }
     const IoResult waited = WaitFor(fd.get(), POLLOUT, deadline);
     if (waited.status != IoStatus::kOk) {
-      error = where + (waited.status == IoStatus::kTimeout ? ": timed out" : std::string(": ") + std::strerror(waited.error));
-      return false;
+      const bool timeout = waited.status == IoStatus::kTimeout;
+      error = where + (timeout ? ": timed out" : std::string(": ") + std::strerror(waited.error));
+      return timeout ? ConnectStatus::kTimeout : ConnectStatus::kFailed;
     }
     int so_error = 0;
     socklen_t len = sizeof(so_error);
     ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &len);
     if (so_error != 0) {
       error = where + ": " + std::strerror(so_error);
-      return false;
+      return so_error == ETIMEDOUT ? ConnectStatus::kTimeout : ConnectStatus::kFailed;
     }
   }
   out = std::move(fd);
-  return true;
+  return ConnectStatus::kConnected;
 }
 
 bool ListenTcp(const ListenAddress &address, UniqueFd &out, std::string &error) {
@@ -208,13 +210,19 @@ bool ListenTcp(const ListenAddress &address, UniqueFd &out, std::string &error) 
     sockaddr_in6 addr{};
     addr.sin6_family = AF_INET6;
     addr.sin6_port = htons(address.port);
-    inet_pton(AF_INET6, address.ip.c_str(), &addr.sin6_addr);
+    if (inet_pton(AF_INET6, address.ip.c_str(), &addr.sin6_addr) != 1) {
+      error = where + ": not an IPv6 address";
+      return false;
+    }
     rc = ::bind(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
   } else {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(address.port);
-    inet_pton(AF_INET, address.ip.c_str(), &addr.sin_addr);
+    if (inet_pton(AF_INET, address.ip.c_str(), &addr.sin_addr) != 1) {
+      error = where + ": not an IPv4 address";
+      return false;
+    }
     rc = ::bind(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
   }
   if (rc != 0) {

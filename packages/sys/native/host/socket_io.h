@@ -36,9 +36,16 @@ IoResult RecvAvailable(int fd, void *data, size_t len, size_t *got);
 // Non-blocking, close-on-exec, TCP_NODELAY.
 void ConfigureStream(int fd);
 
-// Connects to ip:port (IPv4) by `deadline`; false with `error` filled on failure.
-bool ConnectTcp(const std::string &ip, uint16_t port, const Deadline &deadline, UniqueFd &out, std::string &error);
-// A listening socket (SO_REUSEADDR, non-blocking).
+enum class ConnectStatus {
+  kConnected,
+  kBadAddress,  // not an IPv4 address
+  kFailed,      // refused, unreachable, or the socket could not be made
+  kTimeout,     // not connected by the deadline
+};
+// Connects to ip:port (IPv4) by `deadline`; `error` says why it did not.
+ConnectStatus ConnectTcp(const std::string &ip, uint16_t port, const Deadline &deadline, UniqueFd &out,
+                         std::string &error);
+// A listening socket (SO_REUSEADDR, non-blocking); fails on an address that is not IPv4/IPv6.
 bool ListenTcp(const ListenAddress &address, UniqueFd &out, std::string &error);
 }  // namespace dd::host
 

@@ -34,6 +34,14 @@ class WireReader {
     }
     return std::string(reinterpret_cast<const char *>(p_ - n), n);
   }
+  std::string Text() {
+    const uint32_t n = U32();
+    if (n > kMaxCommResWireBytes || !Take(n)) {
+      ok_ = false;
+      return {};
+    }
+    return std::string(reinterpret_cast<const char *>(p_ - n), n);
+  }
 
  private:
   bool Take(size_t n) {
@@ -72,6 +80,7 @@ void EncodeTable(WireWriter &w, const std::vector<CacheTableEntry> &table) {
       w.I64(d);
     }
     w.U64(e.geometry.tensor_bytes);
+    w.U8(e.bound ? 1U : 0U);
     for (const uint64_t a : e.addrs) {
       w.U64(a);
     }
@@ -103,7 +112,8 @@ bool DecodeTable(WireReader &r, std::vector<CacheTableEntry> &table, std::string
       d = r.I64();
     }
     const uint64_t tensor_bytes = r.U64();
-    if (!r.ok() || r.left() / 8U < num_tensors) {
+    const uint8_t bound = r.U8();
+    if (!r.ok() || bound > 1U || r.left() / 8U < num_tensors) {
       why = "truncated cache table entry";
       return false;
     }
@@ -113,6 +123,7 @@ bool DecodeTable(WireReader &r, std::vector<CacheTableEntry> &table, std::string
       why = "cache table entry with inconsistent geometry";
       return false;
     }
+    e.bound = bound == 1U;
     e.addrs.resize(num_tensors);
     for (uint64_t &a : e.addrs) {
       a = r.U64();
@@ -141,7 +152,7 @@ class FieldWriter {
   void operator()(int64_t v) { w_.I64(v); }
   void operator()(const std::string &s) { w_.String(s); }
   void operator()(const uint8_t (&challenge)[kChallengeBytes]) { w_.Bytes(challenge, kChallengeBytes); }
-  void operator()(const std::vector<CacheTableEntry> &table) { EncodeTable(w_, table); }
+  void Text(const std::string &s) { w_.Text(s); }
 
  private:
   WireWriter w_;
@@ -156,29 +167,13 @@ class FieldReader {
   void operator()(int64_t &v) { v = r_.I64(); }
   void operator()(std::string &s) { s = r_.String(); }
   void operator()(uint8_t (&challenge)[kChallengeBytes]) { r_.Bytes(challenge, kChallengeBytes); }
-  // The table is the last field; it is not read once an earlier field failed.
-  void operator()(std::vector<CacheTableEntry> &table) {
-    table_failed_ = !r_.ok() || !DecodeTable(r_, table, table_why_);
-  }
+  void Text(std::string &s) { s = r_.Text(); }
 
-  // True when every field was read and no byte is left; otherwise `why` says what is wrong (a
-  // failed table keeps a reason `why` already holds when it has none of its own).
-  bool Done(std::string &why, const char *what) const {
-    if (table_failed_) {
-      if (!table_why_.empty()) {
-        why = table_why_;
-      } else if (why.empty()) {
-        why = std::string("malformed ") + what;
-      }
-      return false;
-    }
-    return Finish(r_, why, what);
-  }
+  // True when every field was read and no byte is left; otherwise `why` says what is wrong.
+  bool Done(std::string &why, const char *what) const { return Finish(r_, why, what); }
 
  private:
   WireReader r_;
-  bool table_failed_ = false;
-  std::string table_why_;
 };
 
 template <typename Wire, typename Host>
@@ -195,7 +190,9 @@ void HelloFields(Wire &wire, Hello &m) {
   wire(m.heartbeat_ms);
   HostFields(wire, m.host);
   wire(m.challenge);
-  wire(m.table);
+  wire(m.force_link);
+  wire(m.hixl);
+  wire.Text(m.comm_res);
 }
 
 template <typename Wire, typename Welcome>
@@ -209,7 +206,7 @@ void WelcomeFields(Wire &wire, Welcome &m) {
   wire(m.probe_addr);
   wire(m.challenge);
   wire(m.token);
-  wire(m.table);
+  wire.Text(m.comm_res);
 }
 
 template <typename Wire, typename Bind>
@@ -249,6 +246,12 @@ void WireWriter::String(const std::string &s) {
   Bytes(reinterpret_cast<const uint8_t *>(s.data()), n);
 }
 
+void WireWriter::Text(const std::string &s) {
+  const size_t n = s.size() < kMaxCommResWireBytes ? s.size() : kMaxCommResWireBytes;
+  U32(static_cast<uint32_t>(n));
+  Bytes(reinterpret_cast<const uint8_t *>(s.data()), n);
+}
+
 void EncodeHeader(const FrameHeader &header, uint8_t out[kFrameHeaderSize]) {
   std::vector<uint8_t> buf;
   WireWriter w(buf);
@@ -275,7 +278,7 @@ bool DecodeHeader(const uint8_t in[kFrameHeaderSize], FrameHeader &out, std::str
     why = "unsupported protocol version " + std::to_string(version);
     return false;
   }
-  if (type < static_cast<uint16_t>(FrameType::kHello) || type > static_cast<uint16_t>(FrameType::kRevoke)) {
+  if (type < static_cast<uint16_t>(FrameType::kHello) || type > static_cast<uint16_t>(FrameType::kDisconnect)) {
     why = "unknown frame type " + std::to_string(type);
     return false;
   }
@@ -343,6 +346,30 @@ void EncodeRevoke(uint32_t request_id, int64_t cache_id, std::vector<uint8_t> &o
 
 bool DecodeRevoke(const uint8_t *body, size_t len, int64_t &cache_id, std::string &why) {
   return DecodeBody(body, len, why, "revoke", [&](FieldReader &wire) { wire(cache_id); });
+}
+
+void EncodeDisconnect(uint64_t cluster_id, std::vector<uint8_t> &out) {
+  EncodeFrame(FrameType::kDisconnect, 0, out, [&](FieldWriter &wire) { wire(cluster_id); });
+}
+
+bool DecodeDisconnect(const uint8_t *body, size_t len, uint64_t &cluster_id, std::string &why) {
+  return DecodeBody(body, len, why, "disconnect", [&](FieldReader &wire) { wire(cluster_id); });
+}
+
+void EncodeCacheTable(const std::vector<CacheTableEntry> &table, std::vector<uint8_t> &out) {
+  WireWriter w(out);
+  EncodeTable(w, table);
+}
+
+bool DecodeCacheTable(const uint8_t *body, size_t len, std::vector<CacheTableEntry> &table, std::string &why) {
+  WireReader r(body, len);
+  if (!DecodeTable(r, table, why)) {
+    if (why.empty()) {
+      why = "malformed cache table";
+    }
+    return false;
+  }
+  return Finish(r, why, "cache table");
 }
 
 void EncodeEmpty(FrameType type, uint32_t request_id, std::vector<uint8_t> &out) {

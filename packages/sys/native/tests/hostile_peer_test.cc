@@ -79,7 +79,11 @@ bool ClosedByPeer(int fd) {
   return false;
 }
 
-// The honest client side of a handshake, done by hand so that requests can be forged afterwards.
+const char kCommRes[] =
+    "{\"server_list\":[{\"server_id\":\"127.0.0.1\",\"device\":[{\"device_id\":\"0\"}]}],\"version\":\"1.0\"}";
+
+// The honest client side of a handshake and of the first transfer's table fetch, done by hand so
+// that requests can be forged afterwards.
 struct ForgedLink {
   int requests = -1;
   int answers = -1;
@@ -96,6 +100,8 @@ struct ForgedLink {
     hello.role = 2;
     hello.sync_wait_ms = 1000;
     hello.heartbeat_ms = 60000;
+    hello.force_link = 1;
+    hello.comm_res = kCommRes;
     std::vector<uint8_t> frame;
     EncodeHello(hello, frame);
     FrameHeader header;
@@ -106,15 +112,26 @@ struct ForgedLink {
         !DecodeWelcome(body.data(), body.size(), welcome, why) || welcome.status != 0U) {
       return false;
     }
-    table = welcome.table;
     answers = Connect(port);
     BindMessage bind;
     bind.token = welcome.token;
     frame.clear();
     EncodeBind(bind, frame);
     ResultMessage result;
-    return SendAll(answers, frame.data(), frame.size()) && ReadFrame(answers, header, body) &&
-           DecodeResult(body.data(), body.size(), result, why) && result.status == 0U;
+    if (!SendAll(answers, frame.data(), frame.size()) || !ReadFrame(answers, header, body) ||
+        !DecodeResult(body.data(), body.size(), result, why) || result.status != 0U) {
+      return false;
+    }
+    // The first transfer's table fetch.
+    frame.clear();
+    EncodeEmpty(FrameType::kTable, 1, frame);
+    if (!SendAll(requests, frame.data(), frame.size()) || !ReadFrame(requests, header, body) ||
+        !DecodeResult(body.data(), body.size(), result, why) || result.status != 0U) {
+      return false;
+    }
+    std::vector<uint8_t> payload(result.payload_len);
+    return RecvAll(requests, payload.data(), payload.size()) &&
+           DecodeCacheTable(payload.data(), payload.size(), table, why);
   }
   // Sends a block request and returns the peer's status (payload, if any, is read and dropped).
   bool Request(FrameType type, int64_t cache_id, std::vector<WireSegment> segments, uint64_t total, uint32_t &status,
@@ -205,23 +222,26 @@ DD_TEST(garbage_on_the_listen_port_closes_only_that_connection) {
     CHECK_STATUS(result.status, LLM_LINK_FAILED);
     ::close(fd);
   }
-  // A hello whose cache table lies about its sizes.
+  // A hello whose comm resource is no rank table: refused (A7) and closed.
   {
     HelloMessage hello;
     hello.cluster_id = 66;
-    CacheTableEntry entry;
-    entry.cache_id = 1;
-    REQUIRE_STATUS(BuildGeometry(0, 1, DT_UINT8, {4, 4}, entry.geometry), LLM_SUCCESS);
-    entry.geometry.tensor_bytes = 1ULL << 40;
-    entry.addrs = {0x1000};
-    hello.table.push_back(entry);
+    hello.comm_res = "mock";
     std::vector<uint8_t> frame;
     EncodeHello(hello, frame);
     const int fd = Connect(server.port);
     SendAll(fd, frame.data(), frame.size());
+    FrameHeader header;
+    std::vector<uint8_t> body;
+    WelcomeMessage welcome;
+    std::string why;
+    REQUIRE(ReadFrame(fd, header, body) && DecodeWelcome(body.data(), body.size(), welcome, why));
+    CHECK_STATUS(welcome.status, LLM_PARAM_INVALID);
     CHECK(ClosedByPeer(fd));
     ::close(fd);
   }
+  // An unlink request that is too short.
+  CHECK(header_only(kWireMagic, kWireVersion, static_cast<uint16_t>(FrameType::kDisconnect), 3));
   // A connection that sends half a frame and goes away.
   {
     const int fd = Connect(server.port);
@@ -282,7 +302,8 @@ DD_TEST(hostile_peer_frames_of_the_wrong_kind_break_only_its_link) {
   cache.Fill(4);
   TestEngine server(kServer, true);
   const int64_t id = Register(*server.engine, cache);
-  for (const FrameType wrong : {FrameType::kHello, FrameType::kWelcome, FrameType::kBind, FrameType::kResult}) {
+  for (const FrameType wrong :
+       {FrameType::kHello, FrameType::kWelcome, FrameType::kBind, FrameType::kResult, FrameType::kDisconnect}) {
     ForgedLink forged;
     REQUIRE(forged.Establish(server.port, 66));
     std::vector<uint8_t> frame;
@@ -299,15 +320,17 @@ DD_TEST(hostile_peer_frames_of_the_wrong_kind_break_only_its_link) {
     CHECK(ClosedByPeer(forged.requests));
   }
   {
-    // A revoke and a heartbeat with bodies that do not fit their kind.
-    ForgedLink forged;
-    REQUIRE(forged.Establish(server.port, 68));
-    std::vector<uint8_t> frame;
-    const size_t body = BeginFrame(FrameType::kHeartbeat, 0, frame);
-    frame.push_back(1);
-    FinishFrame(body, frame);
-    SendAll(forged.requests, frame.data(), frame.size());
-    CHECK(ClosedByPeer(forged.requests));
+    // A heartbeat and a table request with bodies that do not fit their kind.
+    for (const FrameType kind : {FrameType::kHeartbeat, FrameType::kTable}) {
+      ForgedLink forged;
+      REQUIRE(forged.Establish(server.port, 68));
+      std::vector<uint8_t> frame;
+      const size_t body = BeginFrame(kind, 0, frame);
+      frame.push_back(1);
+      FinishFrame(body, frame);
+      SendAll(forged.requests, frame.data(), frame.size());
+      CHECK(ClosedByPeer(forged.requests));
+    }
   }
   ExpectHonestPullWorks(server, id);
 }
@@ -315,11 +338,8 @@ DD_TEST(hostile_peer_frames_of_the_wrong_kind_break_only_its_link) {
 DD_TEST(decoders_reject_every_truncation_and_survive_mutations) {
   HelloMessage hello;
   hello.cluster_id = 5;
-  CacheTableEntry entry;
-  entry.cache_id = 3;
-  REQUIRE_STATUS(BuildGeometry(1, 2, DT_BF16, {16, 8, 4}, entry.geometry), LLM_SUCCESS);
-  entry.addrs = {0x1000, 0x2000};
-  hello.table.push_back(entry);
+  hello.force_link = 1;
+  hello.comm_res = kCommRes;
   std::vector<uint8_t> frame;
   EncodeHello(hello, frame);
   const uint8_t *body = frame.data() + kFrameHeaderSize;
@@ -327,29 +347,58 @@ DD_TEST(decoders_reject_every_truncation_and_survive_mutations) {
   HelloMessage decoded;
   std::string why;
   REQUIRE(DecodeHello(body, len, decoded, why));
-  CHECK(decoded.cluster_id == 5 && decoded.table.size() == 1U && decoded.table[0].addrs[1] == 0x2000);
-  CHECK_EQ(decoded.table[0].geometry.tensor_bytes, 16U * 8U * 4U * 2U);
+  CHECK(decoded.cluster_id == 5 && decoded.force_link == 1U && decoded.comm_res == kCommRes);
   for (size_t cut = 0; cut < len; ++cut) {
     CHECK(!DecodeHello(body, cut, decoded, why));
   }
+  // A cache table, as a table answer carries it.
+  std::vector<CacheTableEntry> table(1);
+  table[0].cache_id = 3;
+  REQUIRE_STATUS(BuildGeometry(1, 2, DT_BF16, {16, 8, 4}, table[0].geometry), LLM_SUCCESS);
+  table[0].addrs = {0x1000, 0x2000};
+  table[0].bound = false;
+  std::vector<uint8_t> table_bytes;
+  EncodeCacheTable(table, table_bytes);
+  std::vector<CacheTableEntry> decoded_table;
+  REQUIRE(DecodeCacheTable(table_bytes.data(), table_bytes.size(), decoded_table, why));
+  REQUIRE(decoded_table.size() == 1U);
+  CHECK(decoded_table[0].addrs[1] == 0x2000 && !decoded_table[0].bound);
+  CHECK_EQ(decoded_table[0].geometry.tensor_bytes, 16U * 8U * 4U * 2U);
+  for (size_t cut = 0; cut < table_bytes.size(); ++cut) {
+    CHECK(!DecodeCacheTable(table_bytes.data(), cut, decoded_table, why));
+  }
+  // A table that lies about its sizes is refused.
+  std::vector<CacheTableEntry> lying = table;
+  lying[0].geometry.tensor_bytes = 1ULL << 40;
+  std::vector<uint8_t> lying_bytes;
+  EncodeCacheTable(lying, lying_bytes);
+  CHECK(!DecodeCacheTable(lying_bytes.data(), lying_bytes.size(), decoded_table, why));
   std::mt19937 random(99);
   std::vector<uint8_t> mutated;
   BlockRequest request;
   WelcomeMessage welcome;
   ResultMessage result;
+  uint64_t cluster_id = 0;
   for (int i = 0; i < 20000; ++i) {
-    mutated.assign(body, body + len);
+    const bool mutate_table = i % 2 == 0;
+    const uint8_t *source = mutate_table ? table_bytes.data() : body;
+    mutated.assign(source, source + (mutate_table ? table_bytes.size() : len));
     for (int k = 0; k < 1 + static_cast<int>(random() % 4); ++k) {
       mutated[random() % mutated.size()] = static_cast<uint8_t>(random());
     }
     // Whatever the bytes, decoding either fails or yields self-consistent geometry.
-    if (DecodeHello(mutated.data(), mutated.size(), decoded, why)) {
-      for (const auto &e : decoded.table) {
+    if (DecodeCacheTable(mutated.data(), mutated.size(), decoded_table, why)) {
+      for (const auto &e : decoded_table) {
         CHECK_EQ(e.addrs.size(), static_cast<size_t>(e.geometry.num_tensors));
+        CHECK(e.geometry.stride > 0U && e.geometry.rows * e.geometry.stride <= e.geometry.tensor_bytes);
       }
+    }
+    if (DecodeHello(mutated.data(), mutated.size(), decoded, why)) {
+      CHECK(decoded.comm_res.size() <= kMaxCommResWireBytes);
     }
     DecodeWelcome(mutated.data(), mutated.size(), welcome, why);
     DecodeResult(mutated.data(), mutated.size(), result, why);
+    DecodeDisconnect(mutated.data(), mutated.size(), cluster_id, why);
     if (DecodeBlockRequest(mutated.data(), mutated.size(), request, why)) {
       uint64_t sum = 0;
       for (const auto &s : request.segments) sum += s.len;

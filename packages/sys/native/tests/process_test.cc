@@ -1,6 +1,7 @@
 // Two real processes over loopback: bytes moved and compared on both data paths, and the faults
 // of the issue — peer killed with SIGKILL mid-transfer, peer stopped (SIGSTOP), heartbeat loss,
-// re-linking after a restart.
+// re-linking after a restart. A transfer to a peer that is gone is LLM_TIMEOUT as soon as that is
+// known (docs/compat.md, choices: A1, A16); re-linking follows v2-rules A20/A21.
 #include <signal.h>
 
 #include <atomic>
@@ -98,6 +99,9 @@ void PullAndPushAcrossProcesses(bool tcp) {
 // TCP the stopped peer cannot answer and the pull times out. This also proves which path ran.
 void StoppedPeer(bool tcp) {
   LinkedPeer p(tcp, {{"llm.SyncKvCacheWaitTime", "300"}});
+  // The link's first transfer fetches the peer's cache table (A23), which needs the peer awake.
+  REQUIRE_STATUS(p.self.engine->PullKvBlocks(IndexOf(kPeer, p.peer.cache_id()), CacheWithId(p.local_id), {0}, {0}),
+                 LLM_SUCCESS);
   p.peer.Stop();
   const auto start = std::chrono::steady_clock::now();
   const Status stalled = p.self.engine->PullKvBlocks(IndexOf(kPeer, p.peer.cache_id()), CacheWithId(p.local_id),
@@ -105,7 +109,9 @@ void StoppedPeer(bool tcp) {
   const int64_t ms = MsSince(start);
   if (tcp) {
     CHECK_STATUS(stalled, LLM_TIMEOUT);
-    CHECK(ms >= 290 && ms < 1500);
+    // Not before its 300 ms deadline; the upper bound only tells a deadline from a hang (loaded
+    // machines are slow, so it is generous).
+    CHECK(ms >= 290 && ms < 5000);
   } else {
     CHECK_STATUS(stalled, LLM_SUCCESS);
     CHECK(p.local.RowEquals(1, 15, 3, 1, 15));
@@ -121,7 +127,9 @@ void StoppedPeer(bool tcp) {
 }
 
 // SIGKILL while a large pull is running: the pull fails (not hangs) well before its 10 s deadline,
-// the link is broken, and after the peer restarts a new link works.
+// the link is broken, and after the peer restarts a new link works. The time bounds are half that
+// deadline: they tell "noticed the death" from "waited for the deadline" without depending on how
+// loaded the machine is.
 void KilledPeer(bool tcp) {
   PeerSpec spec;
   spec.rows = 1024;
@@ -154,25 +162,27 @@ void KilledPeer(bool tcp) {
   REQUIRE(killed.load());
   const int64_t after_kill = MsSince(kill_time);
   CHECK(status != LLM_SUCCESS);
-  CHECK(after_kill < 1000);
-  // The link is now broken: transfers fail at once with the reason.
+  CHECK(after_kill < 5000);
+  // The peer is gone: transfers time out at once, naming the cause.
   const auto again = std::chrono::steady_clock::now();
   CHECK(WaitUntil([&] {
-          return self.engine->PullKvBlocks(IndexOf(kPeer, 1), CacheWithId(local_id), {0}, {0}) == LLM_LINK_FAILED;
+          return self.engine->PullKvBlocks(IndexOf(kPeer, 1), CacheWithId(local_id), {0}, {0}) == LLM_TIMEOUT;
         },
-        1000));
-  CHECK(MsSince(again) < 1000);
-  CHECK(std::strstr(dd_backend_error_detail(), "broken") != nullptr);
-  // Restart the peer on the same port; V2 keeps our stale entity until it is unlinked.
+        5000));
+  CHECK(MsSince(again) < 5000);
+  CHECK(std::strstr(dd_backend_error_detail(), "gone") != nullptr);
+  // Once the process is gone nothing listens there: a plain unlink cannot reach the peer.
   peer->Kill();
+  CHECK_STATUS(Unlink(*self.engine, kPeer, port), LLM_UNLINK_FAILED);
+  // Restart the peer on the same port. Our stale link stays until it is unlinked: a re-link is
+  // refused (A21 (c)), and a plain unlink now reaches the new peer and drops ours too (A20).
   PeerSpec restart = spec;
   restart.port = port;
   restart.seed = 8;
   peer = std::make_unique<PeerProcess>(restart);
   REQUIRE(peer->ok());
-  CHECK_STATUS(Link(*self.engine, kPeer, port), LLM_ALREADY_LINK);
-  CHECK_STATUS(Unlink(*self.engine, kPeer, port), LLM_UNLINK_FAILED);  // the old link cannot confirm
-  CHECK_STATUS(Unlink(*self.engine, kPeer, port, true), LLM_SUCCESS);
+  CHECK_STATUS(Link(*self.engine, kPeer, port), LLM_LINK_FAILED);
+  CHECK_STATUS(Unlink(*self.engine, kPeer, port), LLM_SUCCESS);
   REQUIRE_STATUS(Link(*self.engine, kPeer, port), LLM_SUCCESS);
   REQUIRE_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer->cache_id()), CacheWithId(local_id), {5}, {6}), LLM_SUCCESS);
   CHECK(local.RowEquals(0, 6, 8, 0, 5));
@@ -184,10 +194,10 @@ DD_TEST(two_processes_pull_and_push_same_host) { PullAndPushAcrossProcesses(fals
 DD_TEST(two_processes_pull_and_push_tcp) { PullAndPushAcrossProcesses(true); }
 DD_TEST(stopped_peer_is_read_one_sided_same_host) { StoppedPeer(false); }
 DD_TEST(stopped_peer_times_out_then_recovers_tcp) { StoppedPeer(true); }
-DD_TEST(killed_peer_fails_fast_and_relinks_same_host) { KilledPeer(false); }
-DD_TEST(killed_peer_fails_fast_and_relinks_tcp) { KilledPeer(true); }
+DD_TEST(A21_killed_peer_times_out_fast_and_relinks_same_host) { KilledPeer(false); }
+DD_TEST(A21_killed_peer_times_out_fast_and_relinks_tcp) { KilledPeer(true); }
 
-DD_TEST(silent_peer_loses_the_link_by_heartbeat) {
+DD_TEST(silent_peer_counts_as_gone_after_3_heartbeats) {
   PeerSpec spec;
   spec.options = {{"dd.HeartbeatIntervalMs", "50"}};
   PeerProcess peer(spec);
@@ -199,31 +209,29 @@ DD_TEST(silent_peer_loses_the_link_by_heartbeat) {
   // Heartbeats keep an idle link alive.
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   CHECK_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), {1}, {1}), LLM_SUCCESS);
-  // A stopped peer sends none: after 3 intervals the link is broken.
+  // A stopped peer sends none: after 3 intervals it counts as gone.
   peer.Stop();
-  const auto start = std::chrono::steady_clock::now();
   CHECK(WaitUntil([&] {
           return self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), {1}, {1}) ==
-                 LLM_LINK_FAILED;
+                 LLM_TIMEOUT && std::strstr(dd_backend_error_detail(), "no heartbeat") != nullptr;
         },
-        2000));
-  CHECK(MsSince(start) < 1000);
+        5000));
   CHECK(std::strstr(dd_backend_error_detail(), "no heartbeat") != nullptr);
   peer.Continue();
   peer.Finish();
 }
 
-DD_TEST(finalized_server_leaves_the_client_a_broken_link_to_force_unlink) {
+DD_TEST(A16_finalized_server_leaves_the_client_a_dangling_link_to_force_unlink) {
   PeerProcess peer(PeerSpec{});
   REQUIRE(peer.ok());
   HostCache local(4, 64, 4096);
   TestEngine self(kSelf, false);
   const int64_t local_id = Register(*self.engine, local);
   REQUIRE_STATUS(Link(*self.engine, kPeer, peer.port()), LLM_SUCCESS);
-  peer.Finish();  // V2: the server's Finalize drops only its own side
+  peer.Finish();  // A16: the server's Finalize drops only its own side
   CHECK(WaitUntil([&] {
           return self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), {0}, {0}) ==
-                 LLM_LINK_FAILED;
+                 LLM_TIMEOUT;
         },
         2000));
   CHECK_STATUS(self.engine->SetRole(LlmRole::kDecoder, {}), LLM_EXIST_LINK);

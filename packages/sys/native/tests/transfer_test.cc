@@ -1,5 +1,7 @@
-// Two engines in one process, linked over loopback: link/unlink semantics (facts §3.3, §3.4),
-// every transfer rule of §3.7–§3.10 and bytes moved on both data paths (same-host and TCP).
+// Engines in one process, linked over loopback: link/unlink semantics (v2-rules A1, A7, A14–A17,
+// A20, A21, A26, B §3.3), every transfer rule (A2–A4, A8, A18, A23, B §3.7–§3.10, with
+// docs/compat.md D1, D2, D6, D7, D9, D12) and bytes moved on both data paths (same-host and TCP).
+// Test names start with the rule id they check.
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +23,9 @@ constexpr uint64_t kClient = 20;
 std::map<std::string, std::string> PathOptions(bool tcp) {
   return tcp ? std::map<std::string, std::string>{{"dd.DataPath", "tcp"}} : std::map<std::string, std::string>{};
 }
+
+bool DetailHas(const char *text) { return std::strstr(dd_backend_error_detail(), text) != nullptr; }
+
 
 // A listening server and a client, each with one registered cache, linked client → server.
 struct LinkedPair {
@@ -131,14 +136,20 @@ void PushMovesBytes(bool tcp) {
   for (uint32_t t = 0; t < 4; ++t) {
     CHECK(p.server_cache.RowEquals(t, 4, 9, t, 4));
   }
-  // Default range from the caller's num_tensors (3, T = 2 → layers {0,1},{2}), row 1 → remote row 12.
+  // Default range from the caller's num_tensors (A2: 3 with T = 2 walks layers 0 and 1, whole
+  // layers of the registered cache), row 1 → remote row 12.
   p.server_cache.Zero();
   REQUIRE_STATUS(p.client.engine->PushKvCache(CacheWithId(p.client_id, 3), IndexOf(kServer, p.server_id, 12), 1),
                  LLM_SUCCESS);
-  for (uint32_t t = 0; t < 3; ++t) {
+  for (uint32_t t = 0; t < 4; ++t) {
     CHECK(p.server_cache.RowEquals(t, 12, 9, t, 1));
   }
-  CHECK(p.server_cache.RowIsZero(3, 12));
+  // num_tensors 2 with T = 2: layer 0 only.
+  p.server_cache.Zero();
+  REQUIRE_STATUS(p.client.engine->PushKvCache(CacheWithId(p.client_id, 2), IndexOf(kServer, p.server_id, 12), 1),
+                 LLM_SUCCESS);
+  CHECK(p.server_cache.RowEquals(1, 12, 9, 1, 1));
+  CHECK(p.server_cache.RowIsZero(2, 12));
   // Blocks with merged runs and a layer moved to another destination layer.
   p.server_cache.Zero();
   REQUIRE_STATUS(p.client.engine->PushKvBlocks(CacheWithId(p.client_id), IndexOf(kServer, p.server_id), {0, 1, 2, 9},
@@ -161,24 +172,43 @@ void ServerPullsFromClient(bool tcp) {
   CHECK(p.server_cache.RowEquals(3, 9, 9, 3, 3));
 }
 
-void LateRegistrationIsInvisible(bool tcp) {
+// A23: the peer's table is fetched at this side's first transfer and never refreshed; memory
+// registered after the link was made is not bound to it (docs/compat.md, choices: LLM_FAILED).
+void LateRegistration(bool tcp) {
   LinkedPair p(tcp);
   REQUIRE(p.ok());
-  HostCache late(4, 16, 256);
-  late.Fill(11);
-  const int64_t late_id = Register(*p.server.engine, late);
-  REQUIRE(late_id > 0);
-  // The peer's table was exchanged at link time (facts §3.5): the new cache is unknown there.
-  CHECK_STATUS(p.client.engine->PullKvBlocks(IndexOf(kServer, late_id), CacheWithId(p.client_id), {0}, {0}),
+  HostCache after_link(4, 16, 256);
+  after_link.Fill(11);
+  const int64_t after_link_id = Register(*p.server.engine, after_link);
+  REQUIRE(after_link_id > 0);
+  // In the table the client fetches now, but not bound to the link.
+  CHECK_STATUS(p.client.engine->PullKvBlocks(IndexOf(kServer, after_link_id), CacheWithId(p.client_id), {0}, {0}),
+               LLM_FAILED);
+  CHECK(DetailHas("after the link was made"));
+  CHECK(p.client_cache.RowEquals(0, 0, 9, 0, 0));
+  // Registered after the first transfer: not in the table at all.
+  HostCache after_fetch(4, 16, 256);
+  const int64_t after_fetch_id = Register(*p.server.engine, after_fetch);
+  CHECK_STATUS(p.client.engine->PullKvBlocks(IndexOf(kServer, after_fetch_id), CacheWithId(p.client_id), {0}, {0}),
                LLM_KV_CACHE_NOT_EXIST);
-  // After a re-link it is visible.
+  // The same holds for the local side: a local cache registered after the link cannot be used on it.
+  HostCache local_late(4, 16, 256);
+  const int64_t local_late_id = Register(*p.client.engine, local_late);
+  CHECK_STATUS(p.client.engine->PullKvBlocks(IndexOf(kServer, p.server_id), CacheWithId(local_late_id), {0}, {0}),
+               LLM_FAILED);
+  CHECK(local_late.RowIsZero(0, 0));
+  // Unlink and link again: everything is bound and visible.
   REQUIRE_STATUS(Unlink(*p.client.engine, kServer, p.server.port), LLM_SUCCESS);
   REQUIRE_STATUS(Link(*p.client.engine, kServer, p.server.port), LLM_SUCCESS);
-  CHECK_STATUS(p.client.engine->PullKvBlocks(IndexOf(kServer, late_id), CacheWithId(p.client_id), {4}, {0}), LLM_SUCCESS);
-  CHECK(p.client_cache.RowEquals(2, 0, 11, 2, 4));
-  CHECK_STATUS(p.server.engine->UnregisterKvCache(late_id), LLM_SUCCESS);  // before `late` is freed
+  CHECK_STATUS(p.client.engine->PullKvBlocks(IndexOf(kServer, after_link_id), CacheWithId(local_late_id), {4}, {0}),
+               LLM_SUCCESS);
+  CHECK(local_late.RowEquals(2, 0, 11, 2, 4));
+  CHECK_STATUS(p.client.engine->UnregisterKvCache(local_late_id), LLM_SUCCESS);
+  CHECK_STATUS(p.server.engine->UnregisterKvCache(after_link_id), LLM_SUCCESS);  // before the memory is freed
+  CHECK_STATUS(p.server.engine->UnregisterKvCache(after_fetch_id), LLM_SUCCESS);
 }
 
+// D6: a cache the peer unregistered is KV_CACHE_NOT_EXIST, never stale memory.
 void UnregisterRevokesOnPeer(bool tcp) {
   LinkedPair p(tcp);
   REQUIRE(p.ok());
@@ -189,13 +219,12 @@ void UnregisterRevokesOnPeer(bool tcp) {
                LLM_KV_CACHE_NOT_EXIST);
   CHECK_STATUS(p.client.engine->PushKvBlocks(CacheWithId(p.client_id, 4), IndexOf(kServer, p.server_id), {0}, {0}),
                LLM_KV_CACHE_NOT_EXIST);
-  // The link itself is fine.
-  CHECK_STATUS(p.server.engine->PullKvBlocks(IndexOf(kClient, p.client_id), CacheWithId(p.client_id), {0}, {0}),
-               LLM_KV_CACHE_NOT_EXIST);  // server's own cache is gone, the client's is reachable
-  HostCache again(4, 16, 256);
-  const int64_t again_id = Register(*p.server.engine, again);
-  CHECK_STATUS(p.server.engine->PullKvBlocks(IndexOf(kClient, p.client_id), CacheWithId(again_id), {1}, {1}), LLM_SUCCESS);
-  CHECK_STATUS(p.server.engine->UnregisterKvCache(again_id), LLM_SUCCESS);
+  // The link itself is fine: the server's own cache is gone, the client's is reachable.
+  CHECK_STATUS(p.server.engine->PullKvBlocks(IndexOf(kClient, p.client_id), CacheWithId(p.server_id), {0}, {0}),
+               LLM_KV_CACHE_NOT_EXIST);
+  p.client_cache.Fill(9);
+  CHECK_STATUS(p.server.engine->PushKvBlocks(CacheWithId(p.client_id, 4), IndexOf(kClient, p.client_id), {0}, {0}),
+               LLM_KV_CACHE_NOT_EXIST);
 }
 
 // A remote reader pulls 32 MiB again and again while the owner unregisters and then scribbles
@@ -235,201 +264,113 @@ void UnregisterDuringRemotePulls(bool tcp) {
 }
 }  // namespace
 
-DD_TEST(pull_kv_blocks_moves_bytes_same_host) { PullBlocksMovesBytes(false); }
-DD_TEST(pull_kv_blocks_moves_bytes_tcp) { PullBlocksMovesBytes(true); }
-DD_TEST(pull_kv_cache_moves_one_row_same_host) { PullKvCacheMovesOneRow(false); }
-DD_TEST(pull_kv_cache_moves_one_row_tcp) { PullKvCacheMovesOneRow(true); }
-DD_TEST(push_moves_bytes_same_host) { PushMovesBytes(false); }
-DD_TEST(push_moves_bytes_tcp) { PushMovesBytes(true); }
-DD_TEST(server_pulls_from_client_same_host) { ServerPullsFromClient(false); }
-DD_TEST(server_pulls_from_client_tcp) { ServerPullsFromClient(true); }
-DD_TEST(cache_registered_after_link_is_invisible_same_host) { LateRegistrationIsInvisible(false); }
-DD_TEST(cache_registered_after_link_is_invisible_tcp) { LateRegistrationIsInvisible(true); }
-DD_TEST(unregister_revokes_on_peer_same_host) { UnregisterRevokesOnPeer(false); }
-DD_TEST(unregister_revokes_on_peer_tcp) { UnregisterRevokesOnPeer(true); }
-DD_TEST(unregister_during_remote_pulls_same_host) { UnregisterDuringRemotePulls(false); }
-DD_TEST(unregister_during_remote_pulls_tcp) { UnregisterDuringRemotePulls(true); }
+DD_TEST(B38_pull_kv_blocks_moves_bytes_same_host) { PullBlocksMovesBytes(false); }
+DD_TEST(B38_pull_kv_blocks_moves_bytes_tcp) { PullBlocksMovesBytes(true); }
+DD_TEST(B37_pull_kv_cache_moves_one_row_same_host) { PullKvCacheMovesOneRow(false); }
+DD_TEST(B37_pull_kv_cache_moves_one_row_tcp) { PullKvCacheMovesOneRow(true); }
+DD_TEST(A4_push_moves_bytes_same_host) { PushMovesBytes(false); }
+DD_TEST(A4_push_moves_bytes_tcp) { PushMovesBytes(true); }
+DD_TEST(A1_server_pulls_from_client_without_linking_back_same_host) { ServerPullsFromClient(false); }
+DD_TEST(A1_server_pulls_from_client_without_linking_back_tcp) { ServerPullsFromClient(true); }
+DD_TEST(A23_late_registrations_same_host) { LateRegistration(false); }
+DD_TEST(A23_late_registrations_tcp) { LateRegistration(true); }
+DD_TEST(D6_unregister_revokes_on_peer_same_host) { UnregisterRevokesOnPeer(false); }
+DD_TEST(D6_unregister_revokes_on_peer_tcp) { UnregisterRevokesOnPeer(true); }
+DD_TEST(D7_unregister_during_remote_pulls_same_host) { UnregisterDuringRemotePulls(false); }
+DD_TEST(D7_unregister_during_remote_pulls_tcp) { UnregisterDuringRemotePulls(true); }
 
-DD_TEST(link_unlink_and_already_link) {
+
+DD_TEST(A18_pull_kv_cache_checks_in_order) {
   LinkedPair p(false);
   REQUIRE(p.ok());
-  CHECK_STATUS(Link(*p.client.engine, kServer, p.server.port), LLM_ALREADY_LINK);
-  CHECK_STATUS(p.client.engine->SetRole(LlmRole::kDecoder, {}), LLM_EXIST_LINK);
-  CHECK_STATUS(p.server.engine->SetRole(LlmRole::kDecoder, EngineOptionsFor(p.server.port)), LLM_EXIST_LINK);
-  // Non-force unlink tears down both sides.
-  CHECK_STATUS(Unlink(*p.client.engine, kServer, p.server.port), LLM_SUCCESS);
-  CHECK_STATUS(p.client.engine->SetRole(LlmRole::kDecoder, {}), LLM_SUCCESS);
-  CHECK_STATUS(p.server.engine->SetRole(LlmRole::kDecoder, EngineOptionsFor(p.server.port)), LLM_SUCCESS);
-  CHECK_STATUS(p.client.engine->PullKvBlocks(IndexOf(kServer, p.server_id), CacheWithId(p.client_id), {0}, {0}),
-               LLM_NOT_YET_LINK);
-  // Unknown cluster: success.
-  CHECK_STATUS(Unlink(*p.client.engine, 12345, p.server.port), LLM_SUCCESS);
-  CHECK_STATUS(Unlink(*p.client.engine, 12345, p.server.port, true), LLM_SUCCESS);
-  // And it links again.
-  CHECK_STATUS(Link(*p.client.engine, kServer, p.server.port), LLM_SUCCESS);
-}
-
-DD_TEST(force_unlink_tears_down_only_the_local_side) {
-  LinkedPair p(false);
-  REQUIRE(p.ok());
-  CHECK_STATUS(Unlink(*p.client.engine, kServer, p.server.port, true), LLM_SUCCESS);
-  CHECK_STATUS(p.client.engine->SetRole(LlmRole::kDecoder, {}), LLM_SUCCESS);
-  CHECK_STATUS(p.server.engine->SetRole(LlmRole::kDecoder, EngineOptionsFor(p.server.port)), LLM_EXIST_LINK);
-  // The peer kept its state; linking again rebuilds it (V2's force_link).
-  CHECK_STATUS(Link(*p.client.engine, kServer, p.server.port), LLM_SUCCESS);
-  CHECK_STATUS(p.client.engine->PullKvBlocks(IndexOf(kServer, p.server_id), CacheWithId(p.client_id), {3}, {3}),
-               LLM_SUCCESS);
-  CHECK_STATUS(Unlink(*p.client.engine, kServer, p.server.port, true), LLM_SUCCESS);
-  CHECK_STATUS(Unlink(*p.server.engine, kClient, 0, true), LLM_SUCCESS);
-  CHECK_STATUS(p.server.engine->SetRole(LlmRole::kDecoder, EngineOptionsFor(p.server.port)), LLM_SUCCESS);
-}
-
-DD_TEST(unlink_from_the_listening_side) {
-  LinkedPair p(false);
-  REQUIRE(p.ok());
-  std::vector<Status> rets;
-  CHECK_STATUS(p.server.engine->UnlinkLlmClusters({ClusterTo(kClient, 1)}, rets), LLM_SUCCESS);
-  CHECK_STATUS(p.client.engine->SetRole(LlmRole::kDecoder, {}), LLM_SUCCESS);
-}
-
-DD_TEST(unlink_checks_parameters) {
-  LinkedPair p(false);
-  REQUIRE(p.ok());
-  std::vector<Status> rets;
-  ClusterInfo no_remote = ClusterTo(kServer, p.server.port);
-  no_remote.remote_ip_infos.clear();
-  CHECK_STATUS(p.client.engine->UnlinkLlmClusters({no_remote}, rets), LLM_PARAM_INVALID);
-  CHECK_STATUS(p.client.engine->UnlinkLlmClusters({ClusterTo(kServer, p.server.port, "1.2.3")}, rets), LLM_PARAM_INVALID);
-  CHECK_STATUS(p.client.engine->UnlinkLlmClusters({}, rets), LLM_PARAM_INVALID);
-  CHECK_STATUS(p.client.engine->UnlinkLlmClusters({ClusterTo(kServer, p.server.port)}, rets, 0), LLM_PARAM_INVALID);
-  // Force needs no address.
-  CHECK_STATUS(p.client.engine->UnlinkLlmClusters({no_remote}, rets, 1000, true), LLM_SUCCESS);
-}
-
-DD_TEST(link_checks_parameters) {
-  TestEngine server(kServer, true);
-  TestEngine client(kClient, false);
-  REQUIRE_STATUS(client.init_status, LLM_SUCCESS);
-  std::vector<Status> rets{LLM_SUCCESS};
-  CHECK_STATUS(client.engine->LinkLlmClusters({ClusterTo(kServer, server.port)}, rets, 0), LLM_PARAM_INVALID);
-  CHECK_STATUS(client.engine->LinkLlmClusters({ClusterTo(kServer, server.port)}, rets, -5), LLM_PARAM_INVALID);
-  CHECK_STATUS(client.engine->LinkLlmClusters({}, rets), LLM_PARAM_INVALID);
-  for (const char *bad : {"", "1.2.3", "::1", "256.1.1.1", "a.b.c.d"}) {
-    CHECK_STATUS(client.engine->LinkLlmClusters({ClusterTo(kServer, server.port, bad)}, rets), LLM_PARAM_INVALID);
-  }
-  ClusterInfo two_remote = ClusterTo(kServer, server.port);
-  two_remote.remote_ip_infos.push_back(two_remote.remote_ip_infos[0]);
-  CHECK_STATUS(client.engine->LinkLlmClusters({two_remote}, rets), LLM_PARAM_INVALID);
-  ClusterInfo no_local = ClusterTo(kServer, server.port);
-  no_local.local_ip_infos.clear();
-  CHECK_STATUS(client.engine->LinkLlmClusters({no_local}, rets), LLM_PARAM_INVALID);
-  ClusterInfo bad_local = ClusterTo(kServer, server.port);
-  bad_local.local_ip_infos[0].ip = AscendString("300.0.0.1");
-  CHECK_STATUS(client.engine->LinkLlmClusters({bad_local}, rets), LLM_PARAM_INVALID);
-  // With a local communication resource, local_ip_infos may be left out.
-  TestEngine with_res(30, false, {{"llm.LocalCommRes", "{\"version\":\"1.2\"}"}});
-  CHECK_STATUS(with_res.engine->LinkLlmClusters({no_local}, rets), LLM_SUCCESS);
-}
-
-DD_TEST(link_reports_one_status_per_cluster_and_returns_the_last_failure) {
-  TestEngine a(kServer, true);
-  TestEngine b(11, true);
-  TestEngine client(kClient, false);
-  REQUIRE(a.init_status == LLM_SUCCESS && b.init_status == LLM_SUCCESS);
-  const uint16_t dead = FreePort();
-  std::vector<Status> rets;
-  CHECK_STATUS(client.engine->LinkLlmClusters({ClusterTo(kServer, a.port), ClusterTo(99, dead), ClusterTo(kServer, a.port)},
-                                              rets, 2000),
-               LLM_ALREADY_LINK);
-  REQUIRE(rets.size() == 3U);
-  CHECK_STATUS(rets[0], LLM_SUCCESS);
-  CHECK_STATUS(rets[1], LLM_LINK_FAILED);
-  CHECK_STATUS(rets[2], LLM_ALREADY_LINK);
-  CHECK_STATUS(client.engine->LinkLlmClusters({ClusterTo(99, dead), ClusterTo(11, b.port)}, rets, 2000), LLM_LINK_FAILED);
-  CHECK(std::strstr(dd_backend_error_detail(), "Connection refused") != nullptr);
-  CHECK(std::strstr(dd_backend_error_detail(), "LinkLlmClusters: ") == dd_backend_error_detail());
-  REQUIRE(rets.size() == 2U);
-  CHECK_STATUS(rets[1], LLM_SUCCESS);
-}
-
-DD_TEST(link_refuses_a_wrong_or_duplicate_cluster_id) {
-  TestEngine server(kServer, true);
-  TestEngine client(kClient, false);
-  TestEngine twin(kServer, false);
-  CHECK_STATUS(Link(*client.engine, 77, server.port), LLM_LINK_FAILED);
-  CHECK(std::strstr(dd_backend_error_detail(), "cluster 10") != nullptr);
-  // Two engines with the same cluster id cannot link.
-  CHECK_STATUS(Link(*twin.engine, kServer, server.port), LLM_LINK_FAILED);
-  CHECK_STATUS(Link(*client.engine, kServer, server.port), LLM_SUCCESS);
-}
-
-DD_TEST(link_times_out_on_a_silent_listener) {
-  // A socket that listens but never answers: the handshake must end by the timeout.
-  uint16_t port = 0;
-  const int fd = BindLoopback(port);
-  ::listen(fd, 4);
-  TestEngine client(kClient, false);
-  const auto start = std::chrono::steady_clock::now();
-  CHECK_STATUS(Link(*client.engine, kServer, port, 200), LLM_TIMEOUT);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-  CHECK(ms >= 190 && ms < 1500);
-  ::close(fd);
-}
-
-DD_TEST(finalize_of_the_linking_side_unlinks_both_sides) {
-  LinkedPair p(false);
-  REQUIRE(p.ok());
-  p.client.engine->Finalize();
-  CHECK(WaitUntil([&] { return p.server.engine->SetRole(LlmRole::kPrompt, EngineOptionsFor(p.server.port)) == LLM_SUCCESS; },
-                  2000));
-}
-
-DD_TEST(pull_rules_in_order) {
-  LinkedPair p(false);
-  REQUIRE(p.ok());
-  TestEngine stranger(30, false);
   LlmDataDist &c = *p.client.engine;
   const Cache dst = CacheWithId(p.client_id);
   const CacheIndex src = IndexOf(kServer, p.server_id);
-  // PullKvCache, facts §3.7 table order.
-  CHECK_STATUS(c.PullKvCache(src, dst, 0, 0), LLM_PARAM_INVALID);
+  CHECK_STATUS(c.PullKvCache(src, dst, 0, 0), LLM_PARAM_INVALID);                          // 2. size
   CHECK_STATUS(c.PullKvCache(src, dst, 0, -2), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.PullKvCache(IndexOf(99, 1), dst, 0, 0), LLM_PARAM_INVALID);  // size before link
-  CHECK_STATUS(c.PullKvCache(src, dst, 0, -1, Ext(-2, 0, 0, 0, 2)), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.PullKvCache(IndexOf(kClient, 1), dst), LLM_PARAM_INVALID);  // own cluster id
-  CHECK_STATUS(c.PullKvCache(IndexOf(99, 1), CacheWithId(42)), LLM_KV_CACHE_NOT_EXIST);  // local before link
-  CHECK_STATUS(c.PullKvCache(IndexOf(99, 1), dst, 16), LLM_PARAM_INVALID);  // batch_index before link
-  CHECK_STATUS(c.PullKvCache(IndexOf(99, 1), dst, 0, 257), LLM_PARAM_INVALID);  // size > stride before link
-  CHECK_STATUS(c.PullKvCache(IndexOf(99, 1), dst, 0, 256), LLM_NOT_YET_LINK);
-  CHECK_STATUS(c.PullKvCache(IndexOf(kServer, 42), dst), LLM_KV_CACHE_NOT_EXIST);
-  CHECK_STATUS(c.PullKvCache(IndexOf(kServer, p.server_id, 16), dst), LLM_PARAM_INVALID);  // remote row outside
-  CHECK_STATUS(c.PullKvCache(src, dst, 15, 256), LLM_SUCCESS);
-  // PullKvBlocks, facts §3.8.
-  CHECK_STATUS(c.PullKvBlocks(IndexOf(kServer, p.server_id, 1), dst, {0}, {0}), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.PullKvBlocks(src, dst, {}, {}), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.PullKvBlocks(src, dst, {0, 1}, {0}), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.PullKvBlocks(src, dst, {0}, {0}, Ext(0, 0, 0, 0, 0)), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.PullKvBlocks(IndexOf(kClient, 1), dst, {0}, {0}), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.PullKvBlocks(IndexOf(99, 1), CacheWithId(42), {0}, {0}), LLM_KV_CACHE_NOT_EXIST);
-  CHECK_STATUS(c.PullKvBlocks(IndexOf(99, 1), dst, {0}, {16}), LLM_PARAM_INVALID);  // dst block before link
-  CHECK(std::strstr(dd_backend_error_detail(), "dst block 16 >= local block count 16") != nullptr);
-  CHECK_STATUS(c.PullKvBlocks(IndexOf(99, 1), dst, {0}, {15}), LLM_NOT_YET_LINK);
-  CHECK_STATUS(c.PullKvBlocks(IndexOf(kServer, 42), dst, {0}, {0}), LLM_KV_CACHE_NOT_EXIST);
-  CHECK_STATUS(c.PullKvBlocks(src, dst, {16}, {0}), LLM_PARAM_INVALID);  // source run start outside
-  CHECK_STATUS(c.PullKvBlocks(src, dst, {14, 15, 16}, {0, 1, 2}), LLM_PARAM_INVALID);  // run runs past the end
-  CHECK_STATUS(c.PullKvBlocks(src, dst, {15}, {15}, Ext(2, 2, 2, 2, 2)), LLM_PARAM_INVALID);  // layer out of bounds
-  CHECK_STATUS(c.PullKvBlocks(src, dst, {15}, {15}, Ext(0, 1, 0, 0, 2)), LLM_PARAM_INVALID);  // counts differ
-  CHECK_STATUS(c.PullKvBlocks(src, dst, {15}, {15}, Ext(0, 0, 0, 0, 3)), LLM_PARAM_INVALID);  // 4 % 3 != 0
-  CHECK_STATUS(c.PullKvBlocks(src, dst, {15}, {15}, Ext(1, 1, 0, 0, 2)), LLM_SUCCESS);
-  // Tensor counts must match without ranges.
+  CHECK_STATUS(c.PullKvCache(IndexOf(kClient, 1), CacheWithId(42), 0, 0), LLM_PARAM_INVALID);  // size first
+  CHECK_STATUS(c.PullKvCache(src, dst, 0, -1, Ext(-2, 0, 0, 0, 2)), LLM_PARAM_INVALID);    // 3. ext_param
+  CHECK_STATUS(c.PullKvCache(src, dst, 0, -1, Ext(0, 0, 0, 0, 0)), LLM_PARAM_INVALID);     // 4. T > 0
+  CHECK_STATUS(c.PullKvCache(IndexOf(kClient, 1), CacheWithId(42)), LLM_PARAM_INVALID);    // 5. own id
+  CHECK_STATUS(c.PullKvCache(IndexOf(99, 1), CacheWithId(42)), LLM_KV_CACHE_NOT_EXIST);     // 6. local cache
+  CHECK_STATUS(c.PullKvCache(IndexOf(99, 1), dst, 16), LLM_PARAM_INVALID);                  // 7. batch_index
+  CHECK_STATUS(c.PullKvCache(IndexOf(99, 1), dst, 0, 257), LLM_PARAM_INVALID);              // 8. size > stride
+  CHECK_STATUS(c.PullKvCache(IndexOf(99, 1), dst, 0, -1, Ext(0, 0, 0, 0, 3)), LLM_PARAM_INVALID);  // 9. 4 % 3
+  CHECK_STATUS(c.PullKvCache(IndexOf(99, 1), dst, 0, -1, Ext(0, 0, 2, 2, 2)), LLM_PARAM_INVALID);  // 9. dst layer
+  CHECK_STATUS(c.PullKvCache(IndexOf(99, 1), dst, 0, -1, Ext(0, 1, 0, 0, 2)), LLM_PARAM_INVALID);  // 9. lengths
+  CHECK_STATUS(c.PullKvCache(IndexOf(99, 1), dst, 0, 256), LLM_NOT_YET_LINK);               // 10. link
+  CHECK_STATUS(c.PullKvCache(IndexOf(kServer, 42), dst), LLM_KV_CACHE_NOT_EXIST);           // 13. remote cache
+  CHECK_STATUS(c.PullKvCache(IndexOf(kServer, 0), dst), LLM_KV_CACHE_NOT_EXIST);
+  CHECK_STATUS(c.PullKvCache(src, dst, 0, -1, Ext(2, 2, 0, 0, 2)), LLM_PARAM_INVALID);      // 14 + D2: src layer
+  CHECK_STATUS(c.PullKvCache(IndexOf(kServer, p.server_id, 16), dst), LLM_PARAM_INVALID);   // D2: remote row
+  p.client_cache.Zero();
+  CHECK_STATUS(c.PullKvCache(IndexOf(kServer, p.server_id, 15), dst, 15, 256), LLM_SUCCESS);
+  CHECK(p.client_cache.RowEquals(3, 15, 7, 3, 15));
+  // Only one range start ≥ 0: both ranges are dropped and the whole cache moves.
+  p.client_cache.Zero();
+  CHECK_STATUS(c.PullKvCache(IndexOf(kServer, p.server_id, 2), dst, 3, -1, Ext(1, 1, -1, -1, 2)), LLM_SUCCESS);
+  CHECK(p.client_cache.RowEquals(0, 3, 7, 0, 2));
+  CHECK(p.client_cache.RowEquals(3, 3, 7, 3, 2));
+  // A different tensor count without ranges.
   HostCache three(3, 16, 256);
-  const int64_t three_id = Register(c, three);
-  CHECK_STATUS(c.PullKvBlocks(src, CacheWithId(three_id), {0}, {0}), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.UnregisterKvCache(three_id), LLM_SUCCESS);
-  CHECK_STATUS(stranger.engine->PullKvBlocks(src, dst, {0}, {0}), LLM_KV_CACHE_NOT_EXIST);
+  TestEngine other(kServer + 1, true);
+  const int64_t three_id = Register(*other.engine, three);
+  REQUIRE_STATUS(Link(c, kServer + 1, other.port), LLM_SUCCESS);
+  CHECK_STATUS(c.PullKvCache(IndexOf(kServer + 1, three_id), dst), LLM_PARAM_INVALID);      // 14. counts
 }
 
-DD_TEST(push_rules_in_order) {
+DD_TEST(A18_pull_kv_blocks_checks_in_order) {
+  LinkedPair p(false);
+  REQUIRE(p.ok());
+  LlmDataDist &c = *p.client.engine;
+  const Cache dst = CacheWithId(p.client_id);
+  const CacheIndex src = IndexOf(kServer, p.server_id);
+  CHECK_STATUS(c.PullKvBlocks(IndexOf(kServer, p.server_id, 1), dst, {}, {}, Ext(0, 0, 0, 0, 0)), LLM_PARAM_INVALID);
+  CHECK(DetailHas("batch_index"));                                                           // batch index first
+  CHECK_STATUS(c.PullKvBlocks(src, dst, {}, {}, Ext(0, 0, 0, 0, 0)), LLM_PARAM_INVALID);
+  CHECK(DetailHas("tensor_num_per_layer"));                                                  // then ext_param
+  CHECK_STATUS(c.PullKvBlocks(src, dst, {}, {}), LLM_PARAM_INVALID);
+  CHECK_STATUS(c.PullKvBlocks(src, dst, {0, 1}, {0}), LLM_PARAM_INVALID);
+  CHECK_STATUS(c.PullKvBlocks(IndexOf(kClient, 1), CacheWithId(42), {0}, {0}), LLM_PARAM_INVALID);
+  CHECK_STATUS(c.PullKvBlocks(IndexOf(99, 1), CacheWithId(42), {0}, {0}), LLM_KV_CACHE_NOT_EXIST);
+  CHECK_STATUS(c.PullKvBlocks(IndexOf(99, 1), dst, {0}, {0}, Ext(0, 0, 0, 0, 3)), LLM_PARAM_INVALID);
+  // The dst blocks are checked after the link.
+  CHECK_STATUS(c.PullKvBlocks(IndexOf(99, 1), dst, {0}, {16}), LLM_NOT_YET_LINK);
+  CHECK_STATUS(c.PullKvBlocks(IndexOf(kServer, 42), dst, {0}, {16}), LLM_PARAM_INVALID);
+  CHECK(DetailHas("dst block 16 >= local block count 16"));
+  CHECK_STATUS(c.PullKvBlocks(IndexOf(kServer, 42), dst, {0}, {15}), LLM_KV_CACHE_NOT_EXIST);
+  CHECK_STATUS(c.PullKvBlocks(src, dst, {16}, {0}), LLM_PARAM_INVALID);                  // src run start
+  CHECK_STATUS(c.PullKvBlocks(src, dst, {14, 15, 16}, {0, 1, 2}), LLM_PARAM_INVALID);     // D2: run end
+  CHECK_STATUS(c.PullKvBlocks(src, dst, {15}, {15}, Ext(2, 2, 1, 1, 2)), LLM_PARAM_INVALID);  // D2: src layer
+  CHECK_STATUS(c.PullKvBlocks(src, dst, {15}, {15}, Ext(1, 1, 0, 0, 2)), LLM_SUCCESS);
+  // Duplicate dst blocks are accepted.
+  CHECK_STATUS(c.PullKvBlocks(src, dst, {1, 2}, {4, 4}), LLM_SUCCESS);
+  CHECK(p.client_cache.RowEquals(0, 4, 7, 0, 2));
+}
+
+DD_TEST(D1_different_row_sizes_are_refused_before_any_byte_moves) {
+  HostCache server_cache(4, 16, 128);
+  HostCache client_cache(4, 16, 256);
+  server_cache.Fill(7);
+  TestEngine server(kServer, true);
+  TestEngine client(kClient, false);
+  const int64_t server_id = Register(*server.engine, server_cache);
+  const int64_t client_id = Register(*client.engine, client_cache);
+  REQUIRE_STATUS(Link(*client.engine, kServer, server.port), LLM_SUCCESS);
+  CHECK_STATUS(client.engine->PullKvBlocks(IndexOf(kServer, server_id), CacheWithId(client_id), {0}, {0}),
+               LLM_PARAM_INVALID);
+  CHECK(DetailHas("rows"));
+  CHECK_STATUS(client.engine->PullKvCache(IndexOf(kServer, server_id), CacheWithId(client_id), 0, 64),
+               LLM_PARAM_INVALID);
+  CHECK(client_cache.RowIsZero(0, 0));
+  client_cache.Fill(9);
+  CHECK_STATUS(client.engine->PushKvBlocks(CacheWithId(client_id, 4), IndexOf(kServer, server_id), {0}, {0}),
+               LLM_PARAM_INVALID);
+  CHECK_STATUS(client.engine->PushKvCache(CacheWithId(client_id, 4), IndexOf(kServer, server_id)), LLM_PARAM_INVALID);
+  CHECK(server_cache.RowEquals(0, 0, 7, 0, 0));
+}
+
+DD_TEST(A3_push_checks_in_order) {
   LinkedPair p(false);
   REQUIRE(p.ok());
   LlmDataDist &c = *p.client.engine;
@@ -437,66 +378,162 @@ DD_TEST(push_rules_in_order) {
   const CacheIndex dst = IndexOf(kServer, p.server_id);
   Cache host_placed = src;
   host_placed.cache_desc.placement = CachePlacement::kHost;
-  CHECK_STATUS(c.PushKvCache(host_placed, dst), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.PushKvBlocks(host_placed, dst, {0}, {0}), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.PushKvCache(src, dst, 0, 256), LLM_PARAM_INVALID);
+  // Front-end checks (B §3.9), placement first.
+  CHECK_STATUS(c.PushKvCache(host_placed, dst, 0, 256, Ext(-2, 0, 0, 0, 0)), LLM_PARAM_INVALID);
+  CHECK(DetailHas("placement"));
+  CHECK_STATUS(c.PushKvBlocks(host_placed, dst, {}, {}), LLM_PARAM_INVALID);
+  CHECK_STATUS(c.PushKvCache(src, dst, 0, 256, Ext(-2, 0, 0, 0, 0)), LLM_PARAM_INVALID);
+  CHECK(DetailHas("size"));
   CHECK_STATUS(c.PushKvBlocks(src, dst, {}, {}), LLM_PARAM_INVALID);
   CHECK_STATUS(c.PushKvBlocks(src, dst, {0, 1}, {0}), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.PushKvBlocks(src, IndexOf(kServer, p.server_id, 1), {0}, {0}), LLM_PARAM_INVALID);
+  CHECK_STATUS(c.PushKvBlocks(src, IndexOf(kServer, p.server_id, 1), {0}, {0}, Ext(-2, 0, 0, 0, 2)), LLM_PARAM_INVALID);
+  CHECK(DetailHas("batch_index"));
   CHECK_STATUS(c.PushKvCache(src, dst, 0, -1, Ext(0, 1, 0, 0, 2)), LLM_PARAM_INVALID);  // lengths differ
   CHECK_STATUS(c.PushKvCache(src, dst, 0, -1, Ext(0, 0, -2, 0, 2)), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.PushKvCache(CacheWithId(p.client_id, 0), dst), LLM_PARAM_INVALID);  // no range, no num_tensors
+  CHECK_STATUS(c.PushKvCache(CacheWithId(p.client_id, 0), dst), LLM_PARAM_INVALID);     // no range, no num_tensors
   CHECK_STATUS(c.PushKvCache(CacheWithId(p.client_id, 0), dst, 0, -1, Ext(0, 0, 0, 0, 2)), LLM_SUCCESS);
-  CHECK_STATUS(c.PushKvCache(CacheWithId(42, 4), IndexOf(99, 1)), LLM_KV_CACHE_NOT_EXIST);
-  CHECK_STATUS(c.PushKvCache(src, IndexOf(99, 1), 16), LLM_PARAM_INVALID);  // src row before link
-  CHECK_STATUS(c.PushKvBlocks(src, IndexOf(99, 1), {16}, {0}), LLM_PARAM_INVALID);
-  CHECK_STATUS(c.PushKvCache(src, IndexOf(99, 1)), LLM_NOT_YET_LINK);
-  CHECK_STATUS(c.PushKvCache(src, IndexOf(kServer, 42)), LLM_KV_CACHE_NOT_EXIST);
-  CHECK_STATUS(c.PushKvCache(src, IndexOf(kServer, p.server_id, 16)), LLM_PARAM_INVALID);  // remote row outside
-  CHECK_STATUS(c.PushKvBlocks(src, dst, {0, 1}, {15, 16}), LLM_PARAM_INVALID);  // remote run outside
-  CHECK_STATUS(c.PushKvBlocks(src, dst, {0}, {0}, Ext(4, 4, 0, 0, 1)), LLM_PARAM_INVALID);  // local layer outside
-  CHECK_STATUS(c.PushKvBlocks(src, dst, {0}, {0}, Ext(0, 0, 4, 4, 1)), LLM_PARAM_INVALID);  // remote layer outside
-  CHECK_STATUS(c.PushKvBlocks(CacheWithId(p.client_id, 5), dst, {0}, {0}), LLM_PARAM_INVALID);  // caller claims 5 tensors
+  // Per layer (A3): local cache, link, remote cache, dst layer, remote rows, src layer, local rows.
+  CHECK_STATUS(c.PushKvCache(CacheWithId(42, 4), IndexOf(99, 1), 16), LLM_KV_CACHE_NOT_EXIST);
+  CHECK_STATUS(c.PushKvCache(src, IndexOf(99, 1), 16), LLM_NOT_YET_LINK);
+  CHECK_STATUS(c.PushKvBlocks(src, IndexOf(99, 1), {16}, {16}), LLM_NOT_YET_LINK);
+  CHECK_STATUS(c.PushKvCache(src, IndexOf(kServer, 42, 16), 16), LLM_KV_CACHE_NOT_EXIST);
+  CHECK_STATUS(c.PushKvBlocks(src, dst, {16}, {16}, Ext(0, 0, 4, 4, 1)), LLM_PARAM_INVALID);  // 7. dst layer
+  CHECK(DetailHas("dst layer"));
+  CHECK_STATUS(c.PushKvCache(src, IndexOf(kServer, p.server_id, 16), 16, -1, Ext(4, 4, 0, 0, 1)), LLM_PARAM_INVALID);
+  CHECK(DetailHas("dst batch_index"));                                                       // 8. remote rows
+  CHECK_STATUS(c.PushKvBlocks(src, dst, {16}, {16}, Ext(4, 4, 0, 0, 1)), LLM_PARAM_INVALID);
+  CHECK(DetailHas("dst block 16"));
+  CHECK_STATUS(c.PushKvCache(src, dst, 16, -1, Ext(4, 4, 0, 0, 1)), LLM_PARAM_INVALID);     // 9. src layer
+  CHECK(DetailHas("src layer"));
+  CHECK_STATUS(c.PushKvCache(src, dst, 16), LLM_PARAM_INVALID);                              // 10. local rows
+  CHECK(DetailHas("src_batch_index"));
+  CHECK_STATUS(c.PushKvBlocks(src, dst, {0, 16}, {0, 1}), LLM_PARAM_INVALID);
+  CHECK(DetailHas("src block 16"));
   CHECK_STATUS(c.PushKvBlocks(src, dst, {0}, {15}), LLM_SUCCESS);
 }
 
-DD_TEST(link_cap_is_512_per_engine) {
-  rlimit limit{};
-  ::getrlimit(RLIMIT_NOFILE, &limit);
-  if (limit.rlim_cur < 8192U && limit.rlim_max >= 8192U) {
-    limit.rlim_cur = 8192U;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
+// Ten tensors, T = 2: five layers on each side, as in the upstream push test.
+struct TenTensorPair {
+  TenTensorPair() : server_cache(10, 4, 64), client_cache(10, 4, 64), server(kServer, true), client(kClient, false) {
+    client_cache.Fill(9);
+    server_id = Register(*server.engine, server_cache);
+    client_id = Register(*client.engine, client_cache);
+    link_status = Link(*client.engine, kServer, server.port);
   }
-  REQUIRE(limit.rlim_cur >= 8192U);
-  // 513 listening engines; one client links to all of them.
-  std::vector<std::unique_ptr<TestEngine>> servers;
-  std::vector<ClusterInfo> clusters;
-  for (uint64_t i = 0; i < 513; ++i) {
-    servers.push_back(std::make_unique<TestEngine>(1000 + i, true, std::map<std::string, std::string>{{"dd.DataPath", "tcp"}}));
-    REQUIRE_STATUS(servers.back()->init_status, LLM_SUCCESS);
-    clusters.push_back(ClusterTo(1000 + i, servers.back()->port));
+  // Which remote tensors hold which local tensor's row 1 (-1: still zero).
+  std::vector<int> Written() const {
+    std::vector<int> from(10, -1);
+    for (uint32_t t = 0; t < 10; ++t) {
+      for (uint32_t s = 0; s < 10; ++s) {
+        if (server_cache.RowEquals(t, 1, 9, s, 1)) {
+          from[t] = static_cast<int>(s);
+        }
+      }
+    }
+    return from;
   }
-  TestEngine client(kClient, false, {{"dd.DataPath", "tcp"}});
-  std::vector<Status> rets;
-  CHECK_STATUS(client.engine->LinkLlmClusters(clusters, rets, 10000), LLM_CLUSTER_NUM_EXCEED_LIMIT);
-  size_t linked = 0;
-  size_t refused = 0;
-  for (const Status s : rets) {
-    linked += s == LLM_SUCCESS ? 1U : 0U;
-    refused += s == LLM_CLUSTER_NUM_EXCEED_LIMIT ? 1U : 0U;
+  HostCache server_cache;
+  HostCache client_cache;
+  TestEngine server;
+  TestEngine client;
+  int64_t server_id = -1;
+  int64_t client_id = -1;
+  Status link_status = LLM_FAILED;
+};
+
+DD_TEST(A3_A2_a_failing_layer_keeps_the_layers_pushed_before_it) {
+  TenTensorPair p;
+  REQUIRE_STATUS(p.link_status, LLM_SUCCESS);
+  LlmDataDist &c = *p.client.engine;
+  const CacheIndex dst = IndexOf(kServer, p.server_id, 1);
+  // {4,5} → {0,1}: layer 4 lands in remote layer 0, then src layer 5 is out of range.
+  CHECK_STATUS(c.PushKvCache(CacheWithId(p.client_id, 10), dst, 1, -1, Ext(4, 5, 0, 1, 2)), LLM_PARAM_INVALID);
+  CHECK(DetailHas("src layer 5"));
+  CHECK((p.Written() == std::vector<int>{8, 9, -1, -1, -1, -1, -1, -1, -1, -1}));
+  p.server_cache.Zero();
+  // {0,1} → {4,5}: layer 0 lands in remote layer 4, then dst layer 5 is out of range.
+  CHECK_STATUS(c.PushKvBlocks(CacheWithId(p.client_id, 10), IndexOf(kServer, p.server_id), {1}, {1}, Ext(0, 1, 4, 5, 2)),
+               LLM_PARAM_INVALID);
+  CHECK(DetailHas("dst layer 5"));
+  CHECK((p.Written() == std::vector<int>{-1, -1, -1, -1, -1, -1, -1, -1, 0, 1}));
+}
+
+DD_TEST(A2_the_default_layer_range_comes_from_the_callers_num_tensors) {
+  TenTensorPair p;
+  REQUIRE_STATUS(p.link_status, LLM_SUCCESS);
+  LlmDataDist &c = *p.client.engine;
+  const CacheIndex dst = IndexOf(kServer, p.server_id, 1);
+  // N_c < N_r: only the first N_c tensors' layers.
+  CHECK_STATUS(c.PushKvCache(CacheWithId(p.client_id, 4), dst, 1), LLM_SUCCESS);
+  CHECK((p.Written() == std::vector<int>{0, 1, 2, 3, -1, -1, -1, -1, -1, -1}));
+  // N_c > N_r: the valid layers are written, then layer 5 fails.
+  p.server_cache.Zero();
+  CHECK_STATUS(c.PushKvCache(CacheWithId(p.client_id, 12), dst, 1), LLM_PARAM_INVALID);
+  CHECK((p.Written() == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  // T does not divide N_r: layer 0 already fails, nothing moves.
+  p.server_cache.Zero();
+  CHECK_STATUS(c.PushKvCache(CacheWithId(p.client_id, 10), dst, 1, -1, Ext(-1, -1, -1, -1, 3)), LLM_PARAM_INVALID);
+  CHECK_STATUS(c.PushKvBlocks(CacheWithId(p.client_id, 10), IndexOf(kServer, p.server_id), {1}, {1},
+                              Ext(-1, -1, -1, -1, 3)),
+               LLM_PARAM_INVALID);
+  CHECK((p.Written() == std::vector<int>(10, -1)));
+  // T = 1 and T = 2 over all ten tensors work.
+  CHECK_STATUS(c.PushKvCache(CacheWithId(p.client_id, 10), dst, 1, -1, Ext(-1, -1, -1, -1, 1)), LLM_SUCCESS);
+  CHECK((p.Written() == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+DD_TEST(A8_sync_wait_time_0_times_out_every_transfer_with_nothing_moved) {
+  HostCache server_cache(2, 4, 64);
+  HostCache client_cache(2, 4, 64);
+  server_cache.Fill(7);
+  client_cache.Fill(9);
+  TestEngine server(kServer, true);
+  TestEngine client(kClient, false, {{"llm.SyncKvCacheWaitTime", "0"}});
+  REQUIRE_STATUS(client.init_status, LLM_SUCCESS);
+  const int64_t server_id = Register(*server.engine, server_cache);
+  const int64_t client_id = Register(*client.engine, client_cache);
+  REQUIRE_STATUS(Link(*client.engine, kServer, server.port), LLM_SUCCESS);
+  CHECK_STATUS(client.engine->PullKvBlocks(IndexOf(kServer, server_id), CacheWithId(client_id), {0}, {0}), LLM_TIMEOUT);
+  CHECK_STATUS(client.engine->PullKvCache(IndexOf(kServer, server_id), CacheWithId(client_id)), LLM_TIMEOUT);
+  CHECK_STATUS(client.engine->PushKvBlocks(CacheWithId(client_id, 2), IndexOf(kServer, server_id), {0}, {0}),
+               LLM_TIMEOUT);
+  CHECK(client_cache.RowEquals(0, 0, 9, 0, 0));
+  CHECK(server_cache.RowEquals(0, 0, 7, 0, 0));
+  // The checks before the network still answer first.
+  CHECK_STATUS(client.engine->PullKvBlocks(IndexOf(kServer, server_id), CacheWithId(client_id), {0}, {9}),
+               LLM_PARAM_INVALID);
+}
+
+// D7: UnregisterKvCache returns only once no transfer of this engine still writes the memory.
+DD_TEST(D7_unregister_waits_for_local_transfers) {
+  LinkedPair p(true, 1, 256, 65536);
+  REQUIRE(p.ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> pulls{0};
+  std::atomic<uint32_t> unexpected{LLM_SUCCESS};
+  std::vector<uint64_t> blocks(256);
+  for (uint64_t i = 0; i < 256; ++i) {
+    blocks[i] = i;
   }
-  CHECK_EQ(linked, 512U);
-  CHECK_EQ(refused, 1U);
-  // Server side: engine 1000 holds the client's link; 511 more engines may link to it, not 512.
-  size_t server_linked = 1;
-  Status last = LLM_SUCCESS;
-  for (uint64_t i = 1; i < 513; ++i) {
-    last = Link(*servers[i]->engine, 1000, servers[0]->port, 5000);
-    server_linked += last == LLM_SUCCESS ? 1U : 0U;
+  std::thread puller([&] {
+    for (int i = 0; i < 5000 && !stop; ++i) {
+      const Status s = p.client.engine->PullKvBlocks(IndexOf(kServer, p.server_id), CacheWithId(p.client_id), blocks, blocks);
+      if (s != LLM_SUCCESS && s != LLM_KV_CACHE_NOT_EXIST) {
+        unexpected = s;
+      }
+      ++pulls;
+    }
+  });
+  CHECK(WaitUntil([&] { return pulls.load() >= 2; }, 5000));
+  REQUIRE_STATUS(p.client.engine->UnregisterKvCache(p.client_id), LLM_SUCCESS);
+  std::memset(p.client_cache.Row(0, 0), 0xEE, 256 * 65536);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  stop = true;
+  puller.join();
+  CHECK_STATUS(unexpected.load(), LLM_SUCCESS);
+  bool untouched = true;
+  for (uint64_t b = 0; b < 256; ++b) {
+    untouched = untouched && p.client_cache.Row(0, b)[0] == 0xEE && p.client_cache.Row(0, b)[65535] == 0xEE;
   }
-  CHECK_EQ(server_linked, 512U);
-  CHECK_STATUS(last, LLM_CLUSTER_NUM_EXCEED_LIMIT);
-  // Freeing a slot makes room again.
-  CHECK_STATUS(Unlink(*client.engine, 1000, servers[0]->port), LLM_SUCCESS);
-  CHECK_STATUS(Link(*servers[512]->engine, 1000, servers[0]->port, 5000), LLM_SUCCESS);
+  CHECK(untouched);
 }

@@ -15,15 +15,17 @@ export interface PullPair {
   readonly dstCache: Cache;
 }
 
+export interface PairOptions {
+  readonly server?: LlmRole;
+  readonly client?: LlmRole;
+  readonly serverOptions?: Readonly<Record<string, string>>;
+  readonly clientOptions?: Readonly<Record<string, string>>;
+}
+
 /** A server with a source cache and a client with a destination cache, registered, then linked. */
-export async function pullPair(
-  h: Harness,
-  srcShape: KvShape = UPSTREAM_SHAPE,
-  dstShape: KvShape = srcShape,
-  roles: { server?: LlmRole; client?: LlmRole } = {},
-): Promise<PullPair> {
-  const server = await h.server(roles.server ?? LlmRole.kPrompt);
-  const client = h.client(roles.client ?? LlmRole.kDecoder);
+export async function pullPair(h: Harness, srcShape: KvShape = UPSTREAM_SHAPE, dstShape: KvShape = srcShape, options: PairOptions = {}): Promise<PullPair> {
+  const server = await h.server(options.server ?? LlmRole.kPrompt, options.serverOptions);
+  const client = h.client(options.client ?? LlmRole.kDecoder, options.clientOptions);
   const src = h.memory(srcShape, 1);
   const dst = h.memory(dstShape, 2);
   const srcId = h.register(server, src);
@@ -51,9 +53,9 @@ export interface PushPair {
 }
 
 /** As in the upstream push example: the prompt is the client and pushes into the decoder. */
-export async function pushPair(h: Harness, srcShape: KvShape = UPSTREAM_SHAPE, dstShape: KvShape = srcShape): Promise<PushPair> {
-  const server = await h.server(LlmRole.kDecoder);
-  const client = h.client(LlmRole.kPrompt);
+export async function pushPair(h: Harness, srcShape: KvShape = UPSTREAM_SHAPE, dstShape: KvShape = srcShape, options: PairOptions = {}): Promise<PushPair> {
+  const server = await h.server(options.server ?? LlmRole.kDecoder, options.serverOptions);
+  const client = h.client(options.client ?? LlmRole.kPrompt, options.clientOptions);
   const src = h.memory({ placement: CachePlacement.kDevice, ...srcShape }, 3);
   const dst = h.memory({ placement: CachePlacement.kDevice, ...dstShape }, 4);
   const dstId = h.register(server, dst);
@@ -69,7 +71,7 @@ export async function pushPair(h: Harness, srcShape: KvShape = UPSTREAM_SHAPE, d
   };
 }
 
-/** Asserts that nothing in `memory` changed. */
+/** Whether nothing in `memory` changed. */
 export function unchanged(memory: KvMemory): boolean {
   return memory.tensors.every((tensor, t) => tensor.every((byte, i) => byte === (memory.initial[t] as Uint8Array)[i]));
 }

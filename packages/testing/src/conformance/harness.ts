@@ -3,17 +3,20 @@ import {
   DataType,
   LlmRole,
   OptionKey,
+  makeCache,
   makeCacheDesc,
+  makeCacheIndex,
   makeClusterInfo,
   type Bindings,
   type CacheDesc,
   type ClusterInfo,
   type LlmDataDistHandle,
   type StatusName,
+  type StatusWithRets,
 } from '@dd/sys';
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 import { statusName } from '../outcome.js';
-import type { ConformanceBackend, ConformanceBackendFactory } from './backend.js';
+import type { ConformanceBackend, ConformanceBackendFactory, ConformanceScenarios } from './backend.js';
 
 /** Every member of Bindings the suite calls; a backend without one fails, it is never skipped. */
 export const REQUIRED_MEMBERS = [
@@ -57,6 +60,15 @@ export function expectNotSuccess(actual: number): void {
   expect(statusName(actual)).not.toBe('LLM_SUCCESS');
 }
 
+export function names(rets: Uint32Array): string[] {
+  return [...rets].map(statusName);
+}
+
+/** A LinkLlmClusters/UnlinkLlmClusters result: the call status and one status per cluster. */
+export function expectRets(result: StatusWithRets, status: StatusName, rets: readonly StatusName[]): void {
+  expect({ status: statusName(result.status), rets: names(result.rets) }).toEqual({ status, rets: [...rets] });
+}
+
 /** Distinct, position-dependent bytes, so a copy from the wrong place or of the wrong length shows. */
 export function pattern(seed: number, length: number): Uint8Array {
   const bytes = new Uint8Array(length);
@@ -95,13 +107,29 @@ export interface Engine {
   readonly address: string | null;
 }
 
+/** Which engine the suite runs against: dd's backends apply docs/compat.md's deviations, V2 does not. */
+export type EngineKind = 'dd' | 'v2';
+
 /** Builds instances, memory and links for one test and tears them all down afterwards. */
 export class Harness {
   private current: ConformanceBackend | null = null;
   private handles: LlmDataDistHandle[] = [];
   private nextClusterId = 100n;
+  private readonly probeCaches = new Map<LlmDataDistHandle, bigint>();
 
-  constructor(private readonly factory: ConformanceBackendFactory) {}
+  constructor(
+    private readonly factory: ConformanceBackendFactory,
+    readonly engine: EngineKind = 'dd',
+  ) {}
+
+  /**
+   * A case for one of dd's deliberate deviations (D1…): registered on dd's backends, and shown as
+   * skipped, with the reason in its name, against the V2 engine, which behaves otherwise on purpose.
+   */
+  readonly deviation = (name: string, body: () => Promise<void> | void): void => {
+    if (this.engine === 'dd') it(name, body);
+    else it.skip(`${name} [dd deviation: V2 differs on purpose, docs/compat.md]`, body);
+  };
 
   async setUp(): Promise<void> {
     this.current = await this.factory();
@@ -119,8 +147,19 @@ export class Harness {
       backend.bindings.LlmDataDist_destroy(handle);
     }
     this.handles = [];
+    this.probeCaches.clear();
     this.current = null;
     await backend.close();
+  }
+
+  get scenarios(): ConformanceScenarios {
+    if (this.current === null) throw new Error('no backend: the suite is not running');
+    return this.current.scenarios;
+  }
+
+  /** The engine dies as its process would (A16); the suite tears down what the backend left. */
+  async kill(engine: Engine): Promise<void> {
+    if ((await this.scenarios.kill(engine.handle)) === 'destroyed') this.handles = this.handles.filter((h) => h !== engine.handle);
   }
 
   get b(): Bindings {
@@ -165,11 +204,53 @@ export class Harness {
   }
 
   /** An initialized client-only instance. */
-  client(role: number = LlmRole.kDecoder, extra: Readonly<Record<string, string>> = {}): Engine {
-    const clusterId = this.clusterId();
+  client(role: number = LlmRole.kDecoder, extra: Readonly<Record<string, string>> = {}, clusterId: bigint = this.clusterId()): Engine {
     const handle = this.create(clusterId, role);
     expectStatus(this.b.LlmDataDist_Initialize(handle, Harness.options(extra)), 'LLM_SUCCESS');
     return { handle, clusterId, address: null };
+  }
+
+  /** Initialize of a fresh instance with the suite's options plus `extra`; the status. */
+  initStatus(extra: Readonly<Record<string, string>> = {}, role: number = LlmRole.kMix): number {
+    return this.b.LlmDataDist_Initialize(this.create(this.clusterId(), role), Harness.options(extra));
+  }
+
+  linkTo(client: Engine, clusters: ClusterInfo[], timeout = LINK_TIMEOUT_MS): StatusWithRets {
+    return this.b.LlmDataDist_LinkLlmClusters(client.handle, clusters, timeout);
+  }
+
+  unlinkFrom(client: Engine, clusters: ClusterInfo[], force = false, timeout = LINK_TIMEOUT_MS): StatusWithRets {
+    return this.b.LlmDataDist_UnlinkLlmClusters(client.handle, clusters, timeout, force);
+  }
+
+  /**
+   * Whether `engine` holds a link stored under `peerClusterId`. The probe is a PullKvBlocks into a
+   * one-block cache of this engine's own whose dst block is out of range: it stops at NOT_YET_LINK
+   * without a link and at PARAM_INVALID with one, before the cache-table fetch, so it leaves no trace.
+   */
+  hasLink(engine: Engine, peerClusterId: bigint): boolean {
+    let probe = this.probeCaches.get(engine.handle);
+    if (probe === undefined) {
+      probe = this.register(engine, this.memory({ tensors: 1, rows: 1, rowElements: 1 }, 0));
+      this.probeCaches.set(engine.handle, probe);
+    }
+    const index = makeCacheIndex({ cluster_id: peerClusterId, cache_id: 1n });
+    const status = statusName(this.b.LlmDataDist_PullKvBlocks(engine.handle, index, makeCache({ cache_id: probe }), BigUint64Array.of(0n), BigUint64Array.of(1n)));
+    expect(['LLM_NOT_YET_LINK', 'LLM_PARAM_INVALID']).toContain(status);
+    return status === 'LLM_PARAM_INVALID';
+  }
+
+  /** Whether `engine` holds any link at all: SetRole refuses with EXIST_LINK then (A17), and changes nothing otherwise. */
+  holdsAnyLink(engine: Engine): boolean {
+    const options: Record<string, string> = engine.address === null ? {} : { [OptionKey.OPTION_LISTEN_IP_INFO]: engine.address };
+    const status = statusName(this.b.LlmDataDist_SetRole(engine.handle, LlmRole.kMix, options));
+    expect(['LLM_SUCCESS', 'LLM_EXIST_LINK']).toContain(status);
+    return status === 'LLM_EXIST_LINK';
+  }
+
+  /** A ClusterInfo naming `server` by its own cluster id and address. */
+  static to(server: Engine, init: Partial<ClusterInfo> = {}): ClusterInfo {
+    return Harness.clusterInfo(server.clusterId, server.address ?? '', init);
   }
 
   static clusterInfo(remoteClusterId: bigint, address: string, init: Partial<ClusterInfo> = {}): ClusterInfo {

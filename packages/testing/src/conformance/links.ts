@@ -1,257 +1,205 @@
-import { LlmRole, OptionKey, makeCache, makeCacheIndex } from '@dd/sys';
+import { CachePlacement, LlmRole, makeCache, makeCacheIndex } from '@dd/sys';
 import { describe, expect, it } from 'vitest';
-import { statusName } from '../outcome.js';
-import { Harness, LINK_TIMEOUT_MS, expectStatus, type Engine } from './harness.js';
+import { pullPair } from './fixtures.js';
+import { Harness, LINK_TIMEOUT_MS, blocks, expectBytes, expectRets, expectStatus, initialRowOf, names, rowOf, type Engine } from './harness.js';
 
-function names(rets: Uint32Array): string[] {
-  return [...rets].map(statusName);
-}
+const SHORT_TIMEOUT_MS = 300;
 
 export function describeLinks(h: Harness): void {
-  const linkTo = (client: Engine, clusters: ReturnType<typeof Harness.clusterInfo>[], timeout = LINK_TIMEOUT_MS) =>
-    h.b.LlmDataDist_LinkLlmClusters(client.handle, clusters, timeout);
-
-  /** Whether `client` can pull from `server` cluster: NOT_YET_LINK means no link. */
-  const pullStatus = (client: Engine, server: Engine): string => {
-    const memory = h.memory({ tensors: 1, rows: 1, rowElements: 4 }, 9);
-    const cacheId = h.register(client, memory);
-    return statusName(h.b.LlmDataDist_PullKvCache(client.handle, makeCacheIndex({ cluster_id: server.clusterId, cache_id: 1n }), makeCache({ cache_id: cacheId })));
+  /** A cache of the upstream shape on `engine`, registered now (so before the links a test makes next). */
+  const cacheOn = (engine: Engine, seed = 7) => {
+    const memory = h.memory({ tensors: 4, rows: 8, rowElements: 16 }, seed);
+    return { memory, id: h.register(engine, memory) };
   };
+  /** Pulls block 1 of cache `cacheId` of cluster `clusterId` into block 0 of `into`'s cache `dstId`: the status. */
+  const pullFrom = (into: Engine, clusterId: bigint, cacheId: bigint, dstId: bigint): number =>
+    h.b.LlmDataDist_PullKvBlocks(into.handle, makeCacheIndex({ cluster_id: clusterId, cache_id: cacheId }), makeCache({ cache_id: dstId }), blocks(1), blocks(0));
 
-  describe('LinkLlmClusters (facts §3.3)', () => {
-    it('links a client to a server: SUCCESS with one SUCCESS per cluster', async () => {
+  describe('LinkLlmClusters', () => {
+    it('B §3.3: links a client to a server: SUCCESS with one SUCCESS per cluster, sync and async', async () => {
+      const server = await h.server();
+      expectRets(h.linkTo(h.client(), [Harness.to(server)]), 'LLM_SUCCESS', ['LLM_SUCCESS']);
+      expectRets(await h.b.LlmDataDist_LinkLlmClustersAsync(h.client().handle, [Harness.to(server)], LINK_TIMEOUT_MS), 'LLM_SUCCESS', ['LLM_SUCCESS']);
+    });
+
+    it.each([0, -1])('B §3.3: timeout %d is PARAM_INVALID, rets stay empty (A26)', async (timeout) => {
+      const server = await h.server();
+      expectRets(h.linkTo(h.client(), [Harness.to(server)], timeout), 'LLM_PARAM_INVALID', []);
+    });
+
+    it('B §3.3: an empty cluster list is PARAM_INVALID', () => {
+      expectRets(h.linkTo(h.client(), []), 'LLM_PARAM_INVALID', []);
+    });
+
+    it.each([
+      ['an empty remote ip', { remote_ip_infos: [{ ip: '', port: 26000 }] }],
+      ['an IPv6 remote ip', { remote_ip_infos: [{ ip: '::1', port: 26000 }] }],
+      ['a remote ip past 255', { remote_ip_infos: [{ ip: '300.1.1.1', port: 26000 }] }],
+      ['a remote ip with a leading zero', { remote_ip_infos: [{ ip: '127.0.0.01', port: 26000 }] }],
+      ['a local ip that is a host name', { local_ip_infos: [{ ip: 'localhost', port: 0 }] }],
+    ])('B §3.3: %s anywhere in the list rejects the whole call: PARAM_INVALID, empty rets, nothing linked', async (_name, change) => {
       const server = await h.server();
       const client = h.client();
-      const result = linkTo(client, [Harness.clusterInfo(server.clusterId, server.address ?? '')]);
-      expectStatus(result.status, 'LLM_SUCCESS');
-      expect(names(result.rets)).toEqual(['LLM_SUCCESS']);
+      expectRets(h.linkTo(client, [Harness.to(server), Harness.to(server, change)]), 'LLM_PARAM_INVALID', []);
+      expect(h.hasLink(client, server.clusterId)).toBe(false);
     });
 
-    it('the async twin links too', async () => {
+    it.each([
+      ['no remote ip', { remote_ip_infos: [] }],
+      ['two remote ips', { remote_ip_infos: [{ ip: '127.0.0.1', port: 1 }, { ip: '127.0.0.1', port: 2 }] }],
+    ])('B §3.3: a cluster with %s fails in its own rets slot; the other clusters link', async (_name, change) => {
       const server = await h.server();
+      const other = await h.server();
       const client = h.client();
-      const result = await h.b.LlmDataDist_LinkLlmClustersAsync(client.handle, [Harness.clusterInfo(server.clusterId, server.address ?? '')], LINK_TIMEOUT_MS);
-      expectStatus(result.status, 'LLM_SUCCESS');
-      expect(names(result.rets)).toEqual(['LLM_SUCCESS']);
+      expectRets(h.linkTo(client, [Harness.to(other, change), Harness.to(server)]), 'LLM_PARAM_INVALID', ['LLM_PARAM_INVALID', 'LLM_SUCCESS']);
+      expect(h.hasLink(client, server.clusterId)).toBe(true);
     });
 
-    it.each([0, -1])('timeout %d is PARAM_INVALID', async (timeout) => {
-      const server = await h.server();
-      expectStatus(linkTo(h.client(), [Harness.clusterInfo(server.clusterId, server.address ?? '')], timeout).status, 'LLM_PARAM_INVALID');
-    });
-
-    it('an empty cluster list is PARAM_INVALID', () => {
-      expectStatus(linkTo(h.client(), []).status, 'LLM_PARAM_INVALID');
-    });
-
-    const badClusters: [string, (address: string) => Parameters<typeof Harness.clusterInfo>[2]][] = [
-      ['an empty remote ip', () => ({ remote_ip_infos: [{ ip: '', port: 26000 }] })],
-      ['an IPv6 remote ip', (address) => ({ remote_ip_infos: [{ ip: '::1', port: Number(address.split(':')[1]) }] })],
-      ['a remote ip that is not an address', () => ({ remote_ip_infos: [{ ip: '300.1.1.1', port: 26000 }] })],
-      ['an invalid local ip', () => ({ local_ip_infos: [{ ip: 'localhost', port: 0 }] })],
-      ['no remote ip', () => ({ remote_ip_infos: [] })],
-      ['two remote ips', (address) => ({ remote_ip_infos: [{ ip: '127.0.0.1', port: Number(address.split(':')[1]) }, { ip: '127.0.0.1', port: 1 }] })],
-      ['no local ip (no llm.LocalCommRes)', () => ({ local_ip_infos: [] })],
-      ['two local ips', () => ({ local_ip_infos: [{ ip: '127.0.0.1', port: 0 }, { ip: '127.0.0.2', port: 0 }] })],
-    ];
-    it.each(badClusters)('a cluster with %s is PARAM_INVALID', async (_name, change) => {
-      const server = await h.server();
-      const address = server.address ?? '';
-      expectStatus(linkTo(h.client(), [Harness.clusterInfo(server.clusterId, address, change(address))]).status, 'LLM_PARAM_INVALID');
-    });
-
-    it('one invalid cluster rejects the whole call before any link is made', async () => {
-      const server = await h.server();
-      const client = h.client();
-      const good = Harness.clusterInfo(server.clusterId, server.address ?? '');
-      const bad = Harness.clusterInfo(server.clusterId + 1000n, server.address ?? '', { remote_ip_infos: [] });
-      expectStatus(linkTo(client, [good, bad]).status, 'LLM_PARAM_INVALID');
-      expectStatus(linkTo(client, [good]).status, 'LLM_SUCCESS');
-    });
-
-    it('linking a linked cluster again is ALREADY_LINK', async () => {
-      const server = await h.server();
-      const client = h.client();
-      h.link(client, server);
-      const again = linkTo(client, [Harness.clusterInfo(server.clusterId, server.address ?? '')]);
-      expectStatus(again.status, 'LLM_ALREADY_LINK');
-      expect(names(again.rets)).toEqual(['LLM_ALREADY_LINK']);
-    });
-
-    it('a link to an address nobody listens on is LINK_FAILED', async () => {
-      const result = linkTo(h.client(), [Harness.clusterInfo(h.clusterId(), await h.address())]);
-      expectStatus(result.status, 'LLM_LINK_FAILED');
-      expect(names(result.rets)).toEqual(['LLM_LINK_FAILED']);
-    });
-
-    it('links several servers in one call, one status per cluster', async () => {
-      const first = await h.server();
-      const second = await h.server();
-      const client = h.client();
-      const result = linkTo(client, [Harness.clusterInfo(first.clusterId, first.address ?? ''), Harness.clusterInfo(second.clusterId, second.address ?? '')]);
-      expectStatus(result.status, 'LLM_SUCCESS');
-      expect(names(result.rets)).toEqual(['LLM_SUCCESS', 'LLM_SUCCESS']);
-    });
-
-    it('returns the last non-success status, and the clusters that worked stay linked', async () => {
+    it('B §3.3: one status per cluster in order; the call returns the last non-success by index', async () => {
       const server = await h.server();
       const nowhere = await h.address();
       const client = h.client();
-      const good = Harness.clusterInfo(server.clusterId, server.address ?? '');
+      const good = Harness.to(server);
       const absent = Harness.clusterInfo(h.clusterId(), nowhere);
-      const first = linkTo(client, [good, absent]);
-      expectStatus(first.status, 'LLM_LINK_FAILED');
-      expect(names(first.rets)).toEqual(['LLM_SUCCESS', 'LLM_LINK_FAILED']);
-      const second = linkTo(client, [absent, good]);
-      expectStatus(second.status, 'LLM_ALREADY_LINK');
-      expect(names(second.rets)).toEqual(['LLM_LINK_FAILED', 'LLM_ALREADY_LINK']);
-      const third = linkTo(client, [good, absent]);
-      expectStatus(third.status, 'LLM_LINK_FAILED');
-      expect(names(third.rets)).toEqual(['LLM_ALREADY_LINK', 'LLM_LINK_FAILED']);
+      expectRets(h.linkTo(client, [good, absent]), 'LLM_LINK_FAILED', ['LLM_SUCCESS', 'LLM_LINK_FAILED']);
+      expectRets(h.linkTo(client, [absent, good]), 'LLM_ALREADY_LINK', ['LLM_LINK_FAILED', 'LLM_ALREADY_LINK']);
+      expectRets(h.linkTo(client, [good, absent]), 'LLM_LINK_FAILED', ['LLM_ALREADY_LINK', 'LLM_LINK_FAILED']);
     });
-  });
 
-  describe('UnlinkLlmClusters (facts §3.3)', () => {
-    const unlink = (client: Engine, clusters: ReturnType<typeof Harness.clusterInfo>[], force = false, timeout = LINK_TIMEOUT_MS) =>
-      h.b.LlmDataDist_UnlinkLlmClusters(client.handle, clusters, timeout, force);
+    it('B §3.3: V2 does not check V1\'s 16 clusters per call: 17 link in one call', async () => {
+      const servers: Engine[] = [];
+      for (let i = 0; i < 17; i += 1) servers.push(await h.server());
+      const result = h.linkTo(h.client(), servers.map((server) => Harness.to(server)));
+      expectRets(result, 'LLM_SUCCESS', servers.map(() => 'LLM_SUCCESS'));
+    });
 
-    it('a plain unlink tears down both sides', async () => {
+    it('A26: rets stay empty after a call-level error, also before Initialize', () => {
+      const cluster = Harness.clusterInfo(1n, '127.0.0.1:9');
+      expectRets(h.b.LlmDataDist_LinkLlmClusters(h.create(), [cluster], LINK_TIMEOUT_MS), 'LLM_FAILED', []);
+      expectRets(h.linkTo(h.client(), [Harness.clusterInfo(1n, '127.0.0.1:9', { local_ip_infos: [{ ip: 'x', port: 0 }] })]), 'LLM_PARAM_INVALID', []);
+    });
+
+    it('A1: the client stores the link under the server\'s own cluster id: remote_cluster_id 0 links, and a pull names the server (UT)', async () => {
+      const pair = await pullPair(h);
+      const client = h.client();
+      const dst = cacheOn(client);
+      expectRets(h.linkTo(client, [Harness.clusterInfo(0n, pair.server.address ?? '')]), 'LLM_SUCCESS', ['LLM_SUCCESS']);
+      expectStatus(pullFrom(client, pair.server.clusterId, pair.srcIndex.cache_id, dst.id), 'LLM_SUCCESS');
+      pair.src.initial.forEach((_tensor, t) => expectBytes(rowOf(dst.memory, t, 0), initialRowOf(pair.src, t, 1), `tensor ${t}`));
+      expect(h.hasLink(client, 0n)).toBe(false);
+    });
+
+    it('A1: a pull or push naming the remote_cluster_id that was given instead of the server\'s is NOT_YET_LINK', async () => {
+      const pair = await pullPair(h);
+      const client = h.client();
+      const dst = cacheOn(client);
+      expectStatus(h.linkTo(client, [Harness.clusterInfo(4242n, pair.server.address ?? '')]).status, 'LLM_SUCCESS');
+      expectStatus(pullFrom(client, 4242n, pair.srcIndex.cache_id, dst.id), 'LLM_NOT_YET_LINK');
+      const push = h.b.LlmDataDist_PushKvBlocks(client.handle, makeCache({ cache_id: dst.id, cache_desc: { ...dst.memory.desc, placement: CachePlacement.kDevice } }), makeCacheIndex({ cluster_id: 4242n, cache_id: 1n }), blocks(0), blocks(0));
+      expectStatus(push, 'LLM_NOT_YET_LINK');
+    });
+
+    it('A1: the server holds a link to the client too: it pulls from the client without linking back', async () => {
       const server = await h.server();
       const client = h.client();
+      const into = cacheOn(server, 9);
+      const from = cacheOn(client, 3);
       h.link(client, server);
-      const result = unlink(client, [Harness.clusterInfo(server.clusterId, server.address ?? '')]);
-      expectStatus(result.status, 'LLM_SUCCESS');
-      expect(names(result.rets)).toEqual(['LLM_SUCCESS']);
-      expect(pullStatus(client, server)).toBe('LLM_NOT_YET_LINK');
-      // The server kept nothing: it may change role, and the client may link again.
-      expectStatus(h.b.LlmDataDist_SetRole(server.handle, LlmRole.kPrompt, { [OptionKey.OPTION_LISTEN_IP_INFO]: server.address ?? '' }), 'LLM_SUCCESS');
-      h.link(client, server);
+      expect(h.hasLink(server, client.clusterId)).toBe(true);
+      expectStatus(pullFrom(server, client.clusterId, from.id, into.id), 'LLM_SUCCESS');
+      from.memory.initial.forEach((_tensor, t) => expectBytes(rowOf(into.memory, t, 0), initialRowOf(from.memory, t, 1), `tensor ${t}`));
     });
 
-    it('the async twin unlinks too', async () => {
+    it('A1: with a wrong remote_cluster_id every re-link is a forced rebuild: SUCCESS, never ALREADY_LINK', async () => {
+      const pair = await pullPair(h);
+      const wrong = Harness.clusterInfo(pair.server.clusterId + 5000n, pair.server.address ?? '');
+      expectRets(h.linkTo(pair.client, [wrong]), 'LLM_SUCCESS', ['LLM_SUCCESS']);
+      expectRets(h.linkTo(pair.client, [wrong]), 'LLM_SUCCESS', ['LLM_SUCCESS']);
+      expectStatus(h.b.LlmDataDist_PullKvCache(pair.client.handle, pair.srcIndex, pair.dstCache), 'LLM_SUCCESS');
+      expectRets(h.linkTo(pair.client, [Harness.to(pair.server)]), 'LLM_ALREADY_LINK', ['LLM_ALREADY_LINK']);
+    });
+
+    it('A1/A25: a second client presenting a linked cluster id takes over its slot on the server; the first one\'s link dangles', async () => {
+      const pair = await pullPair(h);
+      const impostor = h.client(LlmRole.kDecoder, {}, pair.client.clusterId);
+      const dst = cacheOn(impostor);
+      h.link(impostor, pair.server);
+      expectStatus(h.b.LlmDataDist_PullKvCache(pair.client.handle, pair.srcIndex, pair.dstCache), 'LLM_TIMEOUT');
+      expectStatus(pullFrom(impostor, pair.server.clusterId, pair.srcIndex.cache_id, dst.id), 'LLM_SUCCESS');
+    });
+
+    it('A5: no link cap in V2: a server holds 513 links', async () => {
       const server = await h.server();
+      for (let i = 0; i < 513; i += 1) expectStatus(h.linkTo(h.client(), [Harness.to(server)]).status, 'LLM_SUCCESS');
+      expect(h.holdsAnyLink(server)).toBe(true);
+    });
+
+    h.deviation('D12/A27: dd.MaxLinks bounds an engine\'s links: past it LINK_FAILED, never CLUSTER_NUM_EXCEED_LIMIT', async () => {
+      const first = await h.server();
+      const second = await h.server();
+      const capped = h.client(LlmRole.kDecoder, { 'dd.MaxLinks': '1' });
+      // One call per cluster: the clusters of one call are linked in parallel (B §3.3).
+      expectRets(h.linkTo(capped, [Harness.to(first)]), 'LLM_SUCCESS', ['LLM_SUCCESS']);
+      expectRets(h.linkTo(capped, [Harness.to(second)]), 'LLM_LINK_FAILED', ['LLM_LINK_FAILED']);
+      expect(h.hasLink(capped, second.clusterId)).toBe(false);
+      const full = await h.server(LlmRole.kPrompt, { 'dd.MaxLinks': '1' });
+      h.link(h.client(), full);
+      const refused = h.client();
+      expectRets(h.linkTo(refused, [Harness.to(full)]), 'LLM_LINK_FAILED', ['LLM_LINK_FAILED']);
+      expect(h.holdsAnyLink(refused)).toBe(false);
+    });
+
+    it('A14: a link to an address nobody listens on is LINK_FAILED (UT)', async () => {
+      expectRets(h.linkTo(h.client(), [Harness.clusterInfo(h.clusterId(), await h.address())]), 'LLM_LINK_FAILED', ['LLM_LINK_FAILED']);
+    });
+
+    it('A14: a connect that does not complete within timeout_in_millis is LLM_TIMEOUT', async () => {
+      const address = await h.scenarios.unansweredAddress();
       const client = h.client();
-      h.link(client, server);
-      const result = await h.b.LlmDataDist_UnlinkLlmClustersAsync(client.handle, [Harness.clusterInfo(server.clusterId, server.address ?? '')], LINK_TIMEOUT_MS);
-      expectStatus(result.status, 'LLM_SUCCESS');
-      expect(pullStatus(client, server)).toBe('LLM_NOT_YET_LINK');
+      expectRets(h.linkTo(client, [Harness.clusterInfo(h.clusterId(), address)], SHORT_TIMEOUT_MS), 'LLM_TIMEOUT', ['LLM_TIMEOUT']);
+      expect(h.holdsAnyLink(client)).toBe(false);
     });
 
-    it('a forced unlink tears down only the local side; linking again rebuilds the server side', async () => {
-      const server = await h.server();
+    it('A14/A29/D14: a listener that answers in a foreign protocol fails the link with LLM_FAILED; nothing is linked', async () => {
+      const address = await h.scenarios.foreignAddress();
       const client = h.client();
-      h.link(client, server);
-      expectStatus(unlink(client, [Harness.clusterInfo(server.clusterId, server.address ?? '')], true).status, 'LLM_SUCCESS');
-      expect(pullStatus(client, server)).toBe('LLM_NOT_YET_LINK');
-      expectStatus(h.b.LlmDataDist_SetRole(server.handle, LlmRole.kPrompt, { [OptionKey.OPTION_LISTEN_IP_INFO]: server.address ?? '' }), 'LLM_EXIST_LINK');
-      h.link(client, server);
+      expectRets(h.linkTo(client, [Harness.clusterInfo(h.clusterId(), address)]), 'LLM_FAILED', ['LLM_FAILED']);
+      expect(h.holdsAnyLink(client)).toBe(false);
     });
 
-    it('a forced unlink needs no remote ip', async () => {
-      const server = await h.server();
+    h.deviation('D8: a peer that accepts and never answers the handshake is LLM_TIMEOUT within timeout_in_millis', async () => {
+      const address = await h.scenarios.silentAddress();
       const client = h.client();
-      h.link(client, server);
-      expectStatus(unlink(client, [Harness.clusterInfo(server.clusterId, server.address ?? '', { remote_ip_infos: [] })], true).status, 'LLM_SUCCESS');
-      expect(pullStatus(client, server)).toBe('LLM_NOT_YET_LINK');
+      expectRets(h.linkTo(client, [Harness.clusterInfo(h.clusterId(), address)], SHORT_TIMEOUT_MS), 'LLM_TIMEOUT', ['LLM_TIMEOUT']);
+      expectRets(await h.b.LlmDataDist_LinkLlmClustersAsync(client.handle, [Harness.clusterInfo(h.clusterId(), address)], SHORT_TIMEOUT_MS), 'LLM_TIMEOUT', ['LLM_TIMEOUT']);
+      expect(h.holdsAnyLink(client)).toBe(false);
     });
 
-    it('unlinking a cluster that is not linked is SUCCESS', async () => {
-      const server = await h.server();
-      const result = unlink(h.client(), [Harness.clusterInfo(server.clusterId, server.address ?? '')]);
-      expectStatus(result.status, 'LLM_SUCCESS');
-      expect(names(result.rets)).toEqual(['LLM_SUCCESS']);
+    it('A21 (a): re-linking a linked pair runs the handshake and answers ALREADY_LINK; the link is untouched', async () => {
+      const pair = await pullPair(h);
+      expectStatus(h.b.LlmDataDist_PullKvCache(pair.client.handle, pair.srcIndex, pair.dstCache), 'LLM_SUCCESS');
+      expectRets(h.linkTo(pair.client, [Harness.to(pair.server)]), 'LLM_ALREADY_LINK', ['LLM_ALREADY_LINK']);
+      expectStatus(h.b.LlmDataDist_PullKvCache(pair.client.handle, pair.srcIndex, pair.dstCache, 3), 'LLM_SUCCESS');
     });
 
-    it('a plain unlink without exactly one remote ip is PARAM_INVALID', async () => {
-      const server = await h.server();
-      const client = h.client();
-      h.link(client, server);
-      expectStatus(unlink(client, [Harness.clusterInfo(server.clusterId, server.address ?? '', { remote_ip_infos: [] })]).status, 'LLM_PARAM_INVALID');
-      expect(pullStatus(client, server)).not.toBe('LLM_NOT_YET_LINK');
+    it('A21 (b): if only the server kept its side (the client force-unlinked), linking again rebuilds it: SUCCESS', async () => {
+      const pair = await pullPair(h);
+      expectStatus(h.unlink(pair.client, pair.server, true), 'LLM_SUCCESS');
+      expect(h.hasLink(pair.server, pair.client.clusterId)).toBe(true);
+      expectRets(h.linkTo(pair.client, [Harness.to(pair.server)]), 'LLM_SUCCESS', ['LLM_SUCCESS']);
+      expectStatus(h.b.LlmDataDist_PullKvCache(pair.client.handle, pair.srcIndex, pair.dstCache), 'LLM_SUCCESS');
     });
 
-    it('timeout 0 and an empty list are PARAM_INVALID', async () => {
-      const server = await h.server();
-      const client = h.client();
-      expectStatus(unlink(client, [Harness.clusterInfo(server.clusterId, server.address ?? '')], false, 0).status, 'LLM_PARAM_INVALID');
-      expectStatus(unlink(client, []).status, 'LLM_PARAM_INVALID');
-    });
-
-    it('after the server finalized, a plain unlink is UNLINK_FAILED, a forced one clears the client, a restarted server can be linked', async () => {
-      // Finalize tears down only the links this side initiated; the client keeps its half, and a
-      // plain unlink must reach the (gone) server to succeed.
-      const server = await h.server();
-      const client = h.client();
-      h.link(client, server);
-      expectStatus(h.b.LlmDataDist_Finalize(server.handle), 'LLM_SUCCESS');
-      const cluster = Harness.clusterInfo(server.clusterId, server.address ?? '');
-      const plain = unlink(client, [cluster]);
-      expectStatus(plain.status, 'LLM_UNLINK_FAILED');
-      expect(names(plain.rets)).toEqual(['LLM_UNLINK_FAILED']);
-      const forced = unlink(client, [cluster], true);
-      expectStatus(forced.status, 'LLM_SUCCESS');
-      expect(names(forced.rets)).toEqual(['LLM_SUCCESS']);
-      expect(pullStatus(client, server)).toBe('LLM_NOT_YET_LINK');
-      expectStatus(h.b.LlmDataDist_Initialize(server.handle, Harness.options({ [OptionKey.OPTION_LISTEN_IP_INFO]: server.address ?? '' })), 'LLM_SUCCESS');
-      h.link(client, server);
-    });
-  });
-
-  describe('SetRole (facts §3.4)', () => {
-    it('an invalid role is PARAM_INVALID', () => {
-      expectStatus(h.b.LlmDataDist_SetRole(h.client().handle, LlmRole.kEnd), 'LLM_PARAM_INVALID');
-    });
-
-    it('is EXIST_LINK while a link exists, on the client and on the server', async () => {
-      const server = await h.server();
-      const client = h.client();
-      h.link(client, server);
-      expectStatus(h.b.LlmDataDist_SetRole(client.handle, LlmRole.kPrompt), 'LLM_EXIST_LINK');
-      expectStatus(h.b.LlmDataDist_SetRole(server.handle, LlmRole.kDecoder, { [OptionKey.OPTION_LISTEN_IP_INFO]: server.address ?? '' }), 'LLM_EXIST_LINK');
-    });
-
-    it('an invalid ListenIpInfo is PARAM_INVALID', () => {
-      expectStatus(h.b.LlmDataDist_SetRole(h.client().handle, LlmRole.kPrompt, { [OptionKey.OPTION_LISTEN_IP_INFO]: '127.0.0.1' }), 'LLM_PARAM_INVALID');
-    });
-
-    it('a client becomes a server when given a ListenIpInfo', async () => {
-      const dd = h.client();
-      const address = await h.address();
-      expectStatus(h.b.LlmDataDist_SetRole(dd.handle, LlmRole.kPrompt, { [OptionKey.OPTION_LISTEN_IP_INFO]: address }), 'LLM_SUCCESS');
-      h.link(h.client(), { ...dd, address });
-    });
-
-    it('a new port moves the listener', async () => {
-      const server = await h.server();
-      const moved = await h.address();
-      expectStatus(h.b.LlmDataDist_SetRole(server.handle, LlmRole.kPrompt, { [OptionKey.OPTION_LISTEN_IP_INFO]: moved }), 'LLM_SUCCESS');
-      const client = h.client();
-      expectStatus(h.b.LlmDataDist_LinkLlmClusters(client.handle, [Harness.clusterInfo(server.clusterId, server.address ?? '')], LINK_TIMEOUT_MS).status, 'LLM_LINK_FAILED');
-      h.link(client, { ...server, address: moved });
-    });
-
-    it('the same ListenIpInfo keeps the listener', async () => {
-      const server = await h.server();
-      expectStatus(h.b.LlmDataDist_SetRole(server.handle, LlmRole.kMix, { [OptionKey.OPTION_LISTEN_IP_INFO]: server.address ?? '' }), 'LLM_SUCCESS');
-      h.link(h.client(), server);
-    });
-
-    it('no ListenIpInfo stops listening: the instance becomes client-only', async () => {
-      const server = await h.server();
-      expectStatus(h.b.LlmDataDist_SetRole(server.handle, LlmRole.kDecoder), 'LLM_SUCCESS');
-      const result = h.b.LlmDataDist_LinkLlmClusters(h.client().handle, [Harness.clusterInfo(server.clusterId, server.address ?? '')], LINK_TIMEOUT_MS);
-      expectStatus(result.status, 'LLM_LINK_FAILED');
-    });
-
-    it('after unlinking, the roles can switch and the former client serves (upstream switch-role flow)', async () => {
-      const first = await h.server(LlmRole.kPrompt);
-      const second = h.client(LlmRole.kDecoder);
-      h.link(second, first);
-      expectStatus(h.b.LlmDataDist_UnlinkLlmClusters(second.handle, [Harness.clusterInfo(first.clusterId, first.address ?? '')], LINK_TIMEOUT_MS).status, 'LLM_SUCCESS');
-      const address = await h.address();
-      expectStatus(h.b.LlmDataDist_SetRole(second.handle, LlmRole.kPrompt, { [OptionKey.OPTION_LISTEN_IP_INFO]: address }), 'LLM_SUCCESS');
-      expectStatus(h.b.LlmDataDist_SetRole(first.handle, LlmRole.kDecoder), 'LLM_SUCCESS');
-      h.link(first, { ...second, address });
+    it('choice A21 (c): if only this side still holds the link, linking again is LINK_FAILED and changes nothing; after a force unlink it links', async () => {
+      const pair = await pullPair(h);
+      expectStatus(h.unlinkFrom(pair.server, [Harness.clusterInfo(pair.client.clusterId, '127.0.0.1:9')], true).status, 'LLM_SUCCESS');
+      const again = h.linkTo(pair.client, [Harness.to(pair.server)]);
+      expectRets(again, 'LLM_LINK_FAILED', ['LLM_LINK_FAILED']);
+      expect(h.hasLink(pair.server, pair.client.clusterId)).toBe(false);
+      expect(h.hasLink(pair.client, pair.server.clusterId)).toBe(true);
+      expectStatus(h.unlink(pair.client, pair.server, true), 'LLM_SUCCESS');
+      expectRets(h.linkTo(pair.client, [Harness.to(pair.server)]), 'LLM_SUCCESS', ['LLM_SUCCESS']);
+      expect(names(again.rets)).toEqual(['LLM_LINK_FAILED']);
     });
   });
 }

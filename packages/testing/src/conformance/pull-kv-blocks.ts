@@ -1,7 +1,6 @@
 import { CachePlacement, DataType, makeCache, makeCacheDesc, makeCacheIndex, makeKvCacheExtParam } from '@dd/sys';
 import { describe, expect, it } from 'vitest';
 import { pullPair, unchanged, type PullPair } from './fixtures.js';
-import { statusName } from '../outcome.js';
 import { blocks, expectBytes, expectStatus, initialRowOf, rowOf, type Harness } from './harness.js';
 
 /** Every dst tensor got src block s at block d for each pair; all other dst blocks are untouched. */
@@ -11,7 +10,8 @@ function expectBlocksCopied(pair: PullPair, pairs: readonly [number, number][], 
   pair.dst.tensors.forEach((_tensor, dstTensor) => {
     const srcTensor = tensorPairs.find(([, d]) => d === dstTensor)?.[0];
     for (let row = 0; row < rows; row += 1) {
-      const source = srcTensor === undefined ? undefined : pairs.find(([, d]) => d === row)?.[0];
+      // With duplicate dst blocks the last pair wins, as the copies run in order.
+      const source = srcTensor === undefined ? undefined : pairs.findLast(([, d]) => d === row)?.[0];
       const expected = source === undefined ? initialRowOf(pair.dst, dstTensor, row) : initialRowOf(pair.src, srcTensor as number, source);
       expectBytes(rowOf(pair.dst, dstTensor, row), expected, `dst tensor ${dstTensor} block ${row}`);
     }
@@ -20,70 +20,116 @@ function expectBlocksCopied(pair: PullPair, pairs: readonly [number, number][], 
 }
 
 export function describePullKvBlocks(h: Harness): void {
-  describe('PullKvBlocks (facts §3.8)', () => {
-    it('copies the listed blocks of every tensor (upstream {1,2,3} → {1,2,3})', async () => {
+  describe('PullKvBlocks', () => {
+    const pull = (pair: PullPair, src: number[], dst: number[], ext = makeKvCacheExtParam()) =>
+      h.b.LlmDataDist_PullKvBlocks(pair.client.handle, pair.srcIndex, pair.dstCache, blocks(...src), blocks(...dst), ext);
+
+    it('B §3.8: copies the listed blocks of every tensor (upstream {1,2,3} → {1,2,3})', async () => {
       const pair = await pullPair(h);
-      expectStatus(h.b.LlmDataDist_PullKvBlocks(pair.client.handle, pair.srcIndex, pair.dstCache, blocks(1, 2, 3), blocks(1, 2, 3)), 'LLM_SUCCESS');
+      expectStatus(pull(pair, [1, 2, 3], [1, 2, 3]), 'LLM_SUCCESS');
       expectBlocksCopied(pair, [[1, 1], [2, 2], [3, 3]]);
     });
 
-    it('index order is free: {0,1,2,3} → {3,2,1,0}', async () => {
+    it('B §3.8: index order is free: {0,1,2,3} → {3,2,1,0}', async () => {
       const pair = await pullPair(h);
-      expectStatus(h.b.LlmDataDist_PullKvBlocks(pair.client.handle, pair.srcIndex, pair.dstCache, blocks(0, 1, 2, 3), blocks(3, 2, 1, 0)), 'LLM_SUCCESS');
+      expectStatus(pull(pair, [0, 1, 2, 3], [3, 2, 1, 0]), 'LLM_SUCCESS');
       expectBlocksCopied(pair, [[0, 3], [1, 2], [2, 1], [3, 0]]);
     });
 
-    it('the async twin copies the same bytes, scattered blocks included', async () => {
+    it('B §3.8: the async twin copies the same bytes, scattered blocks included', async () => {
       const pair = await pullPair(h);
       const status = await h.b.LlmDataDist_PullKvBlocksAsync(pair.client.handle, pair.srcIndex, pair.dstCache, blocks(7, 0, 4, 5), blocks(2, 6, 3, 4));
       expectStatus(status, 'LLM_SUCCESS');
       expectBlocksCopied(pair, [[7, 2], [0, 6], [4, 3], [5, 4]]);
     });
 
-    it('a layer range selects the tensors: T=1, layer 1 → layer 0', async () => {
+    it('B §3.6: rows = shape[0], stride = tensor bytes / rows, block b of tensor t at addr[t] + b·stride', async () => {
+      // DT_INT16 [4, 3, 2]: 48 bytes per tensor, 4 blocks of 12 bytes.
+      const server = await h.server();
+      const client = h.client();
+      const shape = makeCacheDesc({ placement: CachePlacement.kHost, num_tensors: 2, data_type: DataType.DT_INT16, shape: BigInt64Array.of(4n, 3n, 2n) });
+      const src = [Uint8Array.from({ length: 48 }, (_x, i) => i + 1), Uint8Array.from({ length: 48 }, (_x, i) => 101 + i)];
+      const dst = [new Uint8Array(48), new Uint8Array(48)];
+      const srcId = h.b.LlmDataDist_RegisterKvCache(server.handle, shape, BigUint64Array.from(src.map((t) => h.b.addressOf(t)))).cache_id;
+      const dstId = h.b.LlmDataDist_RegisterKvCache(client.handle, shape, BigUint64Array.from(dst.map((t) => h.b.addressOf(t)))).cache_id;
+      h.link(client, server);
+      const index = makeCacheIndex({ cluster_id: server.clusterId, cache_id: srcId });
+      expectStatus(h.b.LlmDataDist_PullKvBlocks(client.handle, index, makeCache({ cache_id: dstId }), blocks(3), blocks(1)), 'LLM_SUCCESS');
+      dst.forEach((tensor, t) => {
+        const expected = new Uint8Array(48);
+        expected.set((src[t] as Uint8Array).subarray(36, 48), 12);
+        expectBytes(tensor, expected, `tensor ${t}`);
+      });
+    });
+
+    it('B §3.8: duplicate dst blocks are accepted; the copies run in list order', async () => {
+      const pair = await pullPair(h);
+      expectStatus(pull(pair, [1, 6, 2], [4, 4, 5]), 'LLM_SUCCESS');
+      expectBlocksCopied(pair, [[1, 4], [6, 4], [2, 5]]);
+    });
+
+    it('B §3.8: a layer range selects the tensors: T=1, layer 1 → layer 0', async () => {
       const pair = await pullPair(h);
       const ext = makeKvCacheExtParam({ src_layer_range: [1, 1], dst_layer_range: [0, 0], tensor_num_per_layer: 1 });
-      expectStatus(h.b.LlmDataDist_PullKvBlocks(pair.client.handle, pair.srcIndex, pair.dstCache, blocks(2), blocks(5), ext), 'LLM_SUCCESS');
+      expectStatus(pull(pair, [2], [5], ext), 'LLM_SUCCESS');
       expectBlocksCopied(pair, [[2, 5]], [[1, 0]]);
     });
 
-    it('src batch_index other than 0 is PARAM_INVALID', async () => {
+    it('A18: src batch_index other than 0, empty lists and lists of different lengths are PARAM_INVALID', async () => {
       const pair = await pullPair(h);
       expectStatus(h.b.LlmDataDist_PullKvBlocks(pair.client.handle, { ...pair.srcIndex, batch_index: 1 }, pair.dstCache, blocks(1), blocks(1)), 'LLM_PARAM_INVALID');
-    });
-
-    it('empty block lists are PARAM_INVALID', async () => {
-      const pair = await pullPair(h);
-      expectStatus(h.b.LlmDataDist_PullKvBlocks(pair.client.handle, pair.srcIndex, pair.dstCache, blocks(), blocks()), 'LLM_PARAM_INVALID');
-    });
-
-    it('block lists of different lengths are PARAM_INVALID', async () => {
-      const pair = await pullPair(h);
-      expectStatus(h.b.LlmDataDist_PullKvBlocks(pair.client.handle, pair.srcIndex, pair.dstCache, blocks(1, 2), blocks(1)), 'LLM_PARAM_INVALID');
+      expectStatus(pull(pair, [], []), 'LLM_PARAM_INVALID');
+      expectStatus(pull(pair, [1, 2], [1]), 'LLM_PARAM_INVALID');
       expect(unchanged(pair.dst)).toBe(true);
     });
 
-    it('a dst block at or past the local block count is PARAM_INVALID', async () => {
+    it('A18: a dst run whose first or last block is at or past the local block count is PARAM_INVALID', async () => {
       const pair = await pullPair(h);
-      expectStatus(h.b.LlmDataDist_PullKvBlocks(pair.client.handle, pair.srcIndex, pair.dstCache, blocks(0, 1), blocks(0, 8)), 'LLM_PARAM_INVALID');
+      expectStatus(pull(pair, [0, 1], [0, 8]), 'LLM_PARAM_INVALID');
+      expectStatus(pull(pair, [0, 1, 2], [6, 7, 8]), 'LLM_PARAM_INVALID');
       expect(unchanged(pair.dst)).toBe(true);
     });
 
-    it('a src block at or past the remote block count is PARAM_INVALID', async () => {
+    it('A18: a src run that starts at or past the remote block count is PARAM_INVALID', async () => {
       const pair = await pullPair(h, { tensors: 2, rows: 4, rowElements: 16 }, { tensors: 2, rows: 8, rowElements: 16 });
-      expectStatus(h.b.LlmDataDist_PullKvBlocks(pair.client.handle, pair.srcIndex, pair.dstCache, blocks(4), blocks(0)), 'LLM_PARAM_INVALID');
+      expectStatus(pull(pair, [4], [0]), 'LLM_PARAM_INVALID');
       expect(unchanged(pair.dst)).toBe(true);
     });
 
-    it('a merged run longer than the remote tensor is PARAM_INVALID', async () => {
+    it('A18: a merged run longer than the remote tensor is PARAM_INVALID', async () => {
       const pair = await pullPair(h, { tensors: 1, rows: 3, rowElements: 16 }, { tensors: 1, rows: 4, rowElements: 16 });
-      expectStatus(h.b.LlmDataDist_PullKvBlocks(pair.client.handle, pair.srcIndex, pair.dstCache, blocks(0, 1, 2, 3), blocks(0, 1, 2, 3)), 'LLM_PARAM_INVALID');
+      expectStatus(pull(pair, [0, 1, 2, 3], [0, 1, 2, 3]), 'LLM_PARAM_INVALID');
       expect(unchanged(pair.dst)).toBe(true);
     });
 
-    it('remote blocks are checked per merged run: a run that starts past the end is PARAM_INVALID', async () => {
+    it('A18: the checks run in V2\'s order: batch, ext, lists, own cluster, local cache, layers, link, then the dst blocks', async () => {
+      const server = await h.server();
+      const client = h.client();
+      const dstId = h.register(client, h.memory({ tensors: 3, rows: 2, rowElements: 4 }, 2));
+      const index = makeCacheIndex({ cluster_id: server.clusterId, cache_id: 1n });
+      const present = makeCache({ cache_id: dstId });
+      const layers = makeKvCacheExtParam({ src_layer_range: [0, 0], dst_layer_range: [0, 0], tensor_num_per_layer: 2 });
+      const pull2 = (src: typeof index, cache: typeof present, s: number[], d: number[], ext = makeKvCacheExtParam()) =>
+        h.b.LlmDataDist_PullKvBlocks(client.handle, src, cache, blocks(...s), blocks(...d), ext);
+      expectStatus(pull2({ ...index, batch_index: 1 }, makeCache({ cache_id: 50n }), [], []), 'LLM_PARAM_INVALID');
+      expectStatus(pull2({ ...index, cluster_id: client.clusterId }, makeCache({ cache_id: 50n }), [0], [0]), 'LLM_PARAM_INVALID');
+      expectStatus(pull2(index, makeCache({ cache_id: 50n }), [0], [9]), 'LLM_KV_CACHE_NOT_EXIST'); // local cache before the dst blocks
+      expectStatus(pull2(index, present, [0], [9], layers), 'LLM_PARAM_INVALID'); // 3 tensors, T=2: layers before the link
+      expectStatus(pull2(index, present, [0], [9]), 'LLM_NOT_YET_LINK'); // the link before the dst blocks
+    });
+
+    it('A6: a pull request holds at most 131064 tensors + 2·runs entries: 65531 runs of 1 tensor fit, 65532 are PARAM_INVALID', async () => {
+      const pair = await pullPair(h, { tensors: 1, rows: 2, rowElements: 1 });
+      const zeros = (n: number) => new BigUint64Array(n);
+      expectStatus(h.b.LlmDataDist_PullKvBlocks(pair.client.handle, pair.srcIndex, pair.dstCache, zeros(65532), zeros(65532)), 'LLM_PARAM_INVALID');
+      expect(unchanged(pair.dst)).toBe(true);
+      expectStatus(h.b.LlmDataDist_PullKvBlocks(pair.client.handle, pair.srcIndex, pair.dstCache, zeros(65531), zeros(65531)), 'LLM_SUCCESS');
+      expectBytes(rowOf(pair.dst, 0, 0), initialRowOf(pair.src, 0, 0), 'block 0');
+    });
+
+    h.deviation('D2: a merged run that starts inside the remote tensor and runs past its end is PARAM_INVALID, nothing written', async () => {
       // One 512-byte buffer on the server, registered twice: cache A is its first 4 blocks, cache B
-      // all 8, so a run of A that starts inside A and runs on stays inside registered memory.
+      // all 8, so V2 would read on past A into B's registered bytes.
       const server = await h.server();
       const client = h.client();
       const shared = new Uint8Array(512).map((_byte, i) => (i * 5 + 3) & 0xff);
@@ -97,40 +143,24 @@ export function describePullKvBlocks(h: Harness): void {
       const dstCache = makeCache({ cache_id: h.register(client, dst) });
       h.link(client, server);
       const index = makeCacheIndex({ cluster_id: server.clusterId, cache_id: a.cache_id });
-
-      // {3,4} → {2,0} is two runs (dst does not go up by one); the second starts at block 4 of 4.
+      expectStatus(h.b.LlmDataDist_PullKvBlocks(client.handle, index, dstCache, blocks(3, 4), blocks(0, 1)), 'LLM_PARAM_INVALID');
       expectStatus(h.b.LlmDataDist_PullKvBlocks(client.handle, index, dstCache, blocks(3, 4), blocks(2, 0)), 'LLM_PARAM_INVALID');
       expect(unchanged(dst)).toBe(true);
-      // {3,4} → {0,1} is one run starting at block 3. V2 checks only where a run starts and copies
-      // on into the next registered bytes; the host backend keeps runs inside the tensor and
-      // refuses. Either answer is allowed, nothing else: no other status, no partial write.
-      const status = h.b.LlmDataDist_PullKvBlocks(client.handle, index, dstCache, blocks(3, 4), blocks(0, 1));
-      if (statusName(status) === 'LLM_SUCCESS') {
-        expectBytes(rowOf(dst, 0, 0, 2), shared.subarray(192, 320), 'run {3,4} → {0,1}');
-        expectBytes(rowOf(dst, 0, 2, 2), initialRowOf(dst, 0, 2, 2), 'blocks 2..3 untouched');
-      } else {
-        expectStatus(status, 'LLM_PARAM_INVALID');
-        expect(unchanged(dst)).toBe(true);
-      }
     });
 
-    it('the link and cache checks match PullKvCache', async () => {
-      const pair = await pullPair(h);
-      const pull = (index = pair.srcIndex, cache = pair.dstCache) => h.b.LlmDataDist_PullKvBlocks(pair.client.handle, index, cache, blocks(0), blocks(0));
-      expectStatus(pull({ ...pair.srcIndex, cluster_id: pair.client.clusterId }), 'LLM_PARAM_INVALID');
-      expectStatus(pull(pair.srcIndex, makeCache({ cache_id: 99n })), 'LLM_KV_CACHE_NOT_EXIST');
-      expectStatus(pull({ ...pair.srcIndex, cluster_id: pair.server.clusterId + 1000n }), 'LLM_NOT_YET_LINK');
-      expectStatus(pull({ ...pair.srcIndex, cache_id: 42n }), 'LLM_KV_CACHE_NOT_EXIST');
-    });
-
-    it('checks the local side before the link', async () => {
+    h.deviation('D15: a run is copied whole even where the tensor size is not a whole number of blocks', async () => {
+      // DT_INT4 [2, 5]: 5 bytes per tensor, rows of 2 bytes; V2 would copy only 5 % 2 = 1 byte of the last run.
       const server = await h.server();
       const client = h.client();
-      const dstId = h.register(client, h.memory({ tensors: 1, rows: 2, rowElements: 4 }, 2));
-      const index = makeCacheIndex({ cluster_id: server.clusterId, cache_id: 1n });
-      expectStatus(h.b.LlmDataDist_PullKvBlocks(client.handle, index, makeCache({ cache_id: 50n }), blocks(0), blocks(0)), 'LLM_KV_CACHE_NOT_EXIST');
-      expectStatus(h.b.LlmDataDist_PullKvBlocks(client.handle, index, makeCache({ cache_id: dstId }), blocks(0), blocks(2)), 'LLM_PARAM_INVALID');
-      expectStatus(h.b.LlmDataDist_PullKvBlocks(client.handle, index, makeCache({ cache_id: dstId }), blocks(0), blocks(1)), 'LLM_NOT_YET_LINK');
+      const int4 = makeCacheDesc({ placement: CachePlacement.kHost, num_tensors: 1, data_type: DataType.DT_INT4, shape: BigInt64Array.of(2n, 5n) });
+      const src = Uint8Array.of(11, 12, 13, 14, 15);
+      const dst = Uint8Array.of(1, 2, 3, 4, 5);
+      const srcId = h.b.LlmDataDist_RegisterKvCache(server.handle, int4, BigUint64Array.of(h.b.addressOf(src))).cache_id;
+      const dstId = h.b.LlmDataDist_RegisterKvCache(client.handle, int4, BigUint64Array.of(h.b.addressOf(dst))).cache_id;
+      h.link(client, server);
+      const index = makeCacheIndex({ cluster_id: server.clusterId, cache_id: srcId });
+      expectStatus(h.b.LlmDataDist_PullKvBlocks(client.handle, index, makeCache({ cache_id: dstId }), blocks(0, 1), blocks(0, 1)), 'LLM_SUCCESS');
+      expect([...dst]).toEqual([11, 12, 13, 14, 5]);
     });
   });
 }

@@ -1,5 +1,5 @@
 import type { ScalarName } from '../config.js';
-import type { IrCoverageEntry, IrType, IrValue } from '../ir.js';
+import type { IrCoverageEntry, IrType, IrUnclassified, IrValue } from '../ir.js';
 
 /**
  * The API model: the IR after binding decisions, with every type mapped to one of the shapes
@@ -92,6 +92,10 @@ export interface ConstantMember {
   readonly qualifiedName: string;
   readonly value: bigint | string;
   readonly doc?: string;
+  /** Where it is declared (and the macro it was written through), for messages. */
+  readonly file: string;
+  readonly line: number;
+  readonly macro?: string;
 }
 
 export interface ConstantGroup {
@@ -123,4 +127,6 @@ export interface ApiModel {
   /** The element-type enum and its bits per element, when the headers have it. */
   readonly dataType?: { readonly enum: EnumModel; readonly bits: ReadonlyMap<string, number> };
   readonly coverage: readonly IrCoverageEntry[];
+  /** Namespace-scope lines of the entry headers that are neither bound nor skipped. */
+  readonly unclassified: readonly IrUnclassified[];
 }

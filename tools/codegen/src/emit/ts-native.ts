@@ -25,10 +25,8 @@ import {
   inParams,
   isBigScalar,
   namedResult,
-  resultType,
   TYPED_ARRAYS,
   tsString,
-  tsType,
 } from './ts-types.js';
 
 /** Collects the runtime helpers the generated code calls. */
