@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cinttypes>
+
+#include "error_detail.h"
+#include "llm_datadist/llm_datadist.h"
 
 namespace dd::host {
 DeviceMemory &DeviceMemory::Instance() {
@@ -89,5 +93,21 @@ bool RangeIsMapped(uintptr_t addr, size_t len) {
     at += chunk;
   }
   return true;
+}
+ge::Status CheckDeviceTensors(const std::vector<uint64_t> &addrs, uint64_t tensor_bytes) {
+  for (size_t i = 0; i < addrs.size(); ++i) {
+    Allocation found;
+    const RangePlace place = DeviceMemory::Instance().Locate(addrs[i], tensor_bytes, found);
+    if (place == RangePlace::kInside && found.kind == MemoryKind::kDevice) {
+      continue;
+    }
+    const char *why = place == RangePlace::kOutside     ? "is not memory from aclrtMalloc"
+                      : found.kind != MemoryKind::kDevice ? "is page-locked host memory (aclrtMallocHost), not device memory"
+                                                          : "runs past the end of its aclrtMalloc allocation";
+    return Fail(llm_datadist::LLM_FAILED,
+                "tensor %zu at 0x%" PRIx64 " (+%" PRIu64 " bytes) %s: placement kDevice registers device memory (A22)", i,
+                addrs[i], tensor_bytes, why);
+  }
+  return llm_datadist::LLM_SUCCESS;
 }
 }  // namespace dd::host

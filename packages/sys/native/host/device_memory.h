@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <vector>
+
+#include "ge/ge_error_codes.h"
 
 namespace dd::host {
 enum class MemoryKind { kDevice, kPinnedHost };
@@ -47,6 +50,12 @@ class DeviceMemory {
 
 // True when [addr, addr+len) is mapped in this process (readable memory the copy may touch).
 bool RangeIsMapped(uintptr_t addr, size_t len);
+
+// A22: placement kDevice registers device memory, which on Ascend exists only as aclrtMalloc
+// memory. LLM_SUCCESS when every tensor [addr, addr + tensor_bytes) lies inside one live
+// aclrtMalloc allocation; otherwise LLM_FAILED (V2's status for a failed memory registration) with
+// a detail naming the tensor.
+ge::Status CheckDeviceTensors(const std::vector<uint64_t> &addrs, uint64_t tensor_bytes);
 }  // namespace dd::host
 
 #endif  // DD_HOST_DEVICE_MEMORY_H_
