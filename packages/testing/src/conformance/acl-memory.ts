@@ -146,7 +146,7 @@ export function describeAclMemory(h: Harness): void {
       expect(aclName(copy(h.b.addressOf(back), 64, device, 64, aclrtMemcpyKind.ACL_MEMCPY_DEVICE_TO_HOST))).not.toBe('ACL_SUCCESS');
     });
 
-    it('A22: placement kDevice registers only aclrtMalloc memory: host memory, page-locked memory and a tensor past its allocation are LLM_FAILED and use their id (A13)', () => {
+    it('choice A22: placement kDevice registers only aclrtMalloc memory: host memory, page-locked memory and a tensor past its allocation are LLM_FAILED and use their id (A13)', () => {
       const dd = h.client();
       const desc = makeCacheDesc({ placement: CachePlacement.kDevice, num_tensors: 2, data_type: DataType.DT_UINT8, shape: BigInt64Array.of(4n, 16n) });
       const host = [new Uint8Array(64), new Uint8Array(64)].map((tensor) => h.b.addressOf(tensor));
