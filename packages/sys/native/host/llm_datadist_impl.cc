@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <shared_mutex>
 #include <thread>
 
+#include "device_memory.h"
 #include "error_detail.h"
 #include "link_calls.h"
 #include "link_handshake.h"
@@ -540,8 +542,8 @@ Status LlmDataDistImpl::SetRole(LlmRole role, const std::map<AscendString, Ascen
   return LLM_SUCCESS;
 }
 
-Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, bool force_link, dd::host::SlotReservation slot,
-                                const Deadline &deadline, std::string &detail) {
+Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, bool force_link,
+                                dd::host::SlotReservation slot, const Deadline &deadline, std::string &detail) {
   const std::string who = "cluster " + std::to_string(cluster.remote_cluster_id);
   if (cluster.remote_ip_infos.size() != 1U) {
     detail = who + ": " + std::to_string(cluster.remote_ip_infos.size()) + " remote_ip_infos; exactly 1 is needed";
@@ -595,15 +597,26 @@ Status LlmDataDistImpl::LinkLlmClusters(const std::vector<ClusterInfo> &clusters
   // D12: room for new links goes to the clusters in index order, whatever order they finish in.
   std::vector<dd::host::SlotReservation> slots;
   slots.reserve(clusters.size());
-  // A1: force_link is true exactly when this side has no link under the id the caller named, as
-  // the call found the table.
-  std::vector<char> force(clusters.size());
   for (size_t i = 0; i < clusters.size(); ++i) {
     slots.emplace_back(rt->state.links);
-    force[i] = rt->state.links.Find(clusters[i].remote_cluster_id) == nullptr ? 1 : 0;
   }
-  RunParallel(clusters.size(), [&](size_t i) {
-    rets[base + i] = LinkOne(*rt, clusters[i], force[i] != 0, std::move(slots[i]), deadline, details[i]);
+  // A1: force_link is true exactly when this side has no link under the id the caller named.
+  std::vector<char> force_link(clusters.size());
+  // Clusters naming the same id link one after another, in call order, so both sides end up
+  // holding the same (last) link; different ids link in parallel.
+  std::map<uint64_t, std::vector<size_t>> by_id;
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    force_link[i] = rt->state.links.Find(clusters[i].remote_cluster_id) == nullptr ? 1 : 0;
+    by_id[clusters[i].remote_cluster_id].push_back(i);
+  }
+  std::vector<const std::vector<size_t> *> groups;
+  for (const auto &[id, indices] : by_id) {
+    groups.push_back(&indices);
+  }
+  RunParallel(groups.size(), [&](size_t g) {
+    for (const size_t i : *groups[g]) {
+      rets[base + i] = LinkOne(*rt, clusters[i], force_link[i] != 0, std::move(slots[i]), deadline, details[i]);
+    }
   });
   return Summarize(rets.data() + base, clusters.size(), details);
 }
@@ -911,6 +924,12 @@ Status LlmDataDistImpl::RegisterKvCache(const CacheDesc &cache_desc, const std::
                                                 data_type, cache_desc.shape, geometry);
   if (status != LLM_SUCCESS) {
     return status;
+  }
+  // A22: kDevice registers device memory; anything else fails as V2's memory registration does.
+  if (geometry.placement == 1U) {
+    if (const Status device = dd::host::CheckDeviceTensors(addrs, geometry.tensor_bytes); device != LLM_SUCCESS) {
+      return device;
+    }
   }
   // The caller's memory is used in place: only its addresses are recorded.
   switch (rt->state.registry.Add(id, std::move(geometry), addrs, rt->state.options.hixl())) {

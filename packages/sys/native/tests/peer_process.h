@@ -1,6 +1,10 @@
 // A peer engine in a child process: it listens on loopback (or, as a decoder, links to an engine
 // that does), registers one cache filled with a known pattern, reports ready, and runs until told
-// to finish or killed.
+// to finish or killed. The child is this test executable started again (fork + exec), never a bare
+// fork: the parent runs engine threads, and a forked copy of a multi-threaded process may only call
+// async-signal-safe functions (qemu-user, which runs the arm64 tests, aborts on it). Under an
+// emulator, DD_TEST_EMULATOR names the command that runs the executable (ctest sets it for cross
+// builds).
 #ifndef DD_TESTS_PEER_PROCESS_H_
 #define DD_TESTS_PEER_PROCESS_H_
 
@@ -25,9 +29,14 @@ struct PeerSpec {
   uint64_t link_cluster = 0;
 };
 
+// argv[1] of a test executable started as a peer; main() hands such a run to RunPeerMain.
+constexpr const char *kPeerFlag = "--dd-peer";
+int RunPeerMain(int argc, char **argv);
+
 class PeerProcess {
  public:
-  // Forks and waits (≤ 10 s) until the child is ready; ok() tells whether it is.
+  // Starts the child and waits (≤ 10 s, ≤ 60 s under an emulator) until it is ready; ok() tells
+  // whether it is.
   explicit PeerProcess(PeerSpec spec);
   ~PeerProcess();
   PeerProcess(const PeerProcess &) = delete;
