@@ -47,6 +47,8 @@ constexpr uint64_t kPeerCluster = 10;
 constexpr int kPeerCpu = 0;
 constexpr int kClientCpu = 1;
 constexpr size_t kBatches[] = {1, 64};
+constexpr uint64_t kPromptRegionBytesMoved = kPromptTensors * kPromptRequestBlocks * kPromptBlockBytes;  // 512 MiB
+const char *const kPromptName = "prompt 4k tokens (16384 x 32KiB)";
 const char *const kBlockNames[] = {"4KiB", "64KiB", "1MiB"};
 
 using Clock = std::chrono::steady_clock;
@@ -111,6 +113,17 @@ Measured Median(std::vector<Measured> rounds) {
   return rounds[rounds.size() / 2];
 }
 
+// The median of `budget.rounds` rounds of one operation (for figures whose baseline runs elsewhere).
+Measured MeasureRounds(const Budget &budget, size_t schedule_len, uint64_t bytes_per_op,
+                       const std::function<bool(size_t)> &op) {
+  size_t cursor = 0;
+  std::vector<Measured> rounds;
+  for (int round = 0; round < budget.rounds; ++round) {
+    rounds.push_back(Measure(budget, schedule_len, cursor, bytes_per_op, op));
+  }
+  return Median(rounds);
+}
+
 PairResult MeasurePair(const Budget &budget, size_t schedule_len, uint64_t bytes_per_op,
                        const std::function<bool(size_t)> &baseline, const std::function<bool(size_t)> &ours) {
   size_t cursor = 0;
@@ -166,8 +179,11 @@ struct ClientEngine {
   int64_t ids[kBlockSizeCount] = {};
   Status status = LLM_FAILED;
 
+  int64_t prompt_id = 0;
+
+  // With `prompt`, also registers the prompt-shaped cache there (kPromptTensors tensors in a row).
   ClientEngine(uint64_t cluster_id, bool tcp, uint8_t *region, uint64_t region_bytes,
-               const std::string &auth_secret = std::string()) {
+               const std::string &auth_secret = std::string(), uint8_t *prompt = nullptr) {
     engine = std::make_unique<LlmDataDist>(cluster_id, LlmRole::kDecoder);
     std::map<AscendString, AscendString> options{{AscendString(OPTION_DEVICE_ID), AscendString("0")},
                                                  {AscendString(OPTION_SYNC_CACHE_WAIT_TIME), AscendString("10000")}};
@@ -185,6 +201,18 @@ struct ClientEngine {
       desc.data_type = DT_UINT8;
       desc.shape = {static_cast<int64_t>(region_bytes / kBlockSizes[i]), static_cast<int64_t>(kBlockSizes[i])};
       status = engine->RegisterKvCache(desc, {reinterpret_cast<uintptr_t>(region)}, RegisterCfg{}, ids[i]);
+    }
+    if (prompt != nullptr && status == LLM_SUCCESS) {
+      CacheDesc desc;
+      desc.placement = CachePlacement::kHost;
+      desc.num_tensors = kPromptTensors;
+      desc.data_type = DT_UINT8;
+      desc.shape = {static_cast<int64_t>(kPromptCacheBlocks), static_cast<int64_t>(kPromptBlockBytes)};
+      std::vector<uint64_t> addrs;
+      for (uint32_t t = 0; t < kPromptTensors; ++t) {
+        addrs.push_back(reinterpret_cast<uintptr_t>(prompt) + t * kPromptTensorBytes);
+      }
+      status = engine->RegisterKvCache(desc, addrs, RegisterCfg{}, prompt_id);
     }
   }
   ~ClientEngine() { engine->Finalize(); }
@@ -224,6 +252,22 @@ struct ClientEngine {
     return engine->PullKvBlocks(index, cache, src, dst);
   }
 
+  // The prompt's blocks (one block table for every layer), layers [first, last] in one call.
+  Status PullPrompt(uint64_t peer, int64_t remote_id, const std::vector<uint64_t> &src, const std::vector<uint64_t> &dst,
+                    int32_t first_layer, int32_t last_layer) {
+    CacheIndex index{};
+    index.cluster_id = peer;
+    index.cache_id = remote_id;
+    Cache cache;
+    cache.cache_id = prompt_id;
+    cache.cache_desc.num_tensors = kPromptTensors;
+    KvCacheExtParam layers;
+    layers.src_layer_range = {first_layer, last_layer};
+    layers.dst_layer_range = {first_layer, last_layer};
+    layers.tensor_num_per_layer = 2;
+    return engine->PullKvBlocks(index, cache, src, dst, layers);
+  }
+
   Status Push(uint64_t peer, int64_t remote_id, size_t size_index, const std::vector<uint64_t> &src,
               const std::vector<uint64_t> &dst) {
     CacheIndex index{};
@@ -238,6 +282,27 @@ struct ClientEngine {
     return engine->PushKvBlocks(cache, index, src, dst, one_per_layer);
   }
 };
+
+// The prompt's block table on each side (scattered, distinct), and the same blocks as indices of
+// kPromptBlockBytes blocks of the whole region (tensors one after another), for the baselines.
+struct PromptSchedule {
+  std::vector<uint64_t> src;
+  std::vector<uint64_t> dst;
+  std::vector<uint64_t> region_src;
+  std::vector<uint64_t> region_dst;
+};
+
+PromptSchedule MakePromptSchedule() {
+  const Schedule table = MakeSchedule(kPromptCacheBlocks, kPromptRequestBlocks, 400);
+  PromptSchedule p{table.src[0], table.dst[0], {}, {}};
+  for (uint32_t t = 0; t < kPromptTensors; ++t) {
+    for (uint64_t i = 0; i < kPromptRequestBlocks; ++i) {
+      p.region_src.push_back(t * kPromptCacheBlocks + p.src[i]);
+      p.region_dst.push_back(t * kPromptCacheBlocks + p.dst[i]);
+    }
+  }
+  return p;
+}
 
 // memcpy baselines run in a child process so that their second 256 MiB arena does not inflate
 // the measuring process's peak RSS. Results come back as (GB/s, µs/op) pairs.
@@ -269,11 +334,28 @@ std::vector<double> MemcpyBaselines(const Budget &budget) {
         out.push_back(m.us_per_op());
       }
     }
+    // The prompt's blocks between two prompt-sized arenas (the 256 MiB ones are given back first).
+    ::munmap(src, kRegionBytes);
+    ::munmap(dst, kRegionBytes);
+    uint8_t *prompt_src = MapRegion(kPromptRegionBytes, 0x33);
+    uint8_t *prompt_dst = MapRegion(kPromptRegionBytes, 0x44);
+    const PromptSchedule prompt = MakePromptSchedule();
+    size_t cursor = 0;
+    std::vector<Measured> rounds;
+    for (int round = 0; round < budget.rounds; ++round) {
+      rounds.push_back(Measure(budget, 1, cursor, kPromptRegionBytesMoved, [&](size_t) {
+        CopyBlocks(BlockBatch{&prompt.region_src, &prompt.region_dst, kPromptBlockBytes}, prompt_src, prompt_dst);
+        return true;
+      }));
+    }
+    const Measured m = Median(rounds);
+    out.push_back(m.gbps());
+    out.push_back(m.us_per_op());
     [[maybe_unused]] const ssize_t n = ::write(fds[1], out.data(), out.size() * sizeof(double));
     ::_exit(0);
   }
   ::close(fds[1]);
-  std::vector<double> results(kBlockSizeCount * 2 * 2);
+  std::vector<double> results(kBlockSizeCount * 2 * 2 + 2);
   size_t have = 0;
   auto *bytes = reinterpret_cast<uint8_t *>(results.data());
   while (have < results.size() * sizeof(double)) {
@@ -367,7 +449,7 @@ int main(int argc, char **argv) {
     std::printf("dd_bench: memcpy baselines\n");
     memcpy_results = MemcpyBaselines(budget);
   }
-  auto peer = BenchPeer::Spawn(kPeerCluster, kRegionBytes, kPeerCpu, auth);
+  auto peer = BenchPeer::Spawn(kPeerCluster, kRegionBytes, kPeerCpu, auth, !direct_only);
   if (peer == nullptr) {
     std::fprintf(stderr, "dd_bench: the serving process did not start\n");
     return 1;
@@ -375,8 +457,9 @@ int main(int argc, char **argv) {
   PinToCpu(kClientCpu);
   const PeerInfo &info = peer->info();
   uint8_t *local = MapRegion(kRegionBytes, 0);
-  ClientEngine same_host(20, false, local, kRegionBytes, auth);
-  ClientEngine tcp(21, true, local, kRegionBytes, auth);
+  uint8_t *local_prompt = direct_only ? nullptr : MapRegion(kPromptRegionBytes, 0);
+  ClientEngine same_host(20, false, local, kRegionBytes, auth, local_prompt);
+  ClientEngine tcp(21, true, local, kRegionBytes, auth, local_prompt);
   if (same_host.status != LLM_SUCCESS || tcp.status != LLM_SUCCESS || same_host.Link(kPeerCluster, info.engine_port) != LLM_SUCCESS ||
       tcp.Link(kPeerCluster, info.engine_port) != LLM_SUCCESS) {
     std::fprintf(stderr, "dd_bench: engines did not initialize or link: %s\n", dd_backend_error_detail());
@@ -391,6 +474,32 @@ int main(int argc, char **argv) {
         !BlockHoldsPeerPattern(local, kBlockSizes[1], block * kBlockSizes[1])) {
       std::fprintf(stderr, "dd_bench: a verification pull returned wrong bytes: %s\n", dd_backend_error_detail());
       return 1;
+    }
+  }
+  // The zero-copy path and the prompt-shaped pulls deliver the peer's bytes too.
+  if (!direct_only) {
+    const uint64_t block = 2345;
+    std::memset(local, 0, kBlockSizes[1]);
+    if (same_host.Pull(kPeerCluster, info.file_cache_ids[1], 1, {block}, {0}) != LLM_SUCCESS ||
+        !BlockHoldsPeerPattern(local, kBlockSizes[1], block * kBlockSizes[1])) {
+      std::fprintf(stderr, "dd_bench: a zero-copy verification pull returned wrong bytes: %s\n", dd_backend_error_detail());
+      return 1;
+    }
+    const PromptSchedule prompt = MakePromptSchedule();
+    for (ClientEngine *engine : {&same_host, &tcp}) {
+      std::memset(local_prompt, 0, kPromptRegionBytes);
+      if (engine->PullPrompt(kPeerCluster, info.prompt_cache_id, prompt.src, prompt.dst, 0,
+                             static_cast<int32_t>(kPromptLayers) - 1) != LLM_SUCCESS) {
+        std::fprintf(stderr, "dd_bench: a prompt-shaped pull failed: %s\n", dd_backend_error_detail());
+        return 1;
+      }
+      for (size_t i = 0; i < prompt.region_src.size(); i += 97) {
+        if (!BlockHoldsPeerPattern(local_prompt + prompt.region_dst[i] * kPromptBlockBytes, kPromptBlockBytes,
+                                   prompt.region_src[i] * kPromptBlockBytes)) {
+          std::fprintf(stderr, "dd_bench: a prompt-shaped pull returned wrong bytes\n");
+          return 1;
+        }
+      }
     }
   }
 
@@ -462,6 +571,86 @@ int main(int argc, char **argv) {
              [&](size_t i) {
                return tcp.Push(kPeerCluster, info.cache_ids[s], s, schedule.dst[i], schedule.src[i]) == LLM_SUCCESS;
              });
+      }
+    }
+  }
+
+  if (!direct_only && !memcpy_results.empty()) {
+    std::printf("dd_bench: zero-copy pulls and pushes (caches in memory files), against memcpy of the same blocks\n");
+    for (size_t s = 0; s < kBlockSizeCount; ++s) {
+      for (size_t b = 0; b < 2; ++b) {
+        const size_t batch = kBatches[b];
+        const Schedule schedule = MakeSchedule(kRegionBytes / kBlockSizes[s], batch, 200 + s * 2 + b);
+        const uint64_t bytes = batch * kBlockSizes[s];
+        const std::string memcpy_name = Label("memcpy", s, batch);
+        const auto add = [&](const char *what, const Measured &m) {
+          if (!m.ok) {
+            std::fprintf(stderr, "dd_bench: %s failed: %s\n", what, dd_backend_error_detail());
+            std::exit(1);
+          }
+          report.AddVersus(Label(what, s, batch) + " GB/s", m.gbps(), "GB/s", memcpy_name + " GB/s");
+          report.AddVersus(Label(what, s, batch) + " latency", m.us_per_op(), "us/op", memcpy_name + " latency");
+        };
+        add("pull same-host zero-copy", MeasureRounds(budget, schedule.src.size(), bytes, [&](size_t i) {
+              return same_host.Pull(kPeerCluster, info.file_cache_ids[s], s, schedule.src[i], schedule.dst[i]) == LLM_SUCCESS;
+            }));
+        add("push same-host zero-copy", MeasureRounds(budget, schedule.src.size(), bytes, [&](size_t i) {
+              return same_host.Push(kPeerCluster, info.file_cache_ids[s], s, schedule.dst[i], schedule.src[i]) == LLM_SUCCESS;
+            }));
+      }
+    }
+
+    std::printf("dd_bench: the prompt-shaped workload (%s)\n", kPromptName);
+    const PromptSchedule prompt = MakePromptSchedule();
+    const std::string memcpy_name = std::string("memcpy ") + kPromptName + " GB/s";
+    report.Add(memcpy_name, memcpy_results[kBlockSizeCount * 2 * 2], "GB/s");
+    // Raw process_vm_readv of the same blocks, IOV_MAX blocks per call.
+    std::vector<std::vector<uint64_t>> raw_src;
+    std::vector<std::vector<uint64_t>> raw_dst;
+    for (size_t first = 0; first < prompt.region_src.size(); first += 1024) {
+      const size_t last = std::min(first + 1024, prompt.region_src.size());
+      raw_src.emplace_back(prompt.region_src.begin() + static_cast<ptrdiff_t>(first), prompt.region_src.begin() + static_cast<ptrdiff_t>(last));
+      raw_dst.emplace_back(prompt.region_dst.begin() + static_cast<ptrdiff_t>(first), prompt.region_dst.begin() + static_cast<ptrdiff_t>(last));
+    }
+    RawProcessVm raw_prompt(info.pid, info.prompt_region_addr, local_prompt);
+    const std::string raw_name = std::string("raw process_vm_readv ") + kPromptName + " GB/s";
+    const Measured raw = MeasureRounds(budget, 1, kPromptRegionBytesMoved, [&](size_t) {
+      for (size_t piece = 0; piece < raw_src.size(); ++piece) {
+        if (!raw_prompt.Read(BlockBatch{&raw_src[piece], &raw_dst[piece], kPromptBlockBytes})) {
+          return false;
+        }
+      }
+      return true;
+    });
+    if (!raw.ok) {
+      std::fprintf(stderr, "dd_bench: raw process_vm_readv of the prompt failed\n");
+      return 1;
+    }
+    report.AddVersus(raw_name, raw.gbps(), "GB/s", memcpy_name);
+    for (ClientEngine *engine : {&same_host, &tcp}) {
+      const std::string path = engine == &same_host ? "same-host" : "tcp";
+      const auto per_layer = [&](size_t) {
+        for (int32_t layer = 0; layer < static_cast<int32_t>(kPromptLayers); ++layer) {
+          if (engine->PullPrompt(kPeerCluster, info.prompt_cache_id, prompt.src, prompt.dst, layer, layer) != LLM_SUCCESS) {
+            return false;
+          }
+        }
+        return true;
+      };
+      const auto per_request = [&](size_t) {
+        return engine->PullPrompt(kPeerCluster, info.prompt_cache_id, prompt.src, prompt.dst, 0,
+                                  static_cast<int32_t>(kPromptLayers) - 1) == LLM_SUCCESS;
+      };
+      for (const auto &[how, op] : {std::pair<const char *, std::function<bool(size_t)>>{"one pullBlocks per layer", per_layer},
+                                    std::pair<const char *, std::function<bool(size_t)>>{"one pullBlocks per request", per_request}}) {
+        const Measured m = MeasureRounds(budget, 1, kPromptRegionBytesMoved, op);
+        if (!m.ok) {
+          std::fprintf(stderr, "dd_bench: prompt-shaped pull (%s, %s) failed: %s\n", path.c_str(), how, dd_backend_error_detail());
+          return 1;
+        }
+        const std::string name = "pull " + path + " " + kPromptName + ", " + how;
+        report.AddVersus(name + " GB/s", m.gbps(), "GB/s", memcpy_name);
+        report.AddVersus(name + " GB/s vs raw process_vm_readv", m.gbps(), "GB/s", raw_name);
       }
     }
   }
@@ -543,12 +732,17 @@ int main(int argc, char **argv) {
   }
 
   const double registered_mib = static_cast<double>(kRegionBytes) / (1 << 20);
+  // The serving process also holds the region again and the prompt-shaped cache in memory files.
+  const double server_registered_mib =
+      direct_only ? registered_mib : static_cast<double>(2 * kRegionBytes + kPromptRegionBytes) / (1 << 20);
+  const double client_registered_mib =
+      direct_only ? registered_mib : static_cast<double>(kRegionBytes + kPromptRegionBytes) / (1 << 20);
   same_host.engine->Finalize();
   tcp.engine->Finalize();
   const int64_t server_rss_kb = peer->Finish();
-  report.Add("server registered memory", registered_mib, "MiB");
+  report.Add("server registered memory", server_registered_mib, "MiB");
   report.AddVersus("server peak RSS", static_cast<double>(server_rss_kb) / 1024.0, "MiB", "server registered memory");
-  report.Add("client registered memory", registered_mib, "MiB");
+  report.Add("client registered memory", client_registered_mib, "MiB");
   report.AddVersus("client peak RSS", static_cast<double>(PeakRssKb()) / 1024.0, "MiB", "client registered memory");
   report.PrintTable();
   std::printf("\ndd_bench: done in %.1f s\n", Seconds(run_start));
