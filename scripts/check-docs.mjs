@@ -158,12 +158,12 @@ const figureProblems = [];
 try {
   for (const doc of quotedDocs()) {
     if (doc.handWritten.length > 0) figureProblems.push(`${doc.file} quotes figures typed by hand: ${doc.handWritten.join(', ')}`);
-    if (doc.current !== doc.expected) figureProblems.push(`${doc.file} differs from docs/bench/quick.json: run node scripts/docs-figures.mjs`);
+    if (doc.current !== doc.expected) figureProblems.push(`${doc.file} differs from docs/bench/report.json: run node scripts/docs-figures.mjs`);
   }
 } catch (error) {
   figureProblems.push(error instanceof Error ? error.message : String(error));
 }
-group('benchmark figures come from docs/bench/quick.json', figureProblems, 'docs/performance.md, docs/architecture.md');
+group('benchmark figures come from docs/bench/report.json', figureProblems, 'docs/performance.md, docs/architecture.md');
 
 for (const note of notes) console.log(`      note: ${note}`);
 console.log(`check-docs: ${groupsPassed} passed, ${failures.length} failed`);
