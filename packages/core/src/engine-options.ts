@@ -51,6 +51,8 @@ export interface ResolvedEngineOptions {
   readonly nativeRole: LlmRole;
   readonly listen: ListenAddress | undefined;
   readonly hasLocalCommResources: boolean;
+  /** `llm.DeviceId`: the device the engine runs on and allocates device memory on. */
+  readonly deviceId: number;
   readonly nativeOptions: Readonly<Record<string, string>>;
 }
 
@@ -149,5 +151,5 @@ export function resolveEngineOptions(value: unknown): ResolvedEngineOptions {
       native[key] = text;
     }
   }
-  return { clusterId, role, nativeRole, listen, hasLocalCommResources: comm !== undefined, nativeOptions: native };
+  return { clusterId, role, nativeRole, listen, deviceId, hasLocalCommResources: comm !== undefined, nativeOptions: native };
 }

@@ -1,4 +1,5 @@
 import { LlmRole, StatusCode, type CacheDesc } from '@dd/sys';
+import type { FakeAclRuntime } from './acl-runtime.js';
 import type { AddressSpace } from './address-space.js';
 import { CacheRegistry, type RegisteredCache } from './cache-registry.js';
 import { checkEngineLimits, checkEngineSetup, type EngineOptions, type TransferBackend } from './engine-options.js';
@@ -11,6 +12,8 @@ import { fail, invalid, ok, type Outcome } from './outcome.js';
 /** What an instance needs from the network it lives on. */
 export interface NetworkContext {
   readonly memory: AddressSpace;
+  /** The process's ACL runtime: what is device memory (A22). */
+  readonly acl: FakeAclRuntime;
   readonly faults: FaultScript;
   readonly enforceRegisterBeforeLink: boolean;
   /** Monotonic event counter: orders registrations against link creation without a clock. */

@@ -125,7 +125,8 @@ function summary(result: GenerateResult): string {
   const bound = coverage.filter((c) => c.kind === 'method' && c.status === 'bound').length;
   const skipped = coverage.filter((c) => c.status === 'skipped').length;
   const constants = coverage.filter((c) => c.kind === 'constant' && c.status === 'bound').length;
-  return `${inputs.length} headers, ${bound} methods bound, ${result.api.structs.length} structs, ${result.api.enums.length} enums, ${constants} constants, ${skipped} skipped with a reason, ${unclassified.length} unclassified`;
+  const functions = coverage.filter((c) => c.kind === 'function' && c.status === 'bound').length;
+  return `${inputs.length} headers, ${bound} methods bound, ${functions} functions bound, ${result.api.structs.length} structs, ${result.api.enums.length} enums, ${constants} constants, ${skipped} skipped with a reason, ${unclassified.length} unclassified`;
 }
 
 /** Strict mode: the first unclassified line is the error, and the others are named with it. */

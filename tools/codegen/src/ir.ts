@@ -67,6 +67,8 @@ export interface IrConstant extends IrDecl {
   readonly value: IrValue;
   /** The macro the declaration was written through (`GE_ERRORNO_DEFINE(…)`), when it was. */
   readonly macro?: string;
+  /** An object-like macro with an integer body (`#define NAME 107000`): code names it as written, never qualified. */
+  readonly define?: true;
 }
 
 /** A namespace-scope variable that is not a constant: an object of class type, a mutable or `extern` variable. */

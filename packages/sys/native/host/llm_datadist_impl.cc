@@ -9,6 +9,7 @@
 #include <map>
 #include <thread>
 
+#include "device_memory.h"
 #include "error_detail.h"
 #include "link_handshake.h"
 #include "peer_unlink.h"
@@ -911,6 +912,12 @@ Status LlmDataDistImpl::RegisterKvCache(const CacheDesc &cache_desc, const std::
                                                 data_type, cache_desc.shape, geometry);
   if (status != LLM_SUCCESS) {
     return status;
+  }
+  // A22: kDevice registers device memory; anything else fails as V2's memory registration does.
+  if (geometry.placement == 1U) {
+    if (const Status device = dd::host::CheckDeviceTensors(addrs, geometry.tensor_bytes); device != LLM_SUCCESS) {
+      return device;
+    }
   }
   // The caller's memory is used in place: only its addresses are recorded.
   switch (rt->state.registry.Add(id, std::move(geometry), addrs, rt->state.options.hixl())) {

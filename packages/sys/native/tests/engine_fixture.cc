@@ -7,7 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+
+#include "acl/acl_rt.h"
+
+extern "C" const char *dd_backend_error_detail(void);
 
 namespace ddtest {
 int BindLoopback(uint16_t &port) {
@@ -66,6 +72,28 @@ TestEngine::TestEngine(uint64_t id, bool listen, const std::map<std::string, std
 }
 
 TestEngine::~TestEngine() { engine->Finalize(); }
+
+bool UseAclDevice(int32_t device) {
+  const aclError init = aclInit(nullptr);
+  return (init == ACL_SUCCESS || init == ACL_ERROR_REPEAT_INITIALIZE) && aclrtSetDevice(device) == ACL_SUCCESS;
+}
+
+DeviceBuffers::DeviceBuffers(size_t count, size_t bytes) {
+  for (size_t i = 0; i < count; ++i) {
+    void *p = nullptr;
+    if (aclrtMalloc(&p, bytes, ACL_MEM_MALLOC_HUGE_FIRST) != ACL_SUCCESS) {
+      std::fprintf(stderr, "DeviceBuffers: aclrtMalloc(%zu) failed: %s\n", bytes, dd_backend_error_detail());
+      std::abort();
+    }
+    addrs.push_back(reinterpret_cast<uintptr_t>(p));
+  }
+}
+
+DeviceBuffers::~DeviceBuffers() {
+  for (const uint64_t addr : addrs) {
+    (void)aclrtFree(reinterpret_cast<void *>(static_cast<uintptr_t>(addr)));
+  }
+}
 
 HostCache::HostCache(uint32_t n, uint64_t r, uint64_t rb)
     : num_tensors(n), rows(r), row_bytes(rb), tensors(n, std::vector<uint8_t>(r * rb)) {}

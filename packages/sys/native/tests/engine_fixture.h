@@ -57,6 +57,19 @@ struct HostCache {
   std::vector<std::vector<uint8_t>> tensors;
 };
 
+// ACL memory of the host backend (headers/acl): aclInit once for the process (a repeat is fine)
+// and device `device` set on this thread; false when either fails.
+bool UseAclDevice(int32_t device = 0);
+
+// `count` aclrtMalloc buffers of `bytes` each on the current device, freed by the destructor.
+struct DeviceBuffers {
+  DeviceBuffers(size_t count, size_t bytes);
+  ~DeviceBuffers();
+  DeviceBuffers(const DeviceBuffers &) = delete;
+  DeviceBuffers &operator=(const DeviceBuffers &) = delete;
+  std::vector<uint64_t> addrs;
+};
+
 ClusterInfo ClusterTo(uint64_t remote_cluster_id, uint16_t port, const char *ip = "127.0.0.1");
 Status Link(LlmDataDist &engine, uint64_t remote_cluster_id, uint16_t port, int32_t timeout_ms = 2000);
 Status Unlink(LlmDataDist &engine, uint64_t remote_cluster_id, uint16_t port, bool force = false);

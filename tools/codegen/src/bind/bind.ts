@@ -9,6 +9,7 @@ import type {
   ConstantGroup,
   ConstantMember,
   EnumModel,
+  FunctionGroupModel,
   Mapped,
   MethodModel,
   ParamModel,
@@ -16,6 +17,7 @@ import type {
   StatusNames,
   StructModel,
 } from './model.js';
+import { bindFunctions } from './functions.js';
 import { classifyLeftovers } from './leftovers.js';
 import { isScalarLike, noShape, TypeMapper, unsupported, type TypeUse } from './type-mapper.js';
 
@@ -94,25 +96,18 @@ class Binder {
     if (!statusGroup) {
       throw new CodegenError('no constant rule of kind "status" matched any constant, so there is no status table.', this.input.configName, 0, 'add a rule { "match": "^LLM_", "kind": "status", "group": "StatusCode" } to "constants".');
     }
-    for (const f of ir.functions.filter((x) => this.isEntry(x.file))) {
-      const reason = this.skipReason(f.qualifiedName);
-      if (!reason) {
-        throw new CodegenError(
-          `free function ${f.qualifiedName} is not classified (the contract binds class methods only).`,
-          f.file,
-          f.line,
-          `add "skip": { "${f.qualifiedName}": "<reason>" } to the config (--config).`,
-        );
-      }
-      this.coverage.push({ kind: 'function', name: f.qualifiedName, file: f.file, status: 'skipped', reason });
-    }
+    const functionGroups = bindFunctions(
+      { functions: ir.functions.filter((x) => this.isEntry(x.file)), symbols: this.input.symbols, types: this.types, config, configName: this.input.configName, groups },
+      this.coverage,
+    );
     const leftovers = classifyLeftovers({ ...this.input, skip: this.input.config.skip, isEntry: (file) => this.isEntry(file) });
     this.coverage.push(...leftovers.coverage);
-    this.checkRequired(groups);
+    this.checkRequired(groups, functionGroups);
     return {
       enums: this.types.enumsInOrder(),
       structs: this.types.structsInOrder(),
       classes,
+      functionGroups,
       groups,
       singles,
       statusGroup,
@@ -124,11 +119,12 @@ class Binder {
   }
 
   /** Every name "required" lists is exported: what @dd/core and @dd/testing use must exist. */
-  private checkRequired(groups: readonly ConstantGroup[]): void {
+  private checkRequired(groups: readonly ConstantGroup[], functionGroups: readonly FunctionGroupModel[]): void {
     const { config, configName } = this.input;
     for (const [owner, names] of Object.entries(config.required ?? {})) {
       const group = groups.find((g) => g.name === owner);
-      const members = group ? group.members.map((m) => m.name) : this.types.enumsInOrder().find((e) => e.name === owner)?.members.map((m) => m.name);
+      const functions = functionGroups.find((g) => `${g.name}Bindings` === owner)?.functions.map((f) => f.name);
+      const members = group ? group.members.map((m) => m.name) : (functions ?? this.types.enumsInOrder().find((e) => e.name === owner)?.members.map((m) => m.name));
       const missing = names.filter((n) => !members?.includes(n));
       if (missing.length === 0) continue;
       const one = missing.length === 1;
@@ -422,6 +418,7 @@ class Binder {
         line: c.line,
         ...(c.doc === undefined ? {} : { doc: c.doc }),
         ...(c.macro === undefined ? {} : { macro: c.macro }),
+        ...(c.define ? { define: true as const } : {}),
       };
       if (rule.skip !== undefined) {
         this.coverage.push({ kind: 'constant', name: c.qualifiedName, file: c.file, status: 'skipped', reason: rule.skip });

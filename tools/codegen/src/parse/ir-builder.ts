@@ -20,6 +20,7 @@ import {
   type ParsedIr,
 } from '../ir.js';
 import { evaluate, integerOf } from './evaluate.js';
+import { macroConstants } from './macro-constants.js';
 import type { PreprocessedHeader, PreprocessedHeaders } from './preprocess.js';
 import { parentScope, qualify, SymbolTable } from './symbols.js';
 
@@ -695,7 +696,7 @@ export function buildIr(parser: Parser, headers: PreprocessedHeaders, typeMap: R
     usings: builder.usings,
     usingNamespaces: builder.usingNamespaces,
     enums: builder.enums,
-    constants: builder.constants,
+    constants: [...builder.constants, ...macroConstants(headers.macros, headers.files)],
     structs: builder.structs,
     classes: builder.classes,
     functions: builder.functions,
