@@ -66,15 +66,16 @@ try {
     const { handle } = b.LlmDataDist_create(3n, LlmRole.kDecoder);
     const before = b.LlmDataDist_RegisterKvCache(handle, { placement: 0, num_tensors: 1, data_type: 4, shape: BigInt64Array.from([1n]) }, BigUint64Array.from([b.addressOf(new ArrayBuffer(8))]));
     const init = b.LlmDataDist_Initialize(handle, { 'llm.DeviceId': '0' });
+    const linkHealth = b.ddLinkStates(handle, 0n, 0n, 0n);
     b.LlmDataDist_Finalize(handle);
     b.LlmDataDist_destroy(handle);
-    console.log(JSON.stringify({ backend: b.backend.name, library: b.backend.library, before: before.status, init }));`;
+    console.log(JSON.stringify({ backend: b.backend.name, library: b.backend.library, before: before.status, init, linkHealth }));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: root, encoding: 'utf8' });
   const seen = JSON.parse(out.trim().split('\n').pop());
-  if (seen.backend !== 'cann' || !seen.library.endsWith('native/build/cann/libdd_llm_datadist.so') || seen.before !== 0xffffffff || seen.init !== 0) {
+  if (seen.backend !== 'cann' || !seen.library.endsWith('native/build/cann/libdd_llm_datadist.so') || seen.before !== 0xffffffff || seen.init !== 0 || seen.linkHealth !== 0x5010b019) {
     throw new Error(`the cann build did not behave: ${out}`);
   }
-  say(`loaded ${seen.library} as backend '${seen.backend}'; a call before Initialize gave LLM_FAILED, Initialize gave 0`);
+  say(`loaded ${seen.library} as backend '${seen.backend}'; a call before Initialize gave LLM_FAILED, Initialize gave 0, ddLinkStates gave LLM_FEATURE_NOT_ENABLED (the shim's own answer, not the stand-in's)`);
   passed += 1;
   console.log(`verify-cann: ${passed} passed, 0 failed`);
 } finally {

@@ -7,6 +7,7 @@ import { describeHixl } from './hixl.js';
 import { describeInitialize } from './initialize.js';
 import { describeLayerRanges } from './layer-ranges.js';
 import { describeLifecycle } from './lifecycle.js';
+import { describeLinkHealth } from './link-health.js';
 import { describeLinks } from './links.js';
 import { describeLocalCommRes } from './local-comm-res.js';
 import { describePeerDeath } from './peer-death.js';
@@ -52,6 +53,7 @@ export function runConformance(factory: ConformanceBackendFactory, options: Conf
     describeUnlink(harness);
     describeSetRole(harness);
     describePeerDeath(harness);
+    describeLinkHealth(harness);
     describeRegistration(harness);
     describePullKvCache(harness);
     describePullKvBlocks(harness);
