@@ -88,6 +88,11 @@ const sections = [
     run: () => runSection(...onClientCpu('bench/sections/ffi.mjs'), { cwd: repoRoot, env, timeoutMs: quick ? 60_000 : 180_000 }),
   },
   {
+    title: 'link health (@dd/core)',
+    what: 'kill -9 of a peer process → linkstatechange, same-host and TCP; relink() after its restart; the fake',
+    run: () => runSection(node, ['bench/sections/link-health.mjs', ...mode], { cwd: repoRoot, env, timeoutMs: quick ? 60_000 : 240_000 }),
+  },
+  {
     title: 'fake (FakeNetwork)',
     what: 'pullBlocks through @dd/core over the in-process fake, vs Uint8Array.set',
     run: () => runSection(node, ['bench/sections/fake.mjs', ...mode], { cwd: repoRoot, env, timeoutMs: quick ? 30_000 : 120_000 }),
