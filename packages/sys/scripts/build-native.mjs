@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds libdd_llm_datadist.so: the generated C ABI shim compiled with a backend.
 //   --backend host   (default) our host backend, from the sources shipped in native/
-//   --backend cann   CANN's libllm_datadist.so under $ASCEND_HOME_PATH; the shim is regenerated
+//   --backend cann   CANN's libllm_datadist.so and libascendcl.so under $ASCEND_HOME_PATH; the shim is regenerated
 //                    from CANN's own headers first (needs @dd/codegen, run with --strict)
 //   --include <dir>  (cann) one more include folder for the codegen and the compiler (repeatable)
 //   --config <file>  (cann) a codegen config merged over tools/codegen/codegen.config.json
@@ -37,7 +37,7 @@ const USAGE = `Usage: node packages/sys/scripts/build-native.mjs [--backend host
 
 Builds native/build/<backend>/libdd_llm_datadist.so: the generated C ABI shim with a backend.
   --backend host    our host backend (default; also DD_BACKEND)
-  --backend cann    CANN's $ASCEND_HOME_PATH/lib64/libllm_datadist.so; the shim is regenerated first,
+  --backend cann    CANN's $ASCEND_HOME_PATH/lib64/libllm_datadist.so and libascendcl.so; the shim is regenerated first,
                     strictly, from $ASCEND_HOME_PATH/include with include/external (and
                     $ASCEND_HOME_PATH/pkg_inc when present) as include folders
   --include <dir>   (cann) one more include folder for the codegen and the compiler (repeatable)
@@ -103,7 +103,9 @@ if (backend === 'cann') {
   if (!ascend) fail('--backend cann needs ASCEND_HOME_PATH.', 'load the toolkit environment first: source /usr/local/Ascend/ascend-toolkit/set_env.sh');
   const needed = [
     join(ascend, 'include', 'llm_datadist', 'llm_datadist.h'),
+    join(ascend, 'include', 'acl', 'acl_rt.h'),
     join(ascend, 'lib64', 'libllm_datadist.so'),
+    join(ascend, 'lib64', 'libascendcl.so'),
   ];
   const missing = needed.filter((p) => !existsSync(p));
   if (missing.length > 0) fail(`the CANN tree at ${ascend} is incomplete; missing: ${missing.join(', ')}.`, 'point ASCEND_HOME_PATH at a toolkit with the LLM-DataDist package installed (its set_env.sh sets it).');

@@ -57,6 +57,7 @@ await phase('"required" covers every generated name @dd/core and @dd/testing use
     }
     // Status names written as strings (typed StatusName) need the code as much.
     for (const m of text.matchAll(/'(LLM_[A-Z_]+)'/g)) if (!config.required.StatusCode.includes(m[1])) missing.add(`StatusCode.${m[1]} (${file})`);
+    for (const m of text.matchAll(/'(ACL_(?:SUCCESS|ERROR_[A-Z_]+))'/g)) if (!config.required.AclStatusCode.includes(m[1])) missing.add(`AclStatusCode.${m[1]} (${file})`);
   }
   if (missing.size > 0) fail(`add to "required" in tools/codegen/codegen.config.json: ${[...missing].join(', ')}`);
 });

@@ -64,7 +64,7 @@ describe('the vendor-shaped toolkit tree', () => {
     expect(r.code).toBe(0);
     expect(r.out).toHaveLength(1);
     expect(r.out[0]).toMatch(
-      /^dd-codegen: 6 headers, 15 methods bound, 7 structs, 3 enums, 63 constants, 31 skipped with a reason, 0 unclassified; 7 of 7 files changed \(input hash [0-9a-f]{12}\) in \d+ ms$/,
+      /^dd-codegen: 9 headers, 15 methods bound, 11 functions bound, 7 structs, 5 enums, 75 constants, 38 skipped with a reason, 0 unclassified; 7 of 7 files changed \(input hash [0-9a-f]{12}\) in \d+ ms$/,
     );
   });
 
@@ -95,6 +95,26 @@ describe('the vendor-shaped toolkit tree', () => {
     expect(vendor.shimVersion).toBe(committed);
   });
 
+  it('binds the 11 ACL memory functions of its acl/ headers as ours, and skips the rest of the ACL by the rule', () => {
+    const functions = (r: GenerateResult): string[] => r.api.functionGroups.flatMap((g) => g.functions.map((f) => `${g.name}.${f.cName}`));
+    expect(functions(vendor)).toHaveLength(11);
+    expect(functions(vendor)).toEqual(functions(ours));
+    const skipped = vendor.ir.coverage.filter((c) => c.kind === 'function' && c.status === 'skipped');
+    expect(skipped.map((c) => c.name)).toEqual(['aclrtGetDevice', 'aclrtGetSocName', 'aclrtCreateStream', 'aclrtSynchronizeStream', 'aclrtSynchronizeStreamLegacy']);
+    for (const c of skipped) expect(c.reason).toMatch(/^an ACL function dd does not use/);
+    const codes = (r: GenerateResult): [string, bigint | string][] => r.api.groups.find((g) => g.name === 'AclStatusCode')!.members.map((m) => [m.name, m.value] as [string, bigint | string]).sort();
+    expect(codes(vendor)).toEqual(codes(ours));
+  });
+
+  it('reads integer #defines as constants: the status codes join the group, the other ACL constants are skipped by the rule', () => {
+    const define = (name: string) => vendor.ir.constants.find((c) => c.name === name && c.define);
+    expect(define('ACL_ERROR_RT_DEV_SETUP_ERROR')).toMatchObject({ file: 'acl/error_codes/rt_error_codes.h', type: { name: 'int' }, value: { value: '507033' } });
+    expect(define('ACL_UNKNOWN_RANK')).toMatchObject({ type: { name: 'unsigned long' }, value: { value: String(0xfffffffffffffffen) } });
+    expect(vendor.ir.coverage.filter((c) => c.kind === 'constant' && c.status === 'skipped').map((c) => c.name)).toEqual(['ACL_TENSOR_SHAPE_RANGE_NUM', 'ACL_UNKNOWN_RANK']);
+    // Header guards, the visibility macro and empty ones are no constants.
+    expect(vendor.ir.constants.filter((c) => c.define).map((c) => c.name)).not.toContain('ACL_FUNC_VISIBILITY');
+  });
+
   it('reads static const constants and skips the registration objects the macro declares, with a reason', () => {
     expect(vendor.api.singles.map((s) => [s.qualifiedName, s.value])).toEqual([['llm_datadist::kDefaultTensorNumPerLayer', 2n]]);
     expect(vendor.api.groups.find((g) => g.name === 'EngineRoleName')?.members.map((m) => [m.name, m.value])).toEqual([
@@ -122,7 +142,7 @@ describe('the mistakes a user makes with it', () => {
   it('without include/external: every include only that folder has is reported, and --strict fails on the first', async () => {
     const lenient = await cli(toolkit, ['--headers', 'include', '--out', join(work.path, 'no-external')]);
     expect(lenient.code).toBe(0);
-    expect(lenient.out[0]).toMatch(/^dd-codegen: 5 headers, .*, 2 unclassified;/);
+    expect(lenient.out[0]).toMatch(/^dd-codegen: 8 headers, .*, 2 unclassified;/);
     expect(lenient.err).toHaveLength(2);
     for (const line of lenient.err) expect(line).toMatch(/^dd-codegen: warning: .*"#include "graph\/ascend_string\.h"" is not classified: an include that no include folder has/);
     const strict = await cli(toolkit, ['--headers', 'include', '--out', join(work.path, 'no-external-strict'), '--strict']);

@@ -33,7 +33,9 @@ enum class RangePlace {
 
 class DeviceMemory {
  public:
-  static DeviceMemory &Instance();
+  // Exported, so that an ACL runtime library and an engine library built from these sources (the
+  // stand-in toolkit of verify-cann-build.mjs) share one registry, as CANN's share one runtime.
+  __attribute__((visibility("default"))) static DeviceMemory &Instance();
 
   // Maps `reserve` (≥ `size`) bytes aligned to `alignment` (a power of two ≥ the page size), of
   // which the caller may use `size`; 0 when the system has no memory for it.

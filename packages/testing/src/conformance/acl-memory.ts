@@ -1,4 +1,4 @@
-import { CachePlacement, DataType, aclrtMemcpyKind as Kind, aclrtMemMallocPolicy as Policy, makeCacheDesc } from '@dd/sys';
+import { CachePlacement, DataType, aclrtMemcpyKind, aclrtMemMallocPolicy, makeCacheDesc } from '@dd/sys';
 import { describe, expect, it } from 'vitest';
 import { pullPair } from './fixtures.js';
 import { Harness, SUITE_DEVICE, aclName, blocks, expectBytes, expectStatus, initialRowOf, pattern, rowOf } from './harness.js';
@@ -16,13 +16,13 @@ export function describeAclMemory(h: Harness): void {
     expect(aclName(status), h.b.lastError()).toBe(name);
   };
   /** aclrtMalloc that must succeed; the harness frees nothing of it, so the test frees it. */
-  const malloc = (size: number, policy: number = Policy.ACL_MEM_MALLOC_HUGE_FIRST): bigint => {
-    const result = h.b.aclrtMalloc(BigInt(size), policy as Policy);
+  const malloc = (size: number, policy: number = aclrtMemMallocPolicy.ACL_MEM_MALLOC_HUGE_FIRST): bigint => {
+    const result = h.b.aclrtMalloc(BigInt(size), policy as aclrtMemMallocPolicy);
     expectAcl(result.status, 'ACL_SUCCESS');
     return result.devPtr;
   };
   const copy = (dst: bigint, destMax: number, src: bigint, count: number, kind: number): number =>
-    h.b.aclrtMemcpy(dst, BigInt(destMax), src, BigInt(count), kind as Kind);
+    h.b.aclrtMemcpy(dst, BigInt(destMax), src, BigInt(count), kind as aclrtMemcpyKind);
 
   describe('ACL memory (aclInit … aclrtMemset)', () => {
     it('aclInit: ACL starts once per process: a repeat is ACL_ERROR_REPEAT_INITIALIZE, with the function named', () => {
@@ -43,28 +43,28 @@ export function describeAclMemory(h: Harness): void {
     });
 
     it('aclrtMalloc: huge-page policies give 2 MiB-aligned bases (HCCS needs them); size 0 and an unknown policy are ACL_ERROR_INVALID_PARAM', () => {
-      for (const policy of [Policy.ACL_MEM_MALLOC_HUGE_FIRST, Policy.ACL_MEM_MALLOC_HUGE_ONLY, Policy.ACL_MEM_MALLOC_HUGE_ONLY_P2P]) {
+      for (const policy of [aclrtMemMallocPolicy.ACL_MEM_MALLOC_HUGE_FIRST, aclrtMemMallocPolicy.ACL_MEM_MALLOC_HUGE_ONLY, aclrtMemMallocPolicy.ACL_MEM_MALLOC_HUGE_ONLY_P2P]) {
         const base = malloc(3 << 20, policy);
         expect(base % HUGE_PAGE).toBe(0n);
         expectAcl(h.b.aclrtFree(base), 'ACL_SUCCESS');
       }
-      expectAcl(h.b.aclrtMalloc(0n, Policy.ACL_MEM_MALLOC_HUGE_FIRST).status, 'ACL_ERROR_INVALID_PARAM');
-      expectAcl(h.b.aclrtMalloc(64n, 9 as Policy).status, 'ACL_ERROR_INVALID_PARAM');
-      expectAcl(h.b.aclrtMalloc(64n, (Policy.ACL_MEM_TYPE_LOW_BAND_WIDTH | Policy.ACL_MEM_TYPE_HIGH_BAND_WIDTH) as Policy).status, 'ACL_ERROR_INVALID_PARAM');
+      expectAcl(h.b.aclrtMalloc(0n, aclrtMemMallocPolicy.ACL_MEM_MALLOC_HUGE_FIRST).status, 'ACL_ERROR_INVALID_PARAM');
+      expectAcl(h.b.aclrtMalloc(64n, 9 as aclrtMemMallocPolicy).status, 'ACL_ERROR_INVALID_PARAM');
+      expectAcl(h.b.aclrtMalloc(64n, (aclrtMemMallocPolicy.ACL_MEM_TYPE_LOW_BAND_WIDTH | aclrtMemMallocPolicy.ACL_MEM_TYPE_HIGH_BAND_WIDTH) as aclrtMemMallocPolicy).status, 'ACL_ERROR_INVALID_PARAM');
     });
 
     it('aclrtMemcpy: HOST_TO_DEVICE, DEVICE_TO_DEVICE and DEVICE_TO_HOST carry the bytes', () => {
       const bytes = pattern(7, 10_000);
       const a = malloc(bytes.length);
       const b = malloc(bytes.length);
-      expectAcl(copy(a, bytes.length, h.b.addressOf(bytes), bytes.length, Kind.ACL_MEMCPY_HOST_TO_DEVICE), 'ACL_SUCCESS');
-      expectAcl(copy(b, bytes.length, a, bytes.length, Kind.ACL_MEMCPY_DEVICE_TO_DEVICE), 'ACL_SUCCESS');
+      expectAcl(copy(a, bytes.length, h.b.addressOf(bytes), bytes.length, aclrtMemcpyKind.ACL_MEMCPY_HOST_TO_DEVICE), 'ACL_SUCCESS');
+      expectAcl(copy(b, bytes.length, a, bytes.length, aclrtMemcpyKind.ACL_MEMCPY_DEVICE_TO_DEVICE), 'ACL_SUCCESS');
       const back = new Uint8Array(bytes.length);
-      expectAcl(copy(h.b.addressOf(back), back.length, b, back.length, Kind.ACL_MEMCPY_DEVICE_TO_HOST), 'ACL_SUCCESS');
+      expectAcl(copy(h.b.addressOf(back), back.length, b, back.length, aclrtMemcpyKind.ACL_MEMCPY_DEVICE_TO_HOST), 'ACL_SUCCESS');
       expectBytes(back, bytes, 'read back');
       // An offset inside an allocation is device memory too.
       const tail = new Uint8Array(100);
-      expectAcl(copy(h.b.addressOf(tail), 100, b + 9_900n, 100, Kind.ACL_MEMCPY_DEVICE_TO_HOST), 'ACL_SUCCESS');
+      expectAcl(copy(h.b.addressOf(tail), 100, b + 9_900n, 100, aclrtMemcpyKind.ACL_MEMCPY_DEVICE_TO_HOST), 'ACL_SUCCESS');
       expectBytes(tail, bytes.subarray(9_900), 'tail');
       expectAcl(h.b.aclrtFree(a), 'ACL_SUCCESS');
       expectAcl(h.b.aclrtFree(b), 'ACL_SUCCESS');
@@ -73,10 +73,10 @@ export function describeAclMemory(h: Harness): void {
     it('aclrtMemcpy: count above destMax is ACL_ERROR_INVALID_PARAM and copies nothing', () => {
       const device = malloc(64);
       const host = pattern(1, 64);
-      expectAcl(copy(device, 63, h.b.addressOf(host), 64, Kind.ACL_MEMCPY_HOST_TO_DEVICE), 'ACL_ERROR_INVALID_PARAM');
+      expectAcl(copy(device, 63, h.b.addressOf(host), 64, aclrtMemcpyKind.ACL_MEMCPY_HOST_TO_DEVICE), 'ACL_ERROR_INVALID_PARAM');
       expect(h.b.lastError()).toContain('count 64 is larger than destMax 63');
       const back = new Uint8Array(64).fill(0xee);
-      expectAcl(copy(h.b.addressOf(back), 64, device, 64, Kind.ACL_MEMCPY_DEVICE_TO_HOST), 'ACL_SUCCESS');
+      expectAcl(copy(h.b.addressOf(back), 64, device, 64, aclrtMemcpyKind.ACL_MEMCPY_DEVICE_TO_HOST), 'ACL_SUCCESS');
       expect(back.every((byte) => byte === 0)).toBe(true);
       expectAcl(h.b.aclrtFree(device), 'ACL_SUCCESS');
     });
@@ -85,12 +85,12 @@ export function describeAclMemory(h: Harness): void {
       const device = malloc(64);
       const host = new Uint8Array(64);
       const hostAddress = h.b.addressOf(host);
-      expectAcl(copy(hostAddress, 64, device, 64, Kind.ACL_MEMCPY_HOST_TO_DEVICE), 'ACL_ERROR_RT_PARAM_INVALID');
+      expectAcl(copy(hostAddress, 64, device, 64, aclrtMemcpyKind.ACL_MEMCPY_HOST_TO_DEVICE), 'ACL_ERROR_RT_PARAM_INVALID');
       expect(h.b.lastError()).toContain('ACL_MEMCPY_HOST_TO_DEVICE cannot copy from device memory to host memory');
-      expectAcl(copy(device, 64, hostAddress, 64, Kind.ACL_MEMCPY_DEVICE_TO_HOST), 'ACL_ERROR_RT_PARAM_INVALID');
-      expectAcl(copy(hostAddress, 64, hostAddress, 64, Kind.ACL_MEMCPY_DEVICE_TO_DEVICE), 'ACL_ERROR_RT_PARAM_INVALID');
-      expectAcl(copy(device, 64, device, 64, Kind.ACL_MEMCPY_INTER_DEVICE_TO_DEVICE), 'ACL_ERROR_RT_PARAM_INVALID');
-      expectAcl(copy(device, 64, hostAddress, 64, Kind.ACL_MEMCPY_DEFAULT), 'ACL_SUCCESS');
+      expectAcl(copy(device, 64, hostAddress, 64, aclrtMemcpyKind.ACL_MEMCPY_DEVICE_TO_HOST), 'ACL_ERROR_RT_PARAM_INVALID');
+      expectAcl(copy(hostAddress, 64, hostAddress, 64, aclrtMemcpyKind.ACL_MEMCPY_DEVICE_TO_DEVICE), 'ACL_ERROR_RT_PARAM_INVALID');
+      expectAcl(copy(device, 64, device, 64, aclrtMemcpyKind.ACL_MEMCPY_INTER_DEVICE_TO_DEVICE), 'ACL_ERROR_RT_PARAM_INVALID');
+      expectAcl(copy(device, 64, hostAddress, 64, aclrtMemcpyKind.ACL_MEMCPY_DEFAULT), 'ACL_SUCCESS');
       expectAcl(copy(device, 64, hostAddress, 64, 8), 'ACL_ERROR_INVALID_PARAM');
       expectAcl(h.b.aclrtFree(device), 'ACL_SUCCESS');
     });
@@ -98,9 +98,9 @@ export function describeAclMemory(h: Harness): void {
     it('aclrtMemcpy: a range past the end of its allocation is ACL_ERROR_INVALID_PARAM', () => {
       const device = malloc(1000);
       const host = new Uint8Array(2000);
-      expectAcl(copy(device, 2000, h.b.addressOf(host), 1001, Kind.ACL_MEMCPY_HOST_TO_DEVICE), 'ACL_ERROR_INVALID_PARAM');
+      expectAcl(copy(device, 2000, h.b.addressOf(host), 1001, aclrtMemcpyKind.ACL_MEMCPY_HOST_TO_DEVICE), 'ACL_ERROR_INVALID_PARAM');
       expect(h.b.lastError()).toContain('runs past the end of its 1000-byte allocation');
-      expectAcl(copy(device + 500n, 500, h.b.addressOf(host), 500, Kind.ACL_MEMCPY_HOST_TO_DEVICE), 'ACL_SUCCESS');
+      expectAcl(copy(device + 500n, 500, h.b.addressOf(host), 500, aclrtMemcpyKind.ACL_MEMCPY_HOST_TO_DEVICE), 'ACL_SUCCESS');
       expectAcl(h.b.aclrtFree(device), 'ACL_SUCCESS');
     });
 
@@ -108,7 +108,7 @@ export function describeAclMemory(h: Harness): void {
       const device = malloc(1000);
       expectAcl(h.b.aclrtMemset(device, 1000n, 0x5a, 600n), 'ACL_SUCCESS');
       const back = new Uint8Array(1000);
-      expectAcl(copy(h.b.addressOf(back), 1000, device, 1000, Kind.ACL_MEMCPY_DEVICE_TO_HOST), 'ACL_SUCCESS');
+      expectAcl(copy(h.b.addressOf(back), 1000, device, 1000, aclrtMemcpyKind.ACL_MEMCPY_DEVICE_TO_HOST), 'ACL_SUCCESS');
       expect([back[0], back[599], back[600]]).toEqual([0x5a, 0x5a, 0]);
       expectAcl(h.b.aclrtMemset(device, 10n, 0, 11n), 'ACL_ERROR_INVALID_PARAM');
       expectAcl(h.b.aclrtMemset(h.b.addressOf(back), 1000n, 0, 16n), 'ACL_ERROR_RT_PARAM_INVALID');
@@ -119,12 +119,12 @@ export function describeAclMemory(h: Harness): void {
       const { status, hostPtr } = h.b.aclrtMallocHost(256n);
       expectAcl(status, 'ACL_SUCCESS');
       const bytes = pattern(3, 256);
-      expectAcl(copy(hostPtr, 256, h.b.addressOf(bytes), 256, Kind.ACL_MEMCPY_HOST_TO_HOST), 'ACL_SUCCESS');
+      expectAcl(copy(hostPtr, 256, h.b.addressOf(bytes), 256, aclrtMemcpyKind.ACL_MEMCPY_HOST_TO_HOST), 'ACL_SUCCESS');
       const device = malloc(256);
-      expectAcl(copy(device, 256, hostPtr, 256, Kind.ACL_MEMCPY_HOST_TO_DEVICE), 'ACL_SUCCESS');
+      expectAcl(copy(device, 256, hostPtr, 256, aclrtMemcpyKind.ACL_MEMCPY_HOST_TO_DEVICE), 'ACL_SUCCESS');
       expectAcl(h.b.aclrtMemset(hostPtr, 256n, 0, 256n), 'ACL_ERROR_RT_PARAM_INVALID');
       const back = new Uint8Array(256);
-      expectAcl(copy(h.b.addressOf(back), 256, device, 256, Kind.ACL_MEMCPY_DEVICE_TO_HOST), 'ACL_SUCCESS');
+      expectAcl(copy(h.b.addressOf(back), 256, device, 256, aclrtMemcpyKind.ACL_MEMCPY_DEVICE_TO_HOST), 'ACL_SUCCESS');
       expectBytes(back, bytes, 'through pinned and device memory');
       expectAcl(h.b.aclrtFreeHost(hostPtr), 'ACL_SUCCESS');
       expectAcl(h.b.aclrtFree(device), 'ACL_SUCCESS');
@@ -143,10 +143,10 @@ export function describeAclMemory(h: Harness): void {
       expectAcl(h.b.aclrtFreeHost(hostPtr), 'ACL_SUCCESS');
       // Freed memory is gone: a copy from it is refused, not read.
       const back = new Uint8Array(64);
-      expect(aclName(copy(h.b.addressOf(back), 64, device, 64, Kind.ACL_MEMCPY_DEVICE_TO_HOST))).not.toBe('ACL_SUCCESS');
+      expect(aclName(copy(h.b.addressOf(back), 64, device, 64, aclrtMemcpyKind.ACL_MEMCPY_DEVICE_TO_HOST))).not.toBe('ACL_SUCCESS');
     });
 
-    it('A22: placement kDevice registers only aclrtMalloc memory: host memory, page-locked memory and a tensor past its allocation are LLM_FAILED and use their id (A13)', () => {
+    it('choice A22: placement kDevice registers only aclrtMalloc memory: host memory, page-locked memory and a tensor past its allocation are LLM_FAILED and use their id (A13)', () => {
       const dd = h.client();
       const desc = makeCacheDesc({ placement: CachePlacement.kDevice, num_tensors: 2, data_type: DataType.DT_UINT8, shape: BigInt64Array.of(4n, 16n) });
       const host = [new Uint8Array(64), new Uint8Array(64)].map((tensor) => h.b.addressOf(tensor));

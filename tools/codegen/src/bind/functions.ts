@@ -90,7 +90,7 @@ export function bindFunctions(input: FunctionBindInput, coverage: IrCoverageEntr
         `free function ${f.qualifiedName} returns ${renderType(f.returnType)}, not the status type ${group.statusType} of group ${groupName} (the shim returns the status of every call).`,
         f.file,
         f.line,
-        `bind it into a group whose "statusType" it returns, or ${RULE_FIX(f).replace(/^add/, 'skip it: add')}`,
+        `leave it unbound with a rule { "match": "^${f.name}$", "skip": "<reason>" } before the one that binds it in "functions", or "skip": { "${f.qualifiedName}": "<reason>" } in the config (--config); or bind it into a group whose "statusType" it returns.`,
       );
     }
     const params = f.params.map((p) => mapParam(types, p, f.namespace, { what: `parameter ${p.name} of ${f.qualifiedName}`, file: f.file, line: f.line, skipKey: f.qualifiedName }));
