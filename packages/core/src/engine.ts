@@ -613,9 +613,10 @@ export class LlmDataDist extends EventTarget {
       }
     }
     this.#caches.clear();
-    this.#health.stop();
-    for (const link of this.#links.values()) this.#health.close(link, 'engine-closed');
+    const links = [...this.#links.values()];
     this.#links.clear();
+    for (const link of links) this.#health.close(link, 'engine-closed');
+    this.#health.stop();
     const error = status === StatusCode.LLM_SUCCESS ? undefined : errorFromStatus({ status, operation: op, nativeMessage });
     endOperation(span, { status, statusName: statusNameOf(status), ...(error === undefined ? {} : { error }) });
     if (error !== undefined) throw error;
