@@ -357,7 +357,8 @@ export class LlmDataDist extends EventTarget {
     const seen = target instanceof ClusterLink ? target : undefined;
     return this.#health.relinkOnce(peer.clusterId, seen, async () => {
       const stale = this.#links.get(peer.clusterId);
-      await this.#unlinkResolved([stale ?? peer], timeoutMs, true, signal, 'relinked');
+      const unlinked = await this.#unlinkResolved([stale ?? peer], timeoutMs, true, signal, 'relinked');
+      if (unlinked.failures[0] !== undefined) throw unlinked.failures[0].error;
       const fresh = new ClusterLink(peer.clusterId, peer.remote, peer.local);
       const outcome = policy === undefined ? await this.#linkOnce([fresh], timeoutMs, signal, undefined) : await this.#linkRetrying([fresh], timeoutMs, signal, policy);
       const failure = outcome.failures[0];

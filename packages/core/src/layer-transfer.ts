@@ -233,15 +233,25 @@ export async function runLayers(plan: LayerPlan, move: LayerMove): Promise<Layer
   const results: LayerResult[] = Array.from({ length: count }, (_x, i) => ({ status: 'not-started', layer: first + i, remoteLayer: remoteFirst + i }));
   const inFlight = new Set<Promise<void>>();
   let stop: { readonly status: number; readonly message: string; readonly cause: unknown } | undefined;
-  // Aborted when the call ends early, so a readiness function can stop computing for it.
+  // Aborted when the call ends or stops early, so a readiness function can stop waiting for it.
   const ended = new AbortController();
+  let wake: () => void = () => undefined;
+  // Settles when the call stops early, so a wait for readiness ends with it.
+  const stopped = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const halt = (reason: { readonly status: number; readonly message: string; readonly cause: unknown }): void => {
+    stop ??= reason;
+    wake();
+    ended.abort();
+  };
 
   const report = (result: LayerResult): void => {
     results[result.layer - first] = result;
     try {
       plan.onLayer?.(result);
     } catch (error) {
-      stop ??= { status: StatusCode.LLM_FAILED, message: `${op}: onLayer threw for layer ${result.layer}`, cause: error };
+      halt({ status: StatusCode.LLM_FAILED, message: `${op}: onLayer threw for layer ${result.layer}`, cause: error });
     }
   };
 
@@ -251,7 +261,7 @@ export async function runLayers(plan: LayerPlan, move: LayerMove): Promise<Layer
       (done) => report({ status: 'done', layer, remoteLayer, bytes: done.bytes, durationMs: done.durationMs, attempts: done.attempts }),
       (error: unknown) => {
         const failure = error instanceof DataDistError ? error : new DataDistError({ status: StatusCode.LLM_FAILED, operation: op, message: String(error), cause: error });
-        stop ??= { status: failure.status, message: `${op}: layer ${layer} failed: ${failure.message}`, cause: failure };
+        halt({ status: failure.status, message: `${op}: layer ${layer} failed: ${failure.message}`, cause: failure });
         report({ status: 'failed', layer, remoteLayer, error: failure });
       },
     );
@@ -264,14 +274,18 @@ export async function runLayers(plan: LayerPlan, move: LayerMove): Promise<Layer
     for (;;) {
       while (inFlight.size >= plan.maxInFlight) await unlessAborted(op, Promise.race(inFlight), signal);
       if (stop !== undefined) break;
-      let next: IteratorResult<number>;
+      let next: IteratorResult<number> | undefined;
       try {
-        next = await unlessAborted(op, source.next(), signal);
+        const pending = source.next();
+        // A readiness that fails after the call stopped has nobody to tell.
+        pending.catch(() => undefined);
+        next = await unlessAborted(op, Promise.race([pending, stopped.then(() => undefined)]), signal);
       } catch (error) {
         if (error instanceof OperationAbortedError) throw error;
-        stop ??= { status: StatusCode.LLM_FAILED, message: `${op}: a layer never became ready: ${error instanceof Error ? error.message : String(error)}`, cause: error };
+        halt({ status: StatusCode.LLM_FAILED, message: `${op}: a layer never became ready: ${error instanceof Error ? error.message : String(error)}`, cause: error });
         break;
       }
+      if (next === undefined) break;
       if (next.done === true || stop !== undefined) break;
       start(next.value);
     }

@@ -204,6 +204,38 @@ describe('layer-wise transfer: flow control, failures, cancellation (fake)', () 
     }
   });
 
+  it('a failed layer ends the wait for a layer that is never ready, and aborts the readiness function\'s signal', async () => {
+    const { pair, network, served, into } = await fakePair(3);
+    try {
+      network.faults.failTransfer({ nth: 1, status: StatusCode.LLM_FAILED });
+      let told = false;
+      const error = await pair.decoder
+        .pullLayers({
+          from: { clusterId: 1n, cacheId: served.id },
+          into,
+          srcBlocks: [0],
+          dstBlocks: [0],
+          // Layer 0 is ready; layer 1 only ever becomes ready when the call gives up on it.
+          ready: (layer, signal) =>
+            layer === 0
+              ? undefined
+              : new Promise<void>((_resolve, reject) =>
+                  signal.addEventListener('abort', () => {
+                    told = true;
+                    reject(new Error('no longer needed'));
+                  }),
+                ),
+          maxInFlight: 2,
+        })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LayerTransferError);
+      expect((error as LayerTransferError).layers.map((l) => l.status)).toEqual(['failed', 'not-started', 'not-started']);
+      expect(told).toBe(true);
+    } finally {
+      await pair.dispose();
+    }
+  });
+
   it('an abort rejects at once, starts no further layer, and passes the abort to the readiness function', async () => {
     const { pair, network, served, into } = await fakePair(4);
     try {
