@@ -45,8 +45,10 @@ void UnlistEngine(const llm_datadist::LlmDataDist *engine) {
 namespace llm_datadist {
 bool LlmDataDistImpl::initialized() const { return runtime() != nullptr; }
 
-// A link found broken by a transfer or by the serve loop says so; one whose peer hung up since is
-// marked broken now, as a transfer would find it (docs/compat.md, choices: A1, A16).
+// A link the reactor or a transfer found broken says so, with the first cause it recorded (the
+// one every pending and later call on it returns). One whose peer hung up before the reactor got
+// to it is marked broken now, with the reactor's and the transfers' own text for it (docs/compat.md,
+// choices: A1, A16).
 int32_t LlmDataDistImpl::LinkState(uint64_t cluster_id, std::string *cause) const {
   const std::shared_ptr<Runtime> rt = runtime();
   const std::shared_ptr<dd::host::ClusterLink> link = rt == nullptr ? nullptr : rt->state.links.Find(cluster_id);
@@ -54,7 +56,7 @@ int32_t LlmDataDistImpl::LinkState(uint64_t cluster_id, std::string *cause) cons
     return DD_LINK_STATE_ABSENT;
   }
   if (!link->broken() && link->PeerHungUp()) {
-    link->MarkBroken("the peer closed the link");
+    link->MarkBroken("cluster " + std::to_string(link->peer().cluster_id) + " closed the connection");
   }
   if (!link->broken()) {
     return DD_LINK_STATE_UP;

@@ -1,6 +1,7 @@
 // dd's link-health extension on the host backend (headers/dd/link_health.h): the state of the
-// links an engine holds, read from what the backend already watches (a link is marked broken when
-// its peer hangs up, stops sending heartbeats or fails a transfer), without touching the network.
+// links an engine holds, read from what the backend already watches (the reactor marks a link
+// broken when its peer closes or resets a connection, sends no byte for max(3 heartbeats, 1 s) or
+// breaks the protocol; a transfer when it fails), without touching the network.
 // An extension call names its engine by the LlmDataDist handle; only handles of live engines,
 // listed here by their constructors, are accepted, so a stale or forged one is refused, not followed.
 #ifndef DD_HOST_LINK_HEALTH_H_
