@@ -56,8 +56,14 @@ describe.each(backends)('link health over the $name backend', (backend) => {
       expect(pair.decoder.links).toEqual([link]);
       expect(pair.decoder.links[0]!.state.status).toBe('broken');
       expect(afterMs).toBeLessThan(EVENT_BOUND_MS);
-      // A transfer over it now fails as the rules say (choice A1/A16), and the state stays broken.
-      await expect(pair.decoder.pullBlocks({ from: { clusterId: 1n, cacheId: 1n }, into, srcBlocks: [0], dstBlocks: [0] })).rejects.toBeInstanceOf(TimeoutError);
+      // A transfer over it now fails as the rules say (choice A1/A16), naming the cause the event
+      // reported, and the state stays broken.
+      const failed = await pair.decoder.pullBlocks({ from: { clusterId: 1n, cacheId: 1n }, into, srcBlocks: [0], dstBlocks: [0] }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failed).toBeInstanceOf(TimeoutError);
+      expect((failed as TimeoutError).nativeMessage).toContain(seen.state.status === 'broken' ? seen.state.cause.message : '?');
     } finally {
       await pair.dispose();
     }
