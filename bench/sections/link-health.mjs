@@ -2,7 +2,8 @@
 // closes its sockets) the survivor's @dd/core engine reports the link broken (its 'linkstatechange'
 // event), with nothing transferred, over the same-host data path and over TCP, at the default poll
 // of 100 ms and at 20 ms; how long relink() takes once the peer is back on the same address, with
-// the first pull after it checked byte for byte; and the same detection on the fake (vanish).
+// the first pull after it (every block of the peer's cache, in reverse order) checked byte for byte;
+// and the same on the fake (vanish, restart, relink, checked pull).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -18,6 +19,24 @@ const { FakeNetwork } = await importTesting();
 const peerScript = fileURLToPath(new URL('../fixtures/link-peer.mjs', import.meta.url));
 const ROUNDS = quick ? 5 : 20;
 const EVENT_BOUND_MS = 10_000;
+// The peer's cache (bench/fixtures/link-peer.mjs) and ours: 2 tensors of 16 blocks of 4096 bytes.
+const desc = { placement: 'host', dataType: DataType.DT_UINT8, shape: [16, 4096], numTensors: 2 };
+const BLOCKS = desc.shape[0];
+const ALL = Array.from({ length: BLOCKS }, (_, b) => b);
+const REVERSED = ALL.map((b) => BLOCKS - 1 - b);
+const PULLED_BYTES = desc.numTensors * BLOCKS * desc.shape[1];
+
+/** Zeroes `into`, pulls every block of the peer's cache into the reverse slot, checks every byte. */
+async function pullAllChecked(decoder, into, cacheId, byteOf, what) {
+  for (let t = 0; t < desc.numTensors; t += 1) for (const b of ALL) into.block(t, b).fill(0);
+  await decoder.pullBlocks({ from: { clusterId: 1n, cacheId }, into, srcBlocks: ALL, dstBlocks: REVERSED });
+  for (let t = 0; t < desc.numTensors; t += 1) {
+    for (const b of ALL) {
+      const expected = byteOf(t, b);
+      if (into.block(t, REVERSED[b]).some((byte) => byte !== expected)) throw new Error(`${what}: wrong bytes in tensor ${t}, block ${b}`);
+    }
+  }
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -67,7 +86,7 @@ async function killRound(dataPath, pollMs, round) {
   const first = await startPeer(port, dataPath, round);
   const decoder = LlmDataDist.create({ clusterId: 2n, role: 'decoder', linkPollIntervalMs: pollMs, extraOptions: { 'dd.DataPath': dataPath } });
   try {
-    const into = decoder.registerHostCache({ placement: 'host', dataType: DataType.DT_UINT8, shape: [16, 4096], numTensors: 2 });
+    const into = decoder.registerHostCache(desc);
     const [link] = await decoder.link({ clusterId: 1n, remote: { ip: '127.0.0.1', port }, local: { ip: '127.0.0.1', port: 0 } });
     const seen = new Promise((resolve) => decoder.addEventListener('linkstatechange', (e) => resolve(performance.now()), { once: true }));
     await sleep(pollMs * (2 + (round + 0.5) / ROUNDS));
@@ -83,11 +102,7 @@ async function killRound(dataPath, pollMs, round) {
     const relinkStarted = performance.now();
     const fresh = await decoder.relink(link);
     const relinkMs = performance.now() - relinkStarted;
-    await decoder.pullBlocks({ from: { clusterId: 1n, cacheId: second.cacheId }, into, srcBlocks: [5, 6], dstBlocks: [0, 1] });
-    for (const [t, b, dst] of [[0, 5, 0], [1, 6, 1]]) {
-      const expected = (round + 100 + 7 * t + b) & 0xff;
-      if (into.block(t, dst).some((byte) => byte !== expected)) throw new Error(`the pull after relink delivered wrong bytes in tensor ${t}`);
-    }
+    await pullAllChecked(decoder, into, second.cacheId, (t, b) => (round + 100 + 7 * t + b) & 0xff, 'the pull after relink');
     await decoder.unlink(fresh);
     const done = once(second.child, 'exit');
     second.child.stdin.end();
@@ -123,6 +138,7 @@ for (const dataPath of ['auto', 'tcp']) {
     if (pollMs === 100) {
       results.push(entry(`kill -9 → peer process reaped (exit event), ${path}, median ms`, median(gone), 'ms'));
       results.push(entry(`relink() after the peer restarted, ${path}, median ms`, median(relinks), 'ms'));
+      results.push(entry(`KiB pulled and checked after each relink, ${path}`, PULLED_BYTES / 1024, 'KiB'));
     }
   }
 }
@@ -131,13 +147,12 @@ for (const dataPath of ['auto', 'tcp']) {
 // address, and relink() and a checked pull follow, as above.
 const fakeEvents = [];
 const fakeRelinks = [];
-const fakeDesc = { placement: 'host', dataType: DataType.DT_UINT8, shape: [16, 4096], numTensors: 2 };
 for (let round = 0; round < ROUNDS; round += 1) {
   const network = new FakeNetwork();
   const listen = { ip: '10.0.0.1', port: 26000 };
   const prompt = LlmDataDist.create({ clusterId: 1n, role: 'prompt', listen, bindings: network.bindings });
   const decoder = LlmDataDist.create({ clusterId: 2n, role: 'decoder', listen: { ip: '10.0.0.2', port: 26000 }, bindings: network.bindings });
-  const into = decoder.registerHostCache(fakeDesc);
+  const into = decoder.registerHostCache(desc);
   const [link] = await decoder.link({ clusterId: 1n, remote: listen });
   await sleep(100 * (2 + (round + 0.5) / ROUNDS));
   const vanishedAt = performance.now();
@@ -145,13 +160,13 @@ for (let round = 0; round < ROUNDS; round += 1) {
   await brokenWithin(link, EVENT_BOUND_MS);
   fakeEvents.push(performance.now() - vanishedAt);
   const restarted = LlmDataDist.create({ clusterId: 1n, role: 'prompt', listen, bindings: network.bindings });
-  const served = restarted.registerHostCache(fakeDesc);
-  served.block(1, 9).fill(0x5a);
+  const served = restarted.registerHostCache(desc);
+  const byteOf = (t, b) => (round + 7 * t + b) & 0xff;
+  for (let t = 0; t < desc.numTensors; t += 1) for (const b of ALL) served.block(t, b).fill(byteOf(t, b));
   const relinkStarted = performance.now();
   await decoder.relink(link);
   fakeRelinks.push(performance.now() - relinkStarted);
-  await decoder.pullBlocks({ from: { clusterId: 1n, cacheId: served.id }, into, srcBlocks: [9], dstBlocks: [2] });
-  if (into.block(1, 2).some((byte) => byte !== 0x5a)) throw new Error('the pull after relink on the fake delivered wrong bytes');
+  await pullAllChecked(decoder, into, served.id, byteOf, 'the pull after relink on the fake');
   await decoder.unlink(1n);
   for (const engine of [decoder, restarted, prompt]) {
     await engine.settled();
@@ -161,4 +176,5 @@ for (let round = 0; round < ROUNDS; round += 1) {
 note(`fake: vanish → event median ${median(fakeEvents).toFixed(1)} ms over ${ROUNDS} rounds (poll 100 ms); relink median ${median(fakeRelinks).toFixed(2)} ms`);
 results.push(entry('fake vanish → linkstatechange, poll 100 ms, median ms', median(fakeEvents), 'ms'));
 results.push(entry('fake relink() after the peer restarted, median ms', median(fakeRelinks), 'ms'));
+results.push(entry('fake KiB pulled and checked after each relink', PULLED_BYTES / 1024, 'KiB'));
 write(results);
