@@ -32,7 +32,7 @@ function layerwise(report: DemoReport): string[] {
     `layer-wise push (device), ${l.layers} layers × ${formatBytes(l.bytesPerRequest / l.layers)}, ${l.computeMs} ms simulated compute per layer, median of ${l.requests} requests:`,
     `  sequential loop (compute a layer, then push it): ${formatMs(l.sequentialMs)} per request`,
     `  pushLayers (each layer pushed as it is computed, ≤ ${l.maxInFlight} in flight): ${formatMs(l.pipelinedMs)} per request (compute alone: ${formatMs(l.computeOnlyMs)})`,
-    `  overlap: ${(saved * 100).toFixed(0)}% less wall time (${(l.sequentialMs / l.pipelinedMs).toFixed(2)}× faster); pushed blocks zeroed before and verified on the prompt side after every request`,
+    `  overlap: ${(saved * 100).toFixed(0)}% less wall time (${(l.sequentialMs / l.pipelinedMs).toFixed(2)}× faster); pushed blocks zeroed before and verified on the prompt side after every request (${formatBytes(l.verifiedBytes)} checked)`,
   ];
 }
 

@@ -31,7 +31,7 @@ describe('pnpm demo (two processes, host backend)', () => {
     expect(r.stdout).toMatch(/^layer-wise push \(device\), 2 layers × 256 KiB, 1 ms simulated compute per layer, median of 3 requests:$/m);
     expect(r.stdout).toMatch(/^ {2}sequential loop \(compute a layer, then push it\): \S+ (?:µs|ms|s) per request$/m);
     expect(r.stdout).toMatch(/^ {2}pushLayers \(each layer pushed as it is computed, ≤ 2 in flight\): \S+ (?:µs|ms|s) per request \(compute alone: \S+ (?:µs|ms|s)\)$/m);
-    expect(r.stdout).toMatch(/^ {2}overlap: -?\d+% less wall time \(\d+\.\d\d× faster\); pushed blocks zeroed before and verified on the prompt side after every request$/m);
+    expect(r.stdout).toMatch(/^ {2}overlap: -?\d+% less wall time \(\d+\.\d\d× faster\); pushed blocks zeroed before and verified on the prompt side after every request \([\d.]+ [KMGT]iB checked\)$/m);
     expect(r.stdout).toMatch(/^link \S+ (?:µs|ms|s), unlink/m);
     expect(r.stdout).toMatch(/✓ verified .* on both sides: every byte matched/);
     expect(r.stderr).toMatch(/prompt: process \d+ listens on 127\.0\.0\.1:\d+, device cache \d+, host cache \d+ registered/);
