@@ -81,8 +81,8 @@ function run(command, commandArgs) {
 
 if (backend !== 'host' && backend !== 'cann') fail(`unknown backend '${backend}'.`, 'use --backend host or --backend cann.');
 if (backend !== 'cann' && (flag('--include') || flag('--config'))) fail('--include and --config apply to --backend cann only.', 'add --backend cann, or leave them out.');
-if (!have('cmake')) fail('cmake was not found. Install a C++17 toolchain first: apt-get install -y cmake g++ make');
-if (!have('c++') && !have('g++')) fail('no C++ compiler was found. Install one first: apt-get install -y g++ cmake make');
+if (!have('cmake')) fail('cmake was not found. Install a C++17 toolchain first: apt-get install -y cmake g++ make libssl-dev');
+if (!have('c++') && !have('g++')) fail('no C++ compiler was found. Install one first: apt-get install -y g++ cmake make libssl-dev');
 if (arch !== process.arch && cross === undefined) {
   fail(`cannot build for ${arch} on ${process.arch}.`, `cross builds go from x64 to ${Object.keys(crossToolchains).join(', ')}; build from source on a ${arch} machine instead.`);
 }

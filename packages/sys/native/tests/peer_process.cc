@@ -17,8 +17,8 @@
 namespace ddtest {
 namespace {
 // The child's command line: [emulator words…] <this executable> --dd-peer <ready fd> <command fd>
-// <cluster id> <port> <tensors> <rows> <row bytes> <seed> [key=value…]. Built before fork so the
-// child only calls execvp.
+// <cluster id> <port> <tensors> <rows> <row bytes> <seed> <listen> <link port> <link cluster>
+// [key=value…]. Built before fork so the child only calls execvp.
 std::vector<std::string> ChildCommand(const PeerSpec &spec, int ready_fd, int command_fd) {
   std::vector<std::string> words;
   if (const char *emulator = std::getenv("DD_TEST_EMULATOR"); emulator != nullptr) {
@@ -33,7 +33,8 @@ std::vector<std::string> ChildCommand(const PeerSpec &spec, int ready_fd, int co
   for (const std::string &word :
        {std::string(kPeerFlag), std::to_string(ready_fd), std::to_string(command_fd), std::to_string(spec.cluster_id),
         std::to_string(spec.port), std::to_string(spec.tensors), std::to_string(spec.rows),
-        std::to_string(spec.row_bytes), std::to_string(spec.seed)}) {
+        std::to_string(spec.row_bytes), std::to_string(spec.seed), std::to_string(spec.listen ? 1 : 0),
+        std::to_string(spec.link_port), std::to_string(spec.link_cluster)}) {
     words.push_back(word);
   }
   for (const auto &[key, value] : spec.options) {
@@ -46,7 +47,7 @@ int ReadyTimeoutMs() { return std::getenv("DD_TEST_EMULATOR") != nullptr ? 60000
 }  // namespace
 
 int RunPeerMain(int argc, char **argv) {
-  if (argc < 10) {
+  if (argc < 13) {
     return 2;
   }
   const int ready_fd = std::atoi(argv[2]);
@@ -58,7 +59,10 @@ int RunPeerMain(int argc, char **argv) {
   spec.rows = std::strtoull(argv[7], nullptr, 10);
   spec.row_bytes = std::strtoull(argv[8], nullptr, 10);
   spec.seed = static_cast<uint32_t>(std::strtoul(argv[9], nullptr, 10));
-  for (int i = 10; i < argc; ++i) {
+  spec.listen = std::strtoul(argv[10], nullptr, 10) != 0U;
+  spec.link_port = static_cast<uint16_t>(std::strtoul(argv[11], nullptr, 10));
+  spec.link_cluster = std::strtoull(argv[12], nullptr, 10);
+  for (int i = 13; i < argc; ++i) {
     const std::string option = argv[i];
     const size_t eq = option.find('=');
     if (eq != std::string::npos) {
@@ -66,14 +70,19 @@ int RunPeerMain(int argc, char **argv) {
     }
   }
   ::alarm(120);  // never outlive a stuck test run
-  int64_t reply[2] = {static_cast<int64_t>(LLM_FAILED), -1};
+  int64_t reply[3] = {static_cast<int64_t>(LLM_FAILED), -1, 0};
   {
-    LlmDataDist engine(spec.cluster_id, LlmRole::kPrompt);
+    LlmDataDist engine(spec.cluster_id, spec.link_port != 0U ? LlmRole::kDecoder : LlmRole::kPrompt);
     HostCache cache(spec.tensors, spec.rows, spec.row_bytes);
     cache.Fill(spec.seed);
-    reply[0] = engine.Initialize(EngineOptionsFor(spec.port, spec.options));
+    std::vector<uint8_t> unregistered(PeerProcess::kUnregisteredBytes, PeerProcess::kUnregisteredByte);
+    reply[2] = static_cast<int64_t>(reinterpret_cast<uintptr_t>(unregistered.data()));
+    reply[0] = engine.Initialize(EngineOptionsFor(spec.listen ? spec.port : 0, spec.options));
     if (reply[0] == LLM_SUCCESS) {
       reply[1] = Register(engine, cache);
+    }
+    if (reply[0] == LLM_SUCCESS && spec.link_port != 0U) {
+      reply[0] = Link(engine, spec.link_cluster, spec.link_port, 5000);
     }
     [[maybe_unused]] ssize_t n = ::write(ready_fd, reply, sizeof(reply));
     char command = 0;
@@ -87,7 +96,7 @@ PeerProcess::PeerProcess(PeerSpec spec) : spec_(std::move(spec)) {
   for (int attempt = 0; attempt < 5 && !ready_; ++attempt) {
     Reap();
     const uint16_t requested = spec_.port;
-    if (requested == 0U || attempt > 0) {
+    if (spec_.listen && (requested == 0U || attempt > 0)) {
       spec_.port = FreePort();
     }
     int ready_pipe[2];
@@ -113,15 +122,16 @@ PeerProcess::PeerProcess(PeerSpec spec) : spec_(std::move(spec)) {
     ::close(ready_pipe[1]);
     ::close(command_pipe[0]);
     command_fd_ = command_pipe[1];
-    int64_t reply[2] = {-1, -1};
+    int64_t reply[3] = {-1, -1, 0};
     pollfd p{ready_pipe[0], POLLIN, 0};
     if (::poll(&p, 1, ReadyTimeoutMs()) == 1 && ::read(ready_pipe[0], reply, sizeof(reply)) == sizeof(reply)) {
       ready_ = reply[0] == LLM_SUCCESS && reply[1] > 0;
       cache_id_ = reply[1];
+      unregistered_addr_ = static_cast<uint64_t>(reply[2]);
     }
     ::close(ready_pipe[0]);
-    if (requested != 0U && !ready_) {
-      break;  // a fixed port was asked for: do not silently move
+    if ((requested != 0U || !spec_.listen) && !ready_) {
+      break;  // a fixed port was asked for, or nothing listens: do not retry elsewhere
     }
   }
 }
