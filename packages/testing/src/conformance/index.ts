@@ -9,6 +9,7 @@ import { describeLayerRanges } from './layer-ranges.js';
 import { describeLifecycle } from './lifecycle.js';
 import { describeLinks } from './links.js';
 import { describeLocalCommRes } from './local-comm-res.js';
+import { describePeerAuthentication } from './peer-authentication.js';
 import { describePeerDeath } from './peer-death.js';
 import { describePullKvBlocks } from './pull-kv-blocks.js';
 import { describePullKvCache } from './pull-kv-cache.js';
@@ -52,6 +53,7 @@ export function runConformance(factory: ConformanceBackendFactory, options: Conf
     describeUnlink(harness);
     describeSetRole(harness);
     describePeerDeath(harness);
+    describePeerAuthentication(harness);
     describeRegistration(harness);
     describePullKvCache(harness);
     describePullKvBlocks(harness);
