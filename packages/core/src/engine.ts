@@ -15,6 +15,7 @@ import {
   type UnlinkTarget,
 } from './cluster-link.js';
 import { beginOperation, endOperation } from './diagnostics.js';
+import { noteListener } from './listener-exposure.js';
 import { formatListenAddress, resolveEngineOptions, toListenAddress, type EngineOptions, type ListenAddress } from './engine-options.js';
 import {
   AggregateLinkError,
@@ -111,6 +112,8 @@ export class LlmDataDist {
   readonly #handle: LlmDataDistHandle;
   readonly #hasLocalCommResources: boolean;
   readonly #deviceId: number;
+  /** Whether this engine holds a shared secret (`auth`): decides the unauthenticated-listener warning. */
+  readonly #authenticated: boolean;
   readonly #owner: CacheOwner;
   #role: Role;
   #listen: ListenAddress | undefined;
@@ -127,9 +130,11 @@ export class LlmDataDist {
     listen: ListenAddress | undefined,
     hasLocalCommResources: boolean,
     deviceId: number,
+    authenticated: boolean,
   ) {
     this.#bindings = bindings;
     this.#deviceId = deviceId;
+    this.#authenticated = authenticated;
     this.#handle = handle;
     this.clusterId = clusterId;
     this.#role = role;
@@ -162,7 +167,8 @@ export class LlmDataDist {
       throw error;
     }
     endOperation(span, { status, statusName: 'LLM_SUCCESS' });
-    return new LlmDataDist(bindings, created.handle, resolved.clusterId, resolved.role, resolved.listen, resolved.hasLocalCommResources, resolved.deviceId);
+    noteListener(resolved.clusterId, resolved.listen, resolved.authenticated);
+    return new LlmDataDist(bindings, created.handle, resolved.clusterId, resolved.role, resolved.listen, resolved.hasLocalCommResources, resolved.deviceId, resolved.authenticated);
   }
 
   /** The device this engine runs on (`llm.DeviceId`): where `allocateCache` puts device memory. */
@@ -219,6 +225,7 @@ export class LlmDataDist {
     this.#runSync(op, () => this.#bindings.LlmDataDist_SetRole(this.#handle, nativeRole, nativeOptions));
     this.#role = role;
     this.#listen = listen;
+    noteListener(this.clusterId, listen, this.#authenticated);
   }
 
   /**
