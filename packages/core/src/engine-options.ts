@@ -12,6 +12,12 @@ export interface ListenAddress {
   readonly port: number;
 }
 
+/** The shared secret of {@link EngineOptions.auth}. */
+export interface AuthOptions {
+  /** 16 to 4096 bytes of UTF-8 without NUL, the same on every engine; never echoed in errors. */
+  readonly secret: string;
+}
+
 /** Everything {@link LlmDataDist.create} needs, in one object. */
 export interface EngineOptions {
   /** This engine's cluster id: a bigint in [0, 2^64), or a non-negative safe-integer number. */
@@ -35,6 +41,14 @@ export interface EngineOptions {
    * default 4096). V2 has no such cap; dd bounds it so no peer can exhaust an engine (docs/compat.md D12).
    */
   readonly maxLinks?: number | undefined;
+  /**
+   * Peer authentication (`dd.AuthSecret`, host backend and fake; docs/security.md). Every engine
+   * that links to or accepts links from this one must hold the same secret: both sides prove it in
+   * the handshake before anything about memory is sent, and a peer that cannot gets
+   * `LLM_LINK_FAILED`. It does not encrypt the data path. Without it, any process that reaches the
+   * listen port can link, as in V2; an engine listening beyond loopback without it warns once.
+   */
+  readonly auth?: AuthOptions | undefined;
   /** Local communication resources (`llm.LocalCommRes`): the JSON rank table, as text or an object. */
   readonly localCommResources?: string | Readonly<Record<string, unknown>>;
   /**
@@ -59,6 +73,8 @@ export interface ResolvedEngineOptions {
   readonly nativeRole: LlmRole;
   readonly listen: ListenAddress | undefined;
   readonly hasLocalCommResources: boolean;
+  /** Whether the engine holds a shared secret (`auth` or `dd.AuthSecret` in `extraOptions`). */
+  readonly authenticated: boolean;
   /** `llm.DeviceId`: the device the engine runs on and allocates device memory on. */
   readonly deviceId: number;
   readonly nativeOptions: Readonly<Record<string, string>>;
@@ -75,14 +91,30 @@ const OPTION_NAMES: readonly (keyof EngineOptions)[] = [
   'listen',
   'syncTimeoutMs',
   'maxLinks',
-  'linkPollIntervalMs',
+  'auth',
   'localCommResources',
+  'linkPollIntervalMs',
   'extraOptions',
   'bindings',
   'nativeLibrary',
 ];
 
 const MAX_LINKS_KEY = 'dd.MaxLinks';
+const AUTH_SECRET_KEY = 'dd.AuthSecret';
+
+/** `auth.secret` as `dd.AuthSecret` takes it; the secret itself never appears in the error. */
+function toAuthSecret(value: unknown): string {
+  const auth = requireObject(OP, 'options.auth', value);
+  for (const key of Object.keys(auth)) {
+    if (key !== 'secret') throw new DataDistArgumentError(OP, `options.auth.${key}`, 'is not an auth option; the only one is `secret`');
+  }
+  const secret = auth.secret;
+  if (typeof secret !== 'string') throw new DataDistArgumentError(OP, 'options.auth.secret', `must be a string, got ${secret === null ? 'null' : typeof secret}`);
+  if (secret.includes('\0')) throw new DataDistArgumentError(OP, 'options.auth.secret', 'must not contain a NUL character');
+  const bytes = Buffer.byteLength(secret, 'utf8');
+  if (bytes < 16 || bytes > 4096) throw new DataDistArgumentError(OP, 'options.auth.secret', `must be 16 to 4096 bytes of UTF-8 (it is ${bytes})`);
+  return secret;
+}
 
 /** `localCommResources` given as an object, as JSON text; a value JSON cannot hold is an argument error. */
 function toJson(value: object): string {
@@ -103,10 +135,11 @@ function rejectUnknownKeys(options: Record<string, unknown>): void {
   }
 }
 
-/** A raw option key or value as the native map takes it: a string without NUL (C strings end there). */
-function toOptionText(argument: string, value: unknown, what: 'key' | 'value'): string {
-  if (typeof value !== 'string') throw new DataDistArgumentError(OP, argument, 'must be a string', describe(value));
-  if (value.includes('\0')) throw new DataDistArgumentError(OP, argument, `must not contain a NUL character (the native ${what} would end there)`, describe(value));
+/** A raw option key or value as the native map takes it: a string without NUL (C strings end there). A secret is never echoed. */
+function toOptionText(argument: string, value: unknown, what: 'key' | 'value' | 'secret'): string {
+  const shown = what === 'secret' ? undefined : describe(value);
+  if (typeof value !== 'string') throw new DataDistArgumentError(OP, argument, 'must be a string', shown);
+  if (value.includes('\0')) throw new DataDistArgumentError(OP, argument, `must not contain a NUL character (the native ${what === 'key' ? 'key' : 'value'} would end there)`, shown);
   if (what === 'key' && value.length === 0) throw new DataDistArgumentError(OP, argument, 'must not be empty');
   return value;
 }
@@ -143,6 +176,7 @@ export function resolveEngineOptions(value: unknown): ResolvedEngineOptions {
   if (options.maxLinks !== undefined) {
     native[MAX_LINKS_KEY] = String(toIntInRange(OP, 'options.maxLinks', options.maxLinks, 1, 1_048_576));
   }
+  if (options.auth !== undefined) native[AUTH_SECRET_KEY] = toAuthSecret(options.auth);
   const comm = options.localCommResources;
   if (comm !== undefined) {
     if (typeof comm === 'string' && comm.length > 0) native[OptionKey.OPTION_LOCAL_COMM_RES] = toOptionText('options.localCommResources', comm, 'value');
@@ -154,13 +188,14 @@ export function resolveEngineOptions(value: unknown): ResolvedEngineOptions {
     for (const [key, raw] of Object.entries(extra)) {
       const argument = `options.extraOptions[${JSON.stringify(key)}]`;
       toOptionText(`${argument} (its key)`, key, 'key');
-      const text = toOptionText(argument, raw, 'value');
+      const text = toOptionText(argument, raw, key === AUTH_SECRET_KEY ? 'secret' : 'value');
       if (Object.hasOwn(native, key)) {
-        throw new DataDistArgumentError(OP, argument, 'repeats an option set by a typed field (deviceId, listen, syncTimeoutMs, maxLinks, localCommResources); set it there');
+        throw new DataDistArgumentError(OP, argument, 'repeats an option set by a typed field (deviceId, listen, syncTimeoutMs, maxLinks, auth, localCommResources); set it there');
       }
       native[key] = text;
     }
   }
+  const authenticated = Object.hasOwn(native, AUTH_SECRET_KEY);
   const linkPollIntervalMs = options.linkPollIntervalMs === undefined ? DEFAULT_LINK_POLL_MS : toIntInRange(OP, 'options.linkPollIntervalMs', options.linkPollIntervalMs, 10, 60_000);
-  return { clusterId, role, nativeRole, listen, deviceId, hasLocalCommResources: comm !== undefined, nativeOptions: native, linkPollIntervalMs };
+  return { clusterId, role, nativeRole, listen, deviceId, hasLocalCommResources: comm !== undefined, authenticated, nativeOptions: native, linkPollIntervalMs };
 }

@@ -17,6 +17,7 @@ import {
 import { beginOperation, endOperation } from './diagnostics.js';
 import { planLayers, runLayers, type LayerTransferReport, type PullLayersOptions, type PushLayersOptions } from './layer-transfer.js';
 import { LINK_STATE_CHANGE_EVENT, LinkHealthMonitor, type LinkStateChangeEvent } from './link-health.js';
+import { noteListener } from './listener-exposure.js';
 import { toRetryPolicy, withRetry, type ResolvedRetryPolicy, type RetryPolicy } from './retry-policy.js';
 import { formatListenAddress, resolveEngineOptions, toListenAddress, type EngineOptions, type ListenAddress } from './engine-options.js';
 import {
@@ -127,6 +128,8 @@ export class LlmDataDist extends EventTarget {
   readonly #handle: LlmDataDistHandle;
   readonly #hasLocalCommResources: boolean;
   readonly #deviceId: number;
+  /** Whether this engine holds a shared secret (`auth`): decides the unauthenticated-listener warning. */
+  readonly #authenticated: boolean;
   readonly #owner: CacheOwner;
   #role: Role;
   #listen: ListenAddress | undefined;
@@ -144,11 +147,13 @@ export class LlmDataDist extends EventTarget {
     listen: ListenAddress | undefined,
     hasLocalCommResources: boolean,
     deviceId: number,
+    authenticated: boolean,
     linkPollIntervalMs: number,
   ) {
     super();
     this.#bindings = bindings;
     this.#deviceId = deviceId;
+    this.#authenticated = authenticated;
     this.#handle = handle;
     this.clusterId = clusterId;
     this.#role = role;
@@ -192,7 +197,18 @@ export class LlmDataDist extends EventTarget {
       throw error;
     }
     endOperation(span, { status, statusName: 'LLM_SUCCESS' });
-    return new LlmDataDist(bindings, created.handle, resolved.clusterId, resolved.role, resolved.listen, resolved.hasLocalCommResources, resolved.deviceId, resolved.linkPollIntervalMs);
+    noteListener(resolved.clusterId, resolved.listen, resolved.authenticated);
+    return new LlmDataDist(
+      bindings,
+      created.handle,
+      resolved.clusterId,
+      resolved.role,
+      resolved.listen,
+      resolved.hasLocalCommResources,
+      resolved.deviceId,
+      resolved.authenticated,
+      resolved.linkPollIntervalMs,
+    );
   }
 
   /** The device this engine runs on (`llm.DeviceId`): where `allocateCache` puts device memory. */
@@ -279,6 +295,7 @@ export class LlmDataDist extends EventTarget {
     this.#runSync(op, () => this.#bindings.LlmDataDist_SetRole(this.#handle, nativeRole, nativeOptions));
     this.#role = role;
     this.#listen = listen;
+    noteListener(this.clusterId, listen, this.#authenticated);
   }
 
   /**

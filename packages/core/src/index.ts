@@ -14,7 +14,8 @@ export {
   type SetRoleOptions,
   type UnlinkOptions,
 } from './engine.js';
-export type { EngineOptions, ListenAddress } from './engine-options.js';
+export type { AuthOptions, EngineOptions, ListenAddress } from './engine-options.js';
+export { UNAUTHENTICATED_LISTENER_CHANNEL, type UnauthenticatedListenerEvent } from './listener-exposure.js';
 export type { Role } from './role.js';
 export { KvCache, type CacheMemory, type TensorMemory } from './kv-cache.js';
 export { HCCS_ALIGNMENT } from './device-memory.js';

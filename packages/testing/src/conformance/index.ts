@@ -10,6 +10,7 @@ import { describeLifecycle } from './lifecycle.js';
 import { describeLinkHealth } from './link-health.js';
 import { describeLinks } from './links.js';
 import { describeLocalCommRes } from './local-comm-res.js';
+import { describePeerAuthentication } from './peer-authentication.js';
 import { describePeerDeath } from './peer-death.js';
 import { describePullKvBlocks } from './pull-kv-blocks.js';
 import { describePullKvCache } from './pull-kv-cache.js';
@@ -54,6 +55,7 @@ export function runConformance(factory: ConformanceBackendFactory, options: Conf
     describeSetRole(harness);
     describePeerDeath(harness);
     describeLinkHealth(harness);
+    describePeerAuthentication(harness);
     describeRegistration(harness);
     describePullKvCache(harness);
     describePullKvBlocks(harness);
