@@ -1,5 +1,6 @@
 import { OptionKey, type Bindings, type LlmRole } from '@dd/sys';
 import { closestName } from './closest-name.js';
+import { DEFAULT_LINK_POLL_MS } from './link-health.js';
 import { DataDistArgumentError, type OperationName } from './errors.js';
 import { toNativeRole, type Role } from './role.js';
 import { describe, requireObject, toIP, toIntInRange, toPort, toTimeoutMs, toU64 } from './validate.js';
@@ -50,6 +51,13 @@ export interface EngineOptions {
   readonly auth?: AuthOptions | undefined;
   /** Local communication resources (`llm.LocalCommRes`): the JSON rank table, as text or an object. */
   readonly localCommResources?: string | Readonly<Record<string, unknown>>;
+  /**
+   * How often, in ms, the engine asks its backend about the links it made, while it holds any
+   * (an integer in [10, 60000], default 100). A backend that watches its links (the host backend,
+   * the fake) then reports a dead peer without a transfer (`linkstatechange`); each ask is one
+   * native call that never waits on the network. CANN's engine cannot tell, and is not asked again.
+   */
+  readonly linkPollIntervalMs?: number | undefined;
   /** Further raw options passed through unchanged (e.g. `'llm.MemPoolConfig'`); must not repeat a key set above. */
   readonly extraOptions?: Readonly<Record<string, string>>;
   /** The backend to run on, e.g. `new FakeNetwork().bindings`; default: the native library via `loadNativeBindings()`. */
@@ -70,6 +78,7 @@ export interface ResolvedEngineOptions {
   /** `llm.DeviceId`: the device the engine runs on and allocates device memory on. */
   readonly deviceId: number;
   readonly nativeOptions: Readonly<Record<string, string>>;
+  readonly linkPollIntervalMs: number;
 }
 
 const OP: OperationName = 'create';
@@ -84,6 +93,7 @@ const OPTION_NAMES: readonly (keyof EngineOptions)[] = [
   'maxLinks',
   'auth',
   'localCommResources',
+  'linkPollIntervalMs',
   'extraOptions',
   'bindings',
   'nativeLibrary',
@@ -186,5 +196,6 @@ export function resolveEngineOptions(value: unknown): ResolvedEngineOptions {
     }
   }
   const authenticated = Object.hasOwn(native, AUTH_SECRET_KEY);
-  return { clusterId, role, nativeRole, listen, deviceId, hasLocalCommResources: comm !== undefined, authenticated, nativeOptions: native };
+  const linkPollIntervalMs = options.linkPollIntervalMs === undefined ? DEFAULT_LINK_POLL_MS : toIntInRange(OP, 'options.linkPollIntervalMs', options.linkPollIntervalMs, 10, 60_000);
+  return { clusterId, role, nativeRole, listen, deviceId, hasLocalCommResources: comm !== undefined, authenticated, nativeOptions: native, linkPollIntervalMs };
 }

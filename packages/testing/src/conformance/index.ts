@@ -7,6 +7,7 @@ import { describeHixl } from './hixl.js';
 import { describeInitialize } from './initialize.js';
 import { describeLayerRanges } from './layer-ranges.js';
 import { describeLifecycle } from './lifecycle.js';
+import { describeLinkHealth } from './link-health.js';
 import { describeLinks } from './links.js';
 import { describeLocalCommRes } from './local-comm-res.js';
 import { describePeerAuthentication } from './peer-authentication.js';
@@ -53,6 +54,7 @@ export function runConformance(factory: ConformanceBackendFactory, options: Conf
     describeUnlink(harness);
     describeSetRole(harness);
     describePeerDeath(harness);
+    describeLinkHealth(harness);
     describePeerAuthentication(harness);
     describeRegistration(harness);
     describePullKvCache(harness);
