@@ -8,6 +8,15 @@ import { FakeNetwork } from '@dd/testing';
 
 const SECRET = { secret: 'a shared secret of 32 bytes long' };
 
+/** Bounds a wait so that a broken implementation fails instead of hanging. */
+function bounded<T>(promise: Promise<T>, ms = 5000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`nothing within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
+}
+
 describe.each(backends)('auth over the $name backend (D18)', (backend) => {
   it('engines with the same secret link and pull the right bytes', async () => {
     const pair = await createPair(backend, { auth: SECRET });
@@ -42,6 +51,42 @@ describe.each(backends)('auth over the $name backend (D18)', (backend) => {
     } finally {
       for (const stranger of strangers) stranger.close({ force: true });
       await pair.dispose();
+    }
+  });
+
+  it('link health with a secret: a broken link relinks to the restarted peer holding the secret; one with another secret is refused and the link stays closed', async () => {
+    const pair = await createPair(backend, { auth: SECRET });
+    const restarted: LlmDataDist[] = [];
+    const listen = { ip: '127.0.0.1', port: pair.promptPort };
+    try {
+      smallCache(pair.prompt);
+      const into = smallCache(pair.decoder);
+      const [old] = await pair.decoder.link({ clusterId: 1n, remote: listen });
+      pair.prompt.close({ force: true });
+      expect((await bounded(old!.down)).status).toBe('broken');
+      // A stranger takes the address: the relink is refused for the secret, nothing is linked.
+      const stranger = LlmDataDist.create({ clusterId: 1n, role: 'prompt', listen, bindings: pair.bindings, auth: { secret: 'another secret, also 32 bytes!!!' } });
+      restarted.push(stranger);
+      const refused = await pair.decoder.relink(old!, { timeoutMs: 1000 }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(LinkError);
+      expect((refused as LinkError).statusName).toBe('LLM_LINK_FAILED');
+      expect(pair.decoder.links).toEqual([]);
+      stranger.close({ force: true });
+      // The real peer comes back with the secret: a plain link works again and moves the right bytes.
+      const peer = LlmDataDist.create({ clusterId: 1n, role: 'prompt', listen, syncTimeoutMs: 2000, bindings: pair.bindings, auth: SECRET });
+      restarted.push(peer);
+      const served = smallCache(peer);
+      fillPattern(served, 6);
+      await pair.decoder.link({ clusterId: 1n, remote: listen });
+      await pair.decoder.pullBlocks({ from: { clusterId: 1n, cacheId: served.id }, into, srcBlocks: [2], dstBlocks: [1] });
+      expect(into.block(1, 1)).toEqual(patternBlock(into.bytesPerBlock, 6, 1, 2));
+      await pair.decoder.unlink(1n);
+    } finally {
+      await pair.dispose();
+      for (const engine of restarted) {
+        await engine.settled();
+        engine.close({ force: true });
+      }
     }
   });
 });
