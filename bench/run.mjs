@@ -3,6 +3,7 @@
 // process with its own progress line, then one readable table and one JSON report (a list of
 // { name, value, unit, baseline?, ratio? }). Ratios are against baselines measured in the same
 // run, because these machines drift ±20 % between runs.
+// `pnpm bench --hosts [--quick]`: only the cross-host figures (network namespaces; needs root).
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -14,14 +15,17 @@ import { runSection } from './lib/section-process.mjs';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
 const quick = argv.includes('--quick');
+const hostsOnly = argv.includes('--hosts');
 const jsonAt = argv.indexOf('--json');
 if (jsonAt >= 0 && (argv[jsonAt + 1] === undefined || argv[jsonAt + 1].startsWith('--'))) {
   console.error('bench: --json needs a file name');
   process.exit(2);
 }
-const unknown = argv.filter((a, i) => !['--quick', '--json'].includes(a) && !(jsonAt >= 0 && i === jsonAt + 1));
+const unknown = argv.filter((a, i) => !['--quick', '--json', '--hosts'].includes(a) && !(jsonAt >= 0 && i === jsonAt + 1));
 if (unknown.length > 0 || argv.includes('--help')) {
-  console.error('Usage: pnpm bench [--quick] [--json <file>]\n  --quick        the short run (< 60 s)\n  --json <file>  where the JSON report goes (default bench-report.json)');
+  console.error(
+    'Usage: pnpm bench [--quick] [--hosts] [--json <file>]\n  --quick        the short run (< 60 s; with --hosts about 2 min)\n  --hosts        only the cross-host section: the host backend between network namespaces against iperf3 (root; about 4 min)\n  --json <file>  where the JSON report goes (default bench-report.json)',
+  );
   process.exit(unknown.length > 0 ? 2 : 0);
 }
 const reportFile = resolve(process.env.INIT_CWD ?? process.cwd(), jsonAt >= 0 ? argv[jsonAt + 1] : join(repoRoot, 'bench-report.json'));
@@ -47,7 +51,13 @@ const hasTaskset = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
 const onClientCpu = (script) => (hasTaskset ? ['taskset', ['-c', '1', node, script, ...mode]] : [node, [script, ...mode]]);
 let ddBench;
 
-const sections = [
+const hostsSection = {
+  title: 'cross-host (network namespaces, vs iperf3)',
+  what: 'pulls over a wire with a rate, round trip and loss against iperf3 and raw TCP; long pulls, cable pull, stalled peer',
+  run: () => runSection(node, ['bench/sections/hosts.mjs', ...mode], { cwd: repoRoot, env, timeoutMs: quick ? 300_000 : 600_000 }),
+};
+
+const allSections = [
   {
     title: 'codegen',
     what: 'pnpm codegen --check and generate(), vs node startup',
@@ -90,6 +100,7 @@ const sections = [
     run: () => runSection(node, ['bench/sections/fake.mjs', ...mode], { cwd: repoRoot, env, timeoutMs: quick ? 30_000 : 120_000 }),
   },
 ];
+const sections = hostsOnly ? [hostsSection] : allSections;
 
 const done = [];
 const failed = [];

@@ -15,6 +15,7 @@ const steps = [
   { name: 'codegen: generated files are up to date', when: 'tools/codegen/bin/dd-codegen.mjs', run: [...pnpm, '--silent', 'codegen', '--check'] },
   { name: 'build: every package', run: [...pnpm, 'exec', 'turbo', 'run', 'build', '--output-logs=errors-only'] },
   { name: 'native: C++ unit, multi-process and fault tests (+ASan/UBSan)', when: 'packages/sys/native/CMakeLists.txt', run: ['node', 'packages/sys/scripts/native-test.mjs'] },
+  { name: 'cross-host tier: the host backend between network namespaces (rate, delay, loss, cable pull, stalled peer)', when: 'packages/sys/scripts/hosts-test.mjs', run: ['node', 'packages/sys/scripts/hosts-test.mjs'] },
   { name: 'packages: vitest suites', run: [...pnpm, 'exec', 'turbo', 'run', 'test', '--concurrency=1', '--output-logs=full'] },
   { name: 'example: router tests on the packed packages, installed like an outside project', when: 'examples/router/scripts/test-packed.mjs', run: ['node', 'examples/router/scripts/test-packed.mjs'] },
   { name: '@dd/sys: the packed tarball installs and runs on its own', run: ['node', 'packages/sys/scripts/verify-packed.mjs'] },

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <random>
 
@@ -12,6 +13,7 @@
 namespace ddhosts {
 namespace {
 constexpr size_t kMaxFailuresKept = 8;
+constexpr int kRetryPauseMs = 10;
 
 // `count` distinct values of [first, first + range), in random order.
 std::vector<uint64_t> DistinctBlocks(std::mt19937_64 &random, uint64_t first, uint64_t range, size_t count,
@@ -115,8 +117,12 @@ void TransferLoop::Run(int thread_index, CallFn call) {
       }
     }
     Record(record, why);
-    if (spec_.stop_on_failure && !(record.status == 0U && record.bytes_ok)) {
-      stop_.store(true);
+    if (!(record.status == 0U && record.bytes_ok)) {
+      if (spec_.stop_on_failure) {
+        stop_.store(true);
+      }
+      // As a client's retry would: a link that fails at once is not hammered in a tight loop.
+      std::this_thread::sleep_for(std::chrono::milliseconds(kRetryPauseMs));
     }
   }
   running_.fetch_sub(1);

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HostProcess } from './host-process.mjs';
 import { iperfStream } from './iperf.mjs';
-import { LLM_TIMEOUT, monotonicMs, overlapping, startedBetween, statusName, succeeded, summarize } from './calls.mjs';
+import { LLM_TIMEOUT, monotonicMs, overlapping, percentile, startedBetween, statusName, succeeded, summarize } from './calls.mjs';
 
 /** How long each scenario measures: `test` for CI, `bench` for `pnpm bench --hosts`. */
 export const BUDGETS = {
@@ -27,6 +27,7 @@ export const CONDITIONS = [
 const SERVER = { host: 'p', cluster: 1, port: 26000, rawPort: 26001 };
 const REGION_BLOCKS = 4096; // 256 MiB of 64 KiB blocks
 const CLIENT_BLOCKS = 1024;
+const D2_BLOCKS = CLIENT_BLOCKS;
 const LONG_WAIT_MS = '10000'; // llm.SyncKvCacheWaitTime where a scenario measures speed, not timeouts
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : String(x));
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
@@ -161,18 +162,35 @@ export async function longTransferScenario(ctx) {
   });
 }
 
-/** Re-links `node` to `peer` (force unlink, link) and proves it with a verified pull; ms from `sinceMs`. */
-async function relink(node, peer, sinceMs, tag) {
-  const probe = summarize(await pullLoop(node, peer, `${tag}-probe`, { blocks: 64, calls: 1, seed: 11 }, 40_000), 64);
-  let steps = 'the old link still worked';
-  if (probe.ok !== 1) {
-    const unlink = await node.unlink(peer, peer, { force: true });
-    const link = await node.link(peer, peer);
-    const proof = summarize(await pullLoop(node, peer, `${tag}-proof`, { blocks: 64, calls: 1, seed: 12 }, 40_000), 64);
-    steps = `force unlink ${unlink.status_name}, link ${link.status_name} (${f1(link.ms)} ms)`;
-    if (link.status !== 0 || proof.ok !== 1) return { ok: false, ms: monotonicMs() - sinceMs, steps: `${steps}; ${link.detail} ${proof.failures[0]?.detail ?? ''}` };
+/** Waits (≤ 10 s) until bytes stream toward `host`: a call of its is on the wire right now. */
+async function untilStreaming(topology, host) {
+  for (let i = 0; i < 500; i += 1) {
+    const before = topology.bytesToward(host);
+    await sleep(20);
+    if (topology.bytesToward(host) - before > 512 * 1024) return;
   }
-  return { ok: true, ms: monotonicMs() - sinceMs, steps };
+  throw new Error(`no pull of ${host} was on the wire within 10 s`);
+}
+
+/**
+ * Gets `node` pulling from `peer` again, as a supervisor would: a verified pull on the old link; if
+ * that fails, force unlink and link, then a verified pull — retried every 100 ms for up to 15 s
+ * (after a cable comes back the first connects can fail while the hosts re-learn their neighbours).
+ * Returns { ok, ms since `sinceMs`, steps }.
+ */
+async function relink(node, peer, sinceMs, tag) {
+  const pull = async (seed) => summarize(await pullLoop(node, peer, `${tag}-${seed}`, { blocks: 64, calls: 1, seed }, 40_000), 64);
+  if ((await pull(100)).ok === 1) return { ok: true, ms: monotonicMs() - sinceMs, steps: 'the old link still worked' };
+  let last = '';
+  for (let attempt = 1; monotonicMs() - sinceMs < 15_000; attempt += 1) {
+    await node.unlink(peer, peer, { force: true });
+    const link = await node.link(peer, peer);
+    const proof = link.status === 0 ? await pull(100 + attempt) : undefined;
+    if (proof?.ok === 1) return { ok: true, ms: monotonicMs() - sinceMs, steps: `force unlink and link, ${attempt} attempt${attempt > 1 ? 's' : ''}${attempt > 1 ? ` (before: ${last})` : ''}` };
+    last = link.status !== 0 ? `${link.status_name} ${link.detail}` : (proof?.failures[0]?.detail ?? 'no proof');
+    await sleep(100);
+  }
+  return { ok: false, ms: monotonicMs() - sinceMs, steps: `no verified pull within 15 s; last: ${last}` };
 }
 
 /** A cable pull under a running pull loop, default engine settings: detection time, cause, re-link. */
@@ -184,6 +202,7 @@ export async function cablePullScenario(ctx) {
     await linked(d1, p, 'cable pull');
     await d1.startPulls('loop', p, { blocks: 64 });
     await sleep(1000);
+    await untilStreaming(ctx.topology, 'd1');
     ctx.topology.cablePull('d1');
     const pulledAt = monotonicMs();
     await sleep(outMs);
@@ -224,8 +243,9 @@ export async function cablePullScenario(ctx) {
 }
 
 /**
- * Two decoders pull from one prefill; d2 is stalled (SIGSTOP mid-pull), then partitioned (cable
- * pull mid-pull). d1's calls must not wait for d2; d2 must get back.
+ * Two decoders pull from one prefill. Phases: d1 alone (d2 linked, idle); both pulling (d1's
+ * baseline); d2 stalled (SIGSTOP mid-pull); then, after both are brought back, d2 partitioned
+ * (its cable pulled mid-pull). d1's calls must not wait for d2, and both must get back.
  */
 export async function isolationScenario(ctx) {
   const wire = { rateMbit: 1000, rttMs: 0.5, loss: 0 };
@@ -235,64 +255,80 @@ export async function isolationScenario(ctx) {
   return withEngines(ctx, [server(), client('d1', 2, waits), client('d2', 3, waits)], async (p, d1, d2) => {
     await linked(d1, p, 'd1');
     await linked(d2, p, 'd2');
-    await d1.startPulls('d1', p, { blocks: 64 });
-    await d2.startPulls('d2a', p, { blocks: 256, seed: 5 });
-    const baselineFrom = monotonicMs() + 500;
+    await d1.startPulls('d1a', p, { blocks: 64 });
+    const aloneFrom = monotonicMs() + 500;
     await sleep(phaseMs);
+    // 64 MiB per call: more than the stalled d2's socket buffers take in, so the prefill cannot
+    // finish writing the answer while d2 is stopped.
+    await d2.startPulls('d2a', p, { blocks: D2_BLOCKS, seed: 5 });
+    const sharedFrom = monotonicMs() + 500;
+    await sleep(phaseMs);
+    await untilStreaming(ctx.topology, 'd2');
     d2.pause();
     const stallFrom = monotonicMs();
     await sleep(phaseMs);
     d2.resume();
     const stallTo = monotonicMs();
     await d2.stop('d2a', 60_000);
-    const stalledRelink = await relink(d2, p, stallTo, 'stall');
-    await d2.startPulls('d2b', p, { blocks: 256, seed: 6 });
+    const first = await d1.stop('d1a', 60_000);
+    const [d2AfterStall, d1AfterStall] = await Promise.all([relink(d2, p, stallTo, 'd2-stall'), relink(d1, p, stallTo, 'd1-stall')]);
+
+    await d1.startPulls('d1b', p, { blocks: 64, seed: 7 });
+    await d2.startPulls('d2b', p, { blocks: D2_BLOCKS, seed: 6 });
     await sleep(1000);
+    await untilStreaming(ctx.topology, 'd2');
     ctx.topology.cablePull('d2');
     const cutFrom = monotonicMs();
     await sleep(phaseMs);
     ctx.topology.cableRestore('d2');
     const cutTo = monotonicMs();
     await d2.stop('d2b', 60_000);
-    const cutRelink = await relink(d2, p, cutTo, 'cut');
-    const d1Record = await d1.stop('d1', 60_000);
-    const all = summarize(d1Record, 64);
-    const phase = (from, to) => {
-      const started = startedBetween(d1Record.calls, from, to).filter(succeeded).map((c) => c[1]);
-      const spanning = overlapping(d1Record.calls, from, to).map((c) => c[1]);
-      const sorted = [...started].sort((a, b) => a - b);
-      return {
-        calls: started.length,
-        p99: sorted.length > 0 ? sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)] : NaN,
-        max: spanning.length > 0 ? Math.max(...spanning) : NaN,
-      };
+    const second = await d1.stop('d1b', 60_000);
+    const [d2AfterCut, d1AfterCut] = await Promise.all([relink(d2, p, cutTo, 'd2-cut'), relink(d1, p, cutTo, 'd1-cut')]);
+
+    const phase = (record, from, to) => {
+      const done = startedBetween(record.calls, from, to).filter(succeeded).map((c) => c[1]);
+      const spanning = overlapping(record.calls, from, to).map((c) => c[1]);
+      return { calls: done.length, p99: done.length > 0 ? percentile(done, 99) : NaN, max: spanning.length > 0 ? Math.max(...spanning) : NaN };
     };
-    const base = phase(baselineFrom, stallFrom);
-    const stall = phase(stallFrom, stallTo);
-    const cut = phase(cutFrom, cutTo);
+    const alone = phase(first, aloneFrom, sharedFrom - 500);
+    const shared = phase(first, sharedFrom, stallFrom);
+    const stall = phase(first, stallFrom, stallTo);
+    const cut = phase(second, cutFrom, cutTo);
+    const d1First = summarize(first, 64);
+    const d1Second = summarize(second, 64);
     const bound = phaseMs / 2;
-    const baseName = 'other decoder 64x64KiB p99 baseline ms';
+    const baseName = 'other decoder 64x64KiB p99 baseline (both pulling) ms';
+    const text = (name, ph) => `${f1(ph.p99)} ms ${name} (${ph.calls} calls, longest ${f1(ph.max)} ms)`;
+    const back = (name, r) => `${name} ${r.ok ? `${f1(r.ms)} ms` : 'NOT back'} (${r.steps})`;
+    const d1Failure = d1First.failures[0] ?? d1Second.failures[0];
     return {
       summary:
-        `d1 p99 ${f1(base.p99)} ms baseline (${base.calls} calls), ${f1(stall.p99)} ms while d2 stalled = ${f2(stall.p99 / base.p99)}x (${stall.calls} calls, longest ${f1(stall.max)} ms), ` +
-        `${f1(cut.p99)} ms while d2 partitioned = ${f2(cut.p99 / base.p99)}x (${cut.calls} calls, longest ${f1(cut.max)} ms); ` +
-        `d2 back ${f1(stalledRelink.ms)} ms after resume (${stalledRelink.steps}), ${f1(cutRelink.ms)} ms after the cable came back (${cutRelink.steps})` +
-        (all.failures[0] ? `; d1 failure: ${statusName(all.failures[0].status)} ${all.failures[0].detail}` : ''),
+        `d1 p99 ${text('alone', alone)}, ${text('with d2 pulling (baseline)', shared)}, ` +
+        `${text('while d2 stalled', stall)} = ${f2(stall.p99 / shared.p99)}x, ${text('while d2 partitioned', cut)} = ${f2(cut.p99 / shared.p99)}x; ` +
+        `back after the stall: ${back('d2', d2AfterStall)}, ${back('d1', d1AfterStall)}; after the partition: ${back('d2', d2AfterCut)}, ${back('d1', d1AfterCut)}` +
+        (d1Failure ? `; d1 failed ${d1First.failed + d1Second.failed} calls, first: ${d1Failure.detail}` : ''),
       checks: [
-        ...loopChecks('d1', all),
+        ...loopChecks('d1 around the stall', d1First),
+        ...loopChecks('d1 around the partition', d1Second),
         check(stall.calls >= 3, `d1 kept completing calls while d2 was stalled (${stall.calls})`),
         check(stall.max < bound, `no d1 call waited for the stalled d2 (longest ${f1(stall.max)} ms < ${bound} ms, half the stall)`),
         check(cut.calls >= 3, `d1 kept completing calls while d2 was partitioned (${cut.calls})`),
         check(cut.max < bound, `no d1 call waited for the partitioned d2 (longest ${f1(cut.max)} ms < ${bound} ms)`),
-        check(stalledRelink.ok, `d2 pulled verified bytes again after the stall (${stalledRelink.steps})`),
-        check(cutRelink.ok, `d2 pulled verified bytes again after the partition (${cutRelink.steps})`),
+        check(d2AfterStall.ok && d1AfterStall.ok, `both pull verified bytes again after the stall (d2: ${d2AfterStall.steps}; d1: ${d1AfterStall.steps})`),
+        check(d2AfterCut.ok && d1AfterCut.ok, `both pull verified bytes again after the partition (d2: ${d2AfterCut.steps}; d1: ${d1AfterCut.steps})`),
       ],
       figures: [
-        { name: baseName, value: base.p99, unit: 'ms' },
+        { name: 'other decoder 64x64KiB p99 alone ms', value: alone.p99, unit: 'ms' },
+        { name: baseName, value: shared.p99, unit: 'ms' },
         { name: 'other decoder 64x64KiB p99 while a peer is stalled ms', value: stall.p99, unit: 'ms', baseline: baseName },
         { name: 'other decoder 64x64KiB p99 while a peer is partitioned ms', value: cut.p99, unit: 'ms', baseline: baseName },
-        { name: 'stalled decoder back ms', value: stalledRelink.ms, unit: 'ms' },
-        { name: 'partitioned decoder back ms', value: cutRelink.ms, unit: 'ms' },
+        { name: 'other decoder longest 64x64KiB call while a peer is stalled ms', value: stall.max, unit: 'ms' },
+        { name: 'other decoder longest 64x64KiB call while a peer is partitioned ms', value: cut.max, unit: 'ms' },
+        { name: 'stalled decoder back ms', value: d2AfterStall.ms, unit: 'ms' },
+        { name: 'partitioned decoder back ms', value: d2AfterCut.ms, unit: 'ms' },
+        { name: 'other decoder back after a peer stalled ms', value: d1AfterStall.ms, unit: 'ms' },
+        { name: 'other decoder back after a peer was partitioned ms', value: d1AfterCut.ms, unit: 'ms' },
       ],
     };
   });
