@@ -1,11 +1,10 @@
 #include "cluster_link.h"
 
 #include <poll.h>
-#include <sys/socket.h>
-
-#include <array>
 
 #include "data_path.h"
+#include "link_calls.h"
+#include "link_transport.h"
 #include "wire_format.h"
 
 namespace dd::host {
@@ -13,121 +12,17 @@ int64_t SteadyNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now().time_since_epoch()).count();
 }
 
-IoResult OutboundChannel::SendRequest(const std::vector<uint8_t> &frame, iovec *payload, size_t payload_count,
-                                      const Deadline &deadline, bool expects_result) {
-  std::lock_guard<std::mutex> lock(write_mutex_);
-  if (expects_result) {
-    ++unanswered_;
-  }
-  IoResult io = SendBuffer(fd_.get(), frame.data(), frame.size(), deadline);
-  if (io.status == IoStatus::kOk && payload_count > 0U) {
-    io = SendFully(fd_.get(), payload, payload_count, deadline);
-  }
-  return io;
-}
-
-bool OutboundChannel::TrySendHeartbeat(std::string &why) {
-  std::unique_lock<std::mutex> lock(write_mutex_, std::try_to_lock);
-  if (!lock.owns_lock()) {
-    return true;
-  }
-  std::vector<uint8_t> frame;
-  EncodeEmpty(FrameType::kHeartbeat, 0, frame);
-  const IoResult io = SendBuffer(fd_.get(), frame.data(), frame.size(), Deadline::AfterMs(200));
-  if (io.status != IoStatus::kOk) {
-    why = DescribeIo(io, "heartbeat");
-    return false;
-  }
-  return true;
-}
-
-bool OutboundChannel::Discard(const Deadline &deadline, bool &timed_out, std::string &why) {
-  std::array<uint8_t, 65536> scratch;
-  while (discard_ > 0U) {
-    const size_t chunk = discard_ < scratch.size() ? static_cast<size_t>(discard_) : scratch.size();
-    const IoResult io = RecvBuffer(fd_.get(), scratch.data(), chunk, deadline);
-    discard_ -= io.bytes;
-    if (io.status != IoStatus::kOk) {
-      timed_out = io.status == IoStatus::kTimeout;
-      why = DescribeIo(io, "discarding an abandoned answer");
-      return false;
-    }
-  }
-  return true;
-}
-
-bool OutboundChannel::ReadResult(uint32_t request_id, ResultMessage &out, const Deadline &deadline, bool &timed_out,
-                                 std::string &why) {
-  timed_out = false;
-  for (;;) {
-    if (!Discard(deadline, timed_out, why)) {
-      return false;
-    }
-    const FrameAssembler::State state = rx_.PumpUntil(fd_.get(), deadline, why);
-    if (state == FrameAssembler::State::kIncomplete) {
-      timed_out = true;
-      why = "no answer from the peer before the deadline";
-      return false;
-    }
-    if (state == FrameAssembler::State::kClosed) {
-      why = "peer closed the connection";
-      return false;
-    }
-    if (state != FrameAssembler::State::kComplete) {
-      return false;
-    }
-    if (rx_.header().type != FrameType::kResult || unanswered_ == 0U) {
-      why = "unexpected frame on the request connection";
-      return false;
-    }
-    ResultMessage result;
-    if (!DecodeResult(rx_.body().data(), rx_.body().size(), result, why)) {
-      return false;
-    }
-    --unanswered_;
-    if (rx_.header().request_id != request_id) {
-      // The answer to a request given up earlier: skip its bytes.
-      discard_ = result.payload_len;
-      continue;
-    }
-    if (result.status != 0U) {
-      // A refusal carries no bytes we want; a hostile peer's stray payload is skipped.
-      discard_ = result.payload_len;
-    }
-    out = std::move(result);
-    return true;
-  }
-}
-
-bool OutboundChannel::ReadPayload(iovec *iov, size_t count, uint64_t len, const Deadline &deadline, bool &timed_out,
-                                  std::string &why) {
-  timed_out = false;
-  const IoResult io = RecvFully(fd_.get(), iov, count, deadline);
-  if (io.status != IoStatus::kOk) {
-    discard_ = len - io.bytes;
-    timed_out = io.status == IoStatus::kTimeout;
-    why = DescribeIo(io, "receiving blocks");
-    return false;
-  }
-  return true;
-}
-
-void OutboundChannel::Shutdown() { ::shutdown(fd_.get(), SHUT_RDWR); }
-
-void InboundChannel::Shutdown() { ::shutdown(fd_.get(), SHUT_RDWR); }
-
-ClusterLink::ClusterLink(PeerInfo peer, bool initiated_locally, std::unique_ptr<OutboundChannel> outbound,
-                         std::shared_ptr<InboundChannel> inbound, std::set<int64_t> bound_local)
+ClusterLink::ClusterLink(PeerInfo peer, bool initiated_locally, std::set<int64_t> bound_local, UniqueFd watch)
     : peer_(std::move(peer)),
       initiated_locally_(initiated_locally),
-      outbound_(std::move(outbound)),
-      inbound_(std::move(inbound)),
-      bound_local_(std::move(bound_local)) {
-  last_inbound_ms = SteadyNowMs();
-  last_heartbeat_sent_ms = SteadyNowMs();
-}
+      bound_local_(std::move(bound_local)),
+      watch_(std::move(watch)) {}
 
 ClusterLink::~ClusterLink() = default;
+
+void ClusterLink::SetTransport(std::weak_ptr<LinkTransport> transport) { transport_ = std::move(transport); }
+
+std::shared_ptr<LinkTransport> ClusterLink::transport() const { return transport_.lock(); }
 
 void ClusterLink::SetDataPaths(std::unique_ptr<DataPath> same_host, std::unique_ptr<DataPath> tcp) {
   same_host_path_ = std::move(same_host);
@@ -145,34 +40,21 @@ void ClusterLink::DisableSameHostPath() { same_host_disabled_.store(true, std::m
 
 TransferOutcome ClusterLink::FetchPeerTable(const Deadline &deadline) {
   using Kind = TransferOutcome::Kind;
-  table_frame_.clear();
-  const uint32_t request_id = outbound_->NextRequestId();
-  EncodeEmpty(FrameType::kTable, request_id, table_frame_);
-  const IoResult sent = outbound_->SendRequest(table_frame_, nullptr, 0, deadline, true);
-  if (sent.status != IoStatus::kOk) {
-    TransferOutcome outcome{sent.status == IoStatus::kTimeout ? Kind::kTimeout : Kind::kBroken, 0,
-                            DescribeIo(sent, "requesting the cache table")};
-    outcome.breaks_link = true;
+  std::vector<uint8_t> frame;
+  EncodeEmpty(FrameType::kTable, 0, frame);
+  const std::shared_ptr<TransferCall> call = ControlCall(std::move(frame));
+  call->pieces()[0].receive_owned = true;
+  call->pieces()[0].max_owned = kMaxTablePayloadBytes;
+  const TransferOutcome outcome = RunOnLink(*this, call, deadline);
+  if (outcome.kind == Kind::kRejected) {
+    return TransferOutcome{Kind::kRejected, outcome.status, "peer refused its cache table: " + outcome.detail};
+  }
+  if (outcome.kind != Kind::kDone) {
     return outcome;
   }
-  ResultMessage result;
-  bool timed_out = false;
-  std::string why;
-  if (!outbound_->ReadResult(request_id, result, deadline, timed_out, why)) {
-    return TransferOutcome{timed_out ? Kind::kTimeout : Kind::kBroken, 0, why};
-  }
-  if (result.status != 0U) {
-    return TransferOutcome{Kind::kRejected, result.status, "peer refused its cache table: " + result.detail};
-  }
-  if (result.payload_len > kMaxBodyBytes) {
-    return TransferOutcome{Kind::kBroken, 0, "peer announced a cache table above the cap"};
-  }
-  std::vector<uint8_t> body(static_cast<size_t>(result.payload_len));
-  iovec iov{body.data(), body.size()};
-  if (!body.empty() && !outbound_->ReadPayload(&iov, 1, body.size(), deadline, timed_out, why)) {
-    return TransferOutcome{timed_out ? Kind::kTimeout : Kind::kBroken, 0, why};
-  }
   std::vector<CacheTableEntry> table;
+  std::string why;
+  const std::vector<uint8_t> &body = call->pieces()[0].payload;
   if (!DecodeCacheTable(body.data(), body.size(), table, why)) {
     return TransferOutcome{Kind::kBroken, 0, "peer sent a malformed cache table: " + why};
   }
@@ -184,7 +66,7 @@ TransferOutcome ClusterLink::FetchPeerTable(const Deadline &deadline) {
       peer_table_.emplace(id, std::make_shared<const CacheTableEntry>(std::move(entry)));
     }
   }
-  peer_table_fetched_ = true;
+  peer_table_fetched_.store(true, std::memory_order_release);
   return TransferOutcome{};
 }
 
@@ -194,7 +76,7 @@ std::shared_ptr<const CacheTableEntry> ClusterLink::BeginTransfer(int64_t remote
   if (it == peer_table_.end()) {
     return nullptr;
   }
-  transfer_active_ = true;
+  ++transfers_active_;
   return it->second;
 }
 
@@ -202,11 +84,14 @@ void ClusterLink::EndTransfer() {
   std::vector<uint32_t> answers;
   {
     std::lock_guard<std::mutex> lock(table_mutex_);
-    transfer_active_ = false;
-    answers.swap(deferred_revoke_answers_);
+    if (--transfers_active_ == 0) {
+      answers.swap(deferred_revoke_answers_);
+    }
   }
   if (!answers.empty()) {
-    SendRevokeAnswers(answers);
+    if (const std::shared_ptr<LinkTransport> transport = transport_.lock()) {
+      transport->PostRevokeAnswers(std::move(answers));
+    }
   }
 }
 
@@ -214,7 +99,7 @@ bool ClusterLink::RevokeRemoteCache(int64_t cache_id, uint32_t request_id) {
   std::lock_guard<std::mutex> lock(table_mutex_);
   peer_table_.erase(cache_id);
   revoked_.insert(cache_id);
-  if (transfer_active_) {
+  if (transfers_active_ > 0) {
     deferred_revoke_answers_.push_back(request_id);
     return false;
   }
@@ -236,32 +121,32 @@ void ClusterLink::ForgetShared(int64_t cache_id) {
   shared_with_peer_.erase(cache_id);
 }
 
-void ClusterLink::SendRevokeAnswers(const std::vector<uint32_t> &request_ids) {
-  std::vector<uint8_t> frames;
-  for (const uint32_t id : request_ids) {
-    EncodeResult(id, ResultMessage{}, frames);
-  }
-  std::lock_guard<std::mutex> lock(inbound_->write_mutex());
-  const IoResult io = SendBuffer(inbound_->fd(), frames.data(), frames.size(), Deadline::AfterMs(1000));
-  if (io.status != IoStatus::kOk) {
-    MarkBroken(DescribeIo(io, "answering a revoke"));
-  }
-}
-
-void ClusterLink::MarkBroken(const std::string &reason) {
+bool ClusterLink::RecordBroken(const std::string &reason) {
+  bool first = false;
   {
     std::lock_guard<std::mutex> lock(reason_mutex_);
     if (broken_reason_.empty()) {
       broken_reason_ = reason;
+      first = true;
     }
   }
   broken_.store(true, std::memory_order_release);
-  outbound_->Shutdown();
-  inbound_->Shutdown();
+  return first;
 }
 
-bool ClusterLink::PeerHungUp() const {
-  pollfd p{outbound_->fd(), POLLRDHUP, 0};
+void ClusterLink::MarkBroken(const std::string &reason) {
+  RecordBroken(reason);
+  if (const std::shared_ptr<LinkTransport> transport = transport_.lock()) {
+    transport->PostClose();
+  }
+}
+
+bool ClusterLink::PeerHungUp() {
+  std::lock_guard<std::mutex> lock(watch_mutex_);
+  if (!watch_) {
+    return false;
+  }
+  pollfd p{watch_.get(), POLLRDHUP, 0};
   return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
@@ -272,7 +157,18 @@ std::string ClusterLink::broken_reason() {
 
 void ClusterLink::MarkClosed() {
   closed_.store(true, std::memory_order_release);
-  outbound_->Shutdown();
-  inbound_->Shutdown();
+  if (const std::shared_ptr<LinkTransport> transport = transport_.lock()) {
+    transport->PostClose();
+  }
+}
+
+void ClusterLink::ReleaseResources() {
+  {
+    std::lock_guard<std::mutex> lock(watch_mutex_);
+    watch_.reset();
+  }
+  std::lock_guard<std::mutex> lock(table_mutex_);
+  peer_table_.clear();
+  shared_with_peer_.clear();
 }
 }  // namespace dd::host

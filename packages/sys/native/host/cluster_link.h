@@ -1,7 +1,7 @@
-// One link to a peer engine: its identity, the caches bound to it, the peer's cache table (fetched
-// at this side's first transfer, v2-rules A23), the two TCP connections (requests we send go out on
-// `outbound`; requests the peer sends arrive on `inbound`, read by the serve loop), the data paths,
-// and the broken/closed state every operation checks.
+// One link to a peer engine as the API calls see it: the peer's identity, the caches bound to the
+// link, the peer's cache table (fetched at this side's first transfer, v2-rules A23), the data
+// paths, and the broken/closed state every operation checks. Its connections belong to a
+// LinkTransport on the engine's reactor; calls reach them only through it.
 #ifndef DD_HOST_CLUSTER_LINK_H_
 #define DD_HOST_CLUSTER_LINK_H_
 
@@ -11,65 +11,18 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "deadline.h"
-#include "frame_assembler.h"
-#include "socket_io.h"
 #include "unique_fd.h"
 #include "wire_format.h"
 
 namespace dd::host {
 class DataPath;
-
-// The connection on which this side sends requests and reads their results, in order.
-class OutboundChannel {
- public:
-  explicit OutboundChannel(UniqueFd fd) : fd_(std::move(fd)) {}
-  int fd() const { return fd_.get(); }
-
-  // Callers hold the link's op mutex, so one exchange runs at a time.
-  uint32_t NextRequestId() { return ++last_request_id_; }
-  // Sends a whole frame plus an optional payload; a frame is never interleaved with a heartbeat.
-  IoResult SendRequest(const std::vector<uint8_t> &frame, iovec *payload, size_t payload_count,
-                       const Deadline &deadline, bool expects_result);
-  // Sends a heartbeat unless a request is being written right now (then the peer sees traffic anyway).
-  bool TrySendHeartbeat(std::string &why);
-  // Reads the result of `request_id`, first discarding results of requests that were given up.
-  // false with `why` on I/O failure, timeout (`timed_out`) or a protocol violation.
-  bool ReadResult(uint32_t request_id, ResultMessage &out, const Deadline &deadline, bool &timed_out,
-                  std::string &why);
-  // Reads `len` payload bytes of the current result into `iov`; on failure the remainder is
-  // discarded before the next result, never written into memory the caller has given up.
-  bool ReadPayload(iovec *iov, size_t count, uint64_t len, const Deadline &deadline, bool &timed_out,
-                   std::string &why);
-  void Shutdown();
-
- private:
-  bool Discard(const Deadline &deadline, bool &timed_out, std::string &why);
-
-  UniqueFd fd_;
-  std::mutex write_mutex_;
-  uint32_t last_request_id_ = 0;
-  uint32_t unanswered_ = 0;  // requests whose result frame has not been consumed
-  uint64_t discard_ = 0;     // payload bytes of an abandoned result still to skip
-  FrameAssembler rx_;
-};
-
-// The connection on which the peer's requests arrive; the serve loop reads it, and answers
-// (serve loop or a finishing transfer sending a deferred revoke answer) are written under the mutex.
-class InboundChannel {
- public:
-  explicit InboundChannel(UniqueFd fd) : fd_(std::move(fd)) {}
-  int fd() const { return fd_.get(); }
-  std::mutex &write_mutex() { return write_mutex_; }
-  void Shutdown();
-
- private:
-  UniqueFd fd_;
-  std::mutex write_mutex_;
-};
+class LinkTransport;
+struct TransferOutcome;
 
 // What the peer told us about itself at the handshake.
 struct PeerInfo {
@@ -80,42 +33,42 @@ struct PeerInfo {
   std::string address;  // "ip:port" the link was made to (initiating side), for messages otherwise
 };
 
-struct TransferOutcome;
-
 class ClusterLink {
  public:
-  // `bound_local`: the ids of our caches registered when the link was made.
-  ClusterLink(PeerInfo peer, bool initiated_locally, std::unique_ptr<OutboundChannel> outbound,
-              std::shared_ptr<InboundChannel> inbound, std::set<int64_t> bound_local);
+  // `bound_local`: the ids of our caches registered when the link was made. `watch`: a duplicate
+  // of the first connection, only ever polled to learn early that the peer hung up.
+  ClusterLink(PeerInfo peer, bool initiated_locally, std::set<int64_t> bound_local, UniqueFd watch);
   ~ClusterLink();
   ClusterLink(const ClusterLink &) = delete;
   ClusterLink &operator=(const ClusterLink &) = delete;
 
   const PeerInfo &peer() const { return peer_; }
   bool initiated_locally() const { return initiated_locally_; }
-  OutboundChannel &outbound() { return *outbound_; }
-  const std::shared_ptr<InboundChannel> &inbound() const { return inbound_; }
 
-  // Serialises this side's operations on the link (v2-rules A24: one lock per link).
-  std::timed_mutex &op_mutex() { return op_mutex_; }
+  void SetTransport(std::weak_ptr<LinkTransport> transport);
+  std::shared_ptr<LinkTransport> transport() const;
 
-  // Data paths, chosen at the handshake; `same_host` is null when not usable.
+  // Transfers hold it shared, so several run on one link at once; an unlink holds it exclusively,
+  // so it waits for the transfers running on the link (v2-rules A24).
+  std::shared_timed_mutex &use_mutex() { return use_mutex_; }
+
+  // Data paths: the same-host one (null when the handshake did not grant it) and TCP.
   void SetDataPaths(std::unique_ptr<DataPath> same_host, std::unique_ptr<DataPath> tcp);
-  // The path to use now (same host unless it proved unusable). Caller holds op_mutex.
+  // The path to use now (same host unless it proved unusable).
   DataPath &ActiveDataPath();
   DataPath &TcpDataPath() { return *tcp_path_; }
   // Called when the same-host path reported EPERM: fall back to TCP for good.
   void DisableSameHostPath();
 
   // The peer's cache table is fetched once, at this side's first transfer, and never refreshed
-  // (A23); only revokes remove entries. Caller holds op_mutex.
-  bool peer_table_fetched() const { return peer_table_fetched_; }
-  // Requests the peer's table on the outbound connection by `deadline` (kDone, kTimeout,
-  // kBroken or kRejected).
+  // (A23); only revokes remove entries. The first transfer fetches it under `fetch_mutex`.
+  bool peer_table_fetched() const { return peer_table_fetched_.load(std::memory_order_acquire); }
+  std::timed_mutex &fetch_mutex() { return fetch_mutex_; }
+  // Fetches the table over the link by `deadline` (kDone, kTimeout, kBroken or kRejected).
   TransferOutcome FetchPeerTable(const Deadline &deadline);
 
   // Peer cache lookup for an operation: copies the entry and marks an operation in flight, so a
-  // revoke arriving meanwhile is answered only once the operation has finished with the memory.
+  // revoke arriving meanwhile is answered only once no operation uses the peer's memory.
   std::shared_ptr<const CacheTableEntry> BeginTransfer(int64_t remote_cache_id);
   // Ends the operation and sends the revoke answers that waited for it.
   void EndTransfer();
@@ -130,12 +83,14 @@ class ClusterLink {
   bool SharedWithPeer(int64_t cache_id);
   void ForgetShared(int64_t cache_id);
 
-  // Broken: the peer vanished, dropped its side, stopped answering, or broke the protocol. Sockets
-  // are shut down so every waiter wakes; the link stays in the table until unlinked or replaced.
+  // Broken: the peer vanished, dropped its side, stopped answering, or broke the protocol. The
+  // first reason recorded stays; the connections close, and the link stays in the table until
+  // unlinked or replaced. RecordBroken only records (true the first time).
   void MarkBroken(const std::string &reason);
+  bool RecordBroken(const std::string &reason);
   bool broken() const { return broken_.load(std::memory_order_acquire); }
-  // Whether the peer has closed its end of the request connection (a non-blocking look).
-  bool PeerHungUp() const;
+  // Whether the peer has closed its end of the first connection (a non-blocking look).
+  bool PeerHungUp();
   std::string broken_reason();
   // Closed: removed from the table (unlinked); nothing may start on it any more.
   void MarkClosed();
@@ -143,33 +98,32 @@ class ClusterLink {
   // This side is unlinking it: a transfer that fails meanwhile failed because of the unlink.
   void SetUnlinking(bool unlinking) { unlinking_.store(unlinking, std::memory_order_release); }
   bool unlinked() const { return closed() || unlinking_.load(std::memory_order_acquire); }
-
-  // Liveness bookkeeping of the serve loop.
-  std::atomic<int64_t> last_inbound_ms{0};
-  std::atomic<int64_t> last_heartbeat_sent_ms{0};
+  // Drops what only a working link needs (the peer's table, the watch descriptor): a dead link
+  // keeps its name and its reason, nothing else.
+  void ReleaseResources();
 
  private:
-  void SendRevokeAnswers(const std::vector<uint32_t> &request_ids);
-
   const PeerInfo peer_;
   const bool initiated_locally_;
-  std::unique_ptr<OutboundChannel> outbound_;
-  std::shared_ptr<InboundChannel> inbound_;
-  std::timed_mutex op_mutex_;
+  std::weak_ptr<LinkTransport> transport_;
+  std::shared_timed_mutex use_mutex_;
 
   std::unique_ptr<DataPath> same_host_path_;
   std::unique_ptr<DataPath> tcp_path_;
   std::atomic<bool> same_host_disabled_{false};
 
   const std::set<int64_t> bound_local_;
-  bool peer_table_fetched_ = false;
-  std::vector<uint8_t> table_frame_;
+  std::atomic<bool> peer_table_fetched_{false};
+  std::timed_mutex fetch_mutex_;
   std::mutex table_mutex_;
   std::map<int64_t, std::shared_ptr<const CacheTableEntry>> peer_table_;
   std::set<int64_t> revoked_;  // peer caches revoked so far (ids are never reused)
   std::set<int64_t> shared_with_peer_;
-  bool transfer_active_ = false;
+  int transfers_active_ = 0;
   std::vector<uint32_t> deferred_revoke_answers_;
+
+  std::mutex watch_mutex_;
+  UniqueFd watch_;
 
   std::atomic<bool> broken_{false};
   std::atomic<bool> closed_{false};

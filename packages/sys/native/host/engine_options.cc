@@ -227,39 +227,6 @@ Status CheckDefaultBackend(EngineOptions &out) {
   return LLM_SUCCESS;
 }
 
-Status ParseOwnOptions(EngineOptions &out) {
-  for (const auto &[key, value] : out.raw) {
-    if (key.rfind("dd.", 0) != 0) {
-      continue;
-    }
-    int64_t number = 0;
-    if (key == kOptionDataPath) {
-      if (value != "auto" && value != "tcp") {
-        return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" must be \"auto\" or \"tcp\"", kOptionDataPath,
-                    value.c_str());
-      }
-      out.tcp_only = value == "tcp";
-    } else if (key == kOptionHeartbeatIntervalMs) {
-      if (!ParseDecimal(value, 10, 600000, number)) {
-        return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" must be an integer in 10..600000", kOptionHeartbeatIntervalMs,
-                    value.c_str());
-      }
-      out.heartbeat_ms = static_cast<int32_t>(number);
-    } else if (key == kOptionMaxLinks) {
-      if (!ParseDecimal(value, 1, 1048576, number)) {
-        return Fail(LLM_PARAM_INVALID, "option %s = \"%s\" must be an integer in 1..1048576", kOptionMaxLinks,
-                    value.c_str());
-      }
-      out.max_links = static_cast<size_t>(number);
-    } else {
-      // The dd. prefix is ours: a typo must not pass silently.
-      return Fail(LLM_PARAM_INVALID, "unknown option %s (known: %s, %s, %s)", key.c_str(), kOptionDataPath,
-                  kOptionHeartbeatIntervalMs, kOptionMaxLinks);
-    }
-  }
-  return LLM_SUCCESS;
-}
-
 // D13: validated as V2 does, nothing allocated.
 Status CheckMemPoolConfig(const std::map<std::string, std::string> &raw, const char *key) {
   const auto it = raw.find(key);

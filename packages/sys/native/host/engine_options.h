@@ -13,13 +13,18 @@
 namespace dd::host {
 using ge::Status;
 
-// Our own option keys (the dd. prefix); vendor keys are never reinterpreted.
-// "auto" (default): same-host peers use process_vm_readv/writev, others TCP. "tcp": always TCP.
+// Our own option keys (the dd. prefix, docs/compat.md D16); vendor keys are never reinterpreted.
+// Each is read by ParseOwnOptions (own_options.cc), which documents its range.
 constexpr const char kOptionDataPath[] = "dd.DataPath";
-// Interval of link heartbeats in ms (default 1000); a peer silent for 3 intervals is gone.
 constexpr const char kOptionHeartbeatIntervalMs[] = "dd.HeartbeatIntervalMs";
-// Most links one engine holds (default 4096, docs/compat.md D12).
 constexpr const char kOptionMaxLinks[] = "dd.MaxLinks";
+constexpr const char kOptionAuthSecret[] = "dd.AuthSecret";
+constexpr const char kOptionHandshakeTimeoutMs[] = "dd.HandshakeTimeoutMs";
+constexpr const char kOptionHandshakeMaxBytes[] = "dd.HandshakeMaxBytes";
+constexpr const char kOptionMaxPendingHandshakes[] = "dd.MaxPendingHandshakes";
+constexpr const char kOptionLinkWindowBytes[] = "dd.LinkWindowBytes";
+constexpr const char kOptionPieceBytes[] = "dd.PieceBytes";
+constexpr const char kOptionStreamsPerLink[] = "dd.StreamsPerLink";
 constexpr size_t kDefaultMaxLinks = 4096U;
 
 // Where a server listens.
@@ -45,6 +50,15 @@ struct EngineOptions {
   bool tcp_only = false;
   int32_t heartbeat_ms = 1000;
   size_t max_links = kDefaultMaxLinks;
+  // Peer authentication and the bounds on what one peer may cost (docs/security.md).
+  std::string auth_secret;  // empty: no secret (V2's behaviour)
+  int32_t handshake_timeout_ms = 5000;
+  uint32_t handshake_max_bytes = 128U * 1024U;
+  size_t max_pending_handshakes = 64U;
+  // Transfers over TCP (docs/design/link-transport.md §2).
+  uint64_t link_window_bytes = 32ULL << 20U;
+  uint64_t piece_bytes = 1ULL << 20U;
+  uint32_t streams_per_link = 1U;
   // Every option as given, including keys this backend does not interpret.
   std::map<std::string, std::string> raw;
 
@@ -61,6 +75,9 @@ Status ParseEngineOptions(const std::map<ge::AscendString, ge::AscendString> &op
 // llm.MemPoolConfig and llm.HostMemPoolConfig (A28, D13); then our dd. keys. LLM_PARAM_INVALID on
 // error.
 Status ParseDataCacheOptions(EngineOptions &options);
+
+// Our dd. keys (D16): an unknown key or a value out of its range is LLM_PARAM_INVALID.
+Status ParseOwnOptions(EngineOptions &options);
 
 // ListenIpInfo as V2 reads it (A11): "ip:port" (exactly one ':'), or "[ip]:port" where the port is
 // what follows the first ':' after ']'; the ip must be IPv4 or IPv6, the port a uint32 (stream read).

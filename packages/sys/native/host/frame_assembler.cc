@@ -23,6 +23,7 @@ FrameAssembler::State FrameAssembler::Pump(int fd, std::string &why) {
       io = RecvAvailable(fd, body_.data() + body_have_, body_.size() - body_have_, &got);
       body_have_ += got;
     }
+    bytes_read_ += got;
     if (io.status == IoStatus::kClosed) {
       return State::kClosed;
     }
@@ -32,6 +33,11 @@ FrameAssembler::State FrameAssembler::Pump(int fd, std::string &why) {
     }
     if (!header_done_ && header_have_ == kFrameHeaderSize) {
       if (!DecodeHeader(header_bytes_, header_, why)) {
+        return State::kProtocolError;
+      }
+      if (header_.body_len > max_body_) {
+        why = "frame body of " + std::to_string(header_.body_len) + " bytes is above this connection's cap of " +
+              std::to_string(max_body_);
         return State::kProtocolError;
       }
       header_done_ = true;

@@ -15,6 +15,14 @@ class FrameAssembler {
  public:
   enum class State { kIncomplete, kComplete, kClosed, kError, kProtocolError };
 
+  // Frames whose header announces a longer body are a protocol error, found before anything is
+  // allocated for the body.
+  explicit FrameAssembler(uint32_t max_body = kMaxBodyBytes) : max_body_(max_body) {}
+  // Bytes read by all Pump calls so far (liveness counts them).
+  uint64_t bytes_read() const { return bytes_read_; }
+  // A frame has begun but is not complete.
+  bool mid_frame() const { return header_have_ > 0U && !(header_done_ && body_have_ == body_.size()); }
+
   // Reads what is available without blocking. kComplete: header() and body() hold a frame until
   // the next Pump. kProtocolError: `why` says what was malformed.
   State Pump(int fd, std::string &why);
@@ -25,6 +33,8 @@ class FrameAssembler {
   const std::vector<uint8_t> &body() const { return body_; }
 
  private:
+  uint32_t max_body_;
+  uint64_t bytes_read_ = 0;
   uint8_t header_bytes_[kFrameHeaderSize] = {};
   size_t header_have_ = 0;
   bool header_done_ = false;

@@ -1,14 +1,15 @@
 #include "link_handshake.h"
 
-#include <sys/random.h>
+#include <fcntl.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <fstream>
 
 #include "comm_resource.h"
 #include "error_detail.h"
+#include "handshake_client.h"
 #include "same_host_data_path.h"
+#include "same_host_probe.h"
 #include "tcp_data_path.h"
 
 namespace dd::host {
@@ -46,41 +47,13 @@ HostIdentity LocalHostIdentity() {
   return identity;
 }
 
-void RandomBytes(uint8_t *out, size_t len) {
-  size_t have = 0;
-  while (have < len) {
-    const ssize_t n = ::getrandom(out + have, len - have, 0);
-    if (n > 0) {
-      have += static_cast<size_t>(n);
-    } else if (n < 0 && errno != EINTR) {
-      // No entropy source: fall back to something unique enough for a challenge.
-      const uint64_t mix = static_cast<uint64_t>(SteadyClock::now().time_since_epoch().count()) ^
-                           (static_cast<uint64_t>(::getpid()) << 32U) ^ reinterpret_cast<uintptr_t>(out);
-      std::memcpy(out + have, &mix, len - have < sizeof(mix) ? len - have : sizeof(mix));
-      have += sizeof(mix);
-    }
-  }
-}
-
-bool ProbeSameHost(const HostIdentity &local, const HostIdentity &peer, uint64_t probe_addr,
-                   const uint8_t (&challenge)[kChallengeBytes]) {
-  if (local.boot_id.empty() || local.boot_id != peer.boot_id || probe_addr == 0U || peer.pid == 0U) {
-    return false;
-  }
-  uint8_t seen[kChallengeBytes] = {};
-  return ReadPeerMemory(static_cast<pid_t>(peer.pid), probe_addr, seen, sizeof(seen)) == 0 &&
-         std::memcmp(seen, challenge, sizeof(seen)) == 0;
-}
-
-std::shared_ptr<ClusterLink> MakeLink(PeerInfo peer, bool initiated_locally, UniqueFd outbound,
-                                      std::shared_ptr<InboundChannel> inbound, std::set<int64_t> bound_local,
-                                      bool same_host) {
+std::shared_ptr<ClusterLink> MakeLink(const EngineState &state, PeerInfo peer, bool initiated_locally,
+                                      int first_connection, bool same_host) {
   const auto pid = static_cast<pid_t>(peer.host.pid);
-  auto link = std::make_shared<ClusterLink>(std::move(peer), initiated_locally,
-                                            std::make_unique<OutboundChannel>(std::move(outbound)),
-                                            std::move(inbound), std::move(bound_local));
+  auto link = std::make_shared<ClusterLink>(std::move(peer), initiated_locally, RegisteredCacheIds(state.registry),
+                                            UniqueFd(::fcntl(first_connection, F_DUPFD_CLOEXEC, 0)));
   link->SetDataPaths(same_host ? std::make_unique<SameHostDataPath>(pid) : nullptr,
-                     std::make_unique<TcpDataPath>(link->outbound()));
+                     std::make_unique<TcpDataPath>(*link, state.options.piece_bytes));
   return link;
 }
 
@@ -105,24 +78,45 @@ ge::Status ConnectStatusCode(ConnectStatus status) {
   return LLM_LINK_FAILED;
 }
 
-// Reads one frame of `type` by `deadline`. A14: a socket or framing error is FAILED, a handshake
-// that does not finish in time TIMEOUT (D8).
-ge::Status ReadFrame(int fd, FrameType type, const Deadline &deadline, FrameAssembler &rx, std::string &why) {
-  switch (rx.PumpUntil(fd, deadline, why)) {
-    case FrameAssembler::State::kComplete:
-      if (rx.header().type != type) {
-        why = "unexpected frame during the handshake";
-        return LLM_FAILED;
-      }
-      return LLM_SUCCESS;
-    case FrameAssembler::State::kIncomplete: why = "the handshake did not finish in time"; return LLM_TIMEOUT;
-    case FrameAssembler::State::kClosed: why = "peer closed the connection during the handshake"; return LLM_FAILED;
-    default: return LLM_FAILED;
+// Opens one further connection of the link and binds it to the link as `kind` number `index`.
+ge::Status Bind(const EngineState &state, const LinkTarget &target, const HandshakeTranscript &transcript,
+                StreamKind kind, uint32_t index, const Deadline &deadline, UniqueFd &out, std::string &why) {
+  ge::Status status = ConnectStatusCode(ConnectTcp(target.ip, target.port, deadline, out, why));
+  if (status != LLM_SUCCESS) {
+    return status;
   }
+  BindMessage bind;
+  bind.token = transcript.bind_token;
+  bind.kind = static_cast<uint32_t>(kind);
+  bind.index = index;
+  bind.proof = ProofOf(state, ProofRole::kBind, transcript);
+  std::vector<uint8_t> frame;
+  EncodeBind(bind, frame);
+  const IoResult io = SendBuffer(out.get(), frame.data(), frame.size(), deadline);
+  if (io.status != IoStatus::kOk) {
+    why = DescribeIo(io, "bind");
+    return SendStatus(io);
+  }
+  return LLM_SUCCESS;
 }
 
-ge::Status SendStatusCode(const IoResult &io) {
-  return io.status == IoStatus::kOk ? LLM_SUCCESS : io.status == IoStatus::kTimeout ? LLM_TIMEOUT : LLM_FAILED;
+// Reads the server's answer to a bind: its commit of the link.
+ge::Status ReadBindAnswer(int fd, const Deadline &deadline, std::string &why) {
+  FrameAssembler rx;
+  ge::Status status = ReadHandshakeFrame(fd, FrameType::kResult, deadline, rx, why);
+  if (status != LLM_SUCCESS) {
+    return status;
+  }
+  ResultMessage bound;
+  if (!DecodeResult(rx.body().data(), rx.body().size(), bound, why)) {
+    why = "malformed answer: " + why;
+    return LLM_PARAM_INVALID;
+  }
+  if (bound.status != LLM_SUCCESS) {
+    why = "peer refused the link: " + bound.detail;
+    return ReturnedByV2(bound.status) ? bound.status : LLM_FAILED;
+  }
+  return LLM_SUCCESS;
 }
 }  // namespace
 
@@ -142,24 +136,31 @@ LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const st
     // A27 (hixl): the hixl engine maps a failed connect to LLM_FAILED (compat.md, choices).
     return Failed(hixl && status == LLM_LINK_FAILED ? LLM_FAILED : status, target, why);
   }
-  HelloMessage hello;
-  hello.cluster_id = state.cluster_id;
-  hello.role = state.role.load();
-  hello.sync_wait_ms = static_cast<uint32_t>(state.options.sync_wait_ms);
-  hello.heartbeat_ms = static_cast<uint32_t>(state.options.heartbeat_ms);
-  hello.host = state.identity;
-  hello.force_link = force_link ? 1U : 0U;
-  hello.hixl = hixl ? 1U : 0U;
-  hello.comm_res = comm_res;
-  RandomBytes(hello.challenge, sizeof(hello.challenge));
+  HandshakeOpening opening = OpenHandshake(state, requests.get(), HandshakePurpose::kLink, LLM_LINK_FAILED, deadline);
+  if (opening.status != LLM_SUCCESS) {
+    return Failed(opening.status, target, opening.why);
+  }
+  // The server reads its nonce back from here to prove same-host access, while we wait for WELCOME.
+  const WireNonce server_nonce = opening.transcript.server_nonce;
+  ProofMessage proof;
+  proof.proof = ProofOf(state, ProofRole::kClient, opening.transcript);
+  proof.role = state.role.load();
+  proof.sync_wait_ms = static_cast<uint32_t>(state.options.sync_wait_ms);
+  proof.heartbeat_ms = static_cast<uint32_t>(state.options.heartbeat_ms);
+  proof.host = state.identity;
+  proof.probe_addr = state.options.tcp_only ? 0U : reinterpret_cast<uintptr_t>(server_nonce.data());
+  proof.force_link = force_link ? 1U : 0U;
+  proof.hixl = hixl ? 1U : 0U;
+  proof.streams = state.options.streams_per_link;
+  proof.comm_res = comm_res;
   std::vector<uint8_t> frame;
-  EncodeHello(hello, frame);
-  IoResult io = SendBuffer(requests.get(), frame.data(), frame.size(), deadline);
+  EncodeProof(proof, frame);
+  const IoResult io = SendBuffer(requests.get(), frame.data(), frame.size(), deadline);
   if (io.status != IoStatus::kOk) {
-    return Failed(SendStatusCode(io), target, DescribeIo(io, "hello"));
+    return Failed(SendStatus(io), target, DescribeIo(io, "proof"));
   }
   FrameAssembler rx;
-  if ((status = ReadFrame(requests.get(), FrameType::kWelcome, deadline, rx, why)) != LLM_SUCCESS) {
+  if ((status = ReadHandshakeFrame(requests.get(), FrameType::kWelcome, deadline, rx, why)) != LLM_SUCCESS) {
     return Failed(status, target, why);
   }
   WelcomeMessage welcome;
@@ -171,15 +172,17 @@ LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const st
     return Failed(ReturnedByV2(welcome.status) ? welcome.status : LLM_FAILED, target,
                   "peer refused the link: " + welcome.detail);
   }
+  if (welcome.streams < 1U || welcome.streams > 16U) {
+    return Failed(LLM_FAILED, target, "peer asked for " + std::to_string(welcome.streams) + " streams per link");
+  }
   // A1: the default backend files the link under the id the peer reports, hixl under the one asked for.
-  const uint64_t file_under = hixl ? target.remote_cluster_id : welcome.cluster_id;
-  bool replacing = false;
+  const uint64_t peer_id = opening.challenge.cluster_id;
+  const uint64_t file_under = hixl ? target.remote_cluster_id : peer_id;
   if (!hixl) {
     if ((status = CheckCommResPair(state, comm_res, welcome.comm_res, why)) != LLM_SUCCESS) {
       return Failed(status, target, why);
     }
-    replacing = state.links.Find(file_under) != nullptr;
-    if (replacing && !force_link) {
+    if (state.links.Find(file_under) != nullptr && !force_link) {
       // A21 (c): the peer dropped its side but this one still holds it (docs/compat.md, choices).
       return Failed(LLM_LINK_FAILED, target,
                     "this engine still holds a link to cluster " + std::to_string(file_under) +
@@ -188,7 +191,8 @@ LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const st
   }
   LinkAttempt attempt;
   attempt.file_under = file_under;
-  if (!replacing) {
+  // A forced rebuild of a live link takes over its slot (D12); hixl keeps the link it re-points.
+  if (hixl || !state.links.HoldsSlot(file_under)) {
     if (!slot.held()) {
       return Failed(LLM_LINK_FAILED, target,
                     "this engine already holds " + std::to_string(state.options.max_links) + " links (dd.MaxLinks)");
@@ -196,46 +200,45 @@ LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const st
     attempt.slot = std::move(slot);
   }
   // A failure from here on gives the slot back as `attempt` goes away.
-  const auto failed = [&](ge::Status code, const std::string &text) { return Failed(code, target, text); };
-  const bool same_host =
-      !state.options.tcp_only && ProbeSameHost(state.identity, welcome.host, welcome.probe_addr, hello.challenge);
-
-  // The second connection carries the peer's requests to us.
-  UniqueFd answers;
-  if ((status = ConnectStatusCode(ConnectTcp(target.ip, target.port, deadline, answers, why))) != LLM_SUCCESS) {
-    return failed(status, why);
+  std::string same_host_why;
+  const bool same_host = !state.options.tcp_only && GrantSameHost(state.identity, welcome.host, requests.get(),
+                                                                  welcome.probe_addr, opening.transcript.client_nonce,
+                                                                  same_host_why);
+  // The further connections: the peer's requests come on `theirs`; more of ours, if the link has
+  // several streams per direction. All are bound before the server commits and answers each.
+  opening.transcript.bind_token = welcome.token;
+  for (uint32_t i = 0; i < welcome.streams; ++i) {
+    UniqueFd theirs;
+    if ((status = Bind(state, target, opening.transcript, StreamKind::kServerRequests, i, deadline, theirs, why)) !=
+        LLM_SUCCESS) {
+      return Failed(status, target, why);
+    }
+    attempt.theirs.push_back(std::move(theirs));
   }
-  // The peer proves same-host access by reading its challenge back from here while we wait.
-  uint8_t probe[kChallengeBytes];
-  std::memcpy(probe, welcome.challenge, sizeof(probe));
-  BindMessage bind;
-  bind.token = welcome.token;
-  bind.probe_addr = state.options.tcp_only ? 0U : reinterpret_cast<uintptr_t>(probe);
-  frame.clear();
-  EncodeBind(bind, frame);
-  io = SendBuffer(answers.get(), frame.data(), frame.size(), deadline);
-  if (io.status != IoStatus::kOk) {
-    return failed(SendStatusCode(io), DescribeIo(io, "bind"));
+  attempt.ours.push_back(std::move(requests));
+  for (uint32_t i = 1; i < welcome.streams; ++i) {
+    UniqueFd more;
+    if ((status = Bind(state, target, opening.transcript, StreamKind::kClientRequests, i, deadline, more, why)) !=
+        LLM_SUCCESS) {
+      return Failed(status, target, why);
+    }
+    attempt.ours.push_back(std::move(more));
   }
-  FrameAssembler bind_rx;
-  if ((status = ReadFrame(answers.get(), FrameType::kResult, deadline, bind_rx, why)) != LLM_SUCCESS) {
-    return failed(status, why);
-  }
-  ResultMessage bound;
-  if (!DecodeResult(bind_rx.body().data(), bind_rx.body().size(), bound, why)) {
-    return failed(LLM_PARAM_INVALID, "malformed answer: " + why);
-  }
-  if (bound.status != LLM_SUCCESS) {
-    return failed(ReturnedByV2(bound.status) ? bound.status : LLM_FAILED, "peer refused the link: " + bound.detail);
+  for (auto *group : {&attempt.theirs, &attempt.ours}) {
+    for (size_t i = group == &attempt.ours ? 1U : 0U; i < group->size(); ++i) {
+      if ((status = ReadBindAnswer((*group)[i].get(), deadline, why)) != LLM_SUCCESS) {
+        return Failed(status, target, why);
+      }
+    }
   }
   PeerInfo peer;
-  peer.cluster_id = welcome.cluster_id;
+  peer.cluster_id = peer_id;
   peer.sync_wait_ms = welcome.sync_wait_ms == 0U ? 1000U : welcome.sync_wait_ms;
   peer.heartbeat_ms = welcome.heartbeat_ms == 0U ? 1000U : welcome.heartbeat_ms;
   peer.host = welcome.host;
   peer.address = address;
-  attempt.link = MakeLink(std::move(peer), true, std::move(requests), std::make_shared<InboundChannel>(std::move(answers)),
-                          RegisteredCacheIds(state.registry), same_host);
+  attempt.link = MakeLink(state, std::move(peer), true, attempt.ours.front().get(), same_host);
+  attempt.status = LLM_SUCCESS;
   return attempt;
 }
 }  // namespace dd::host

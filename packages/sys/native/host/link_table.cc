@@ -1,5 +1,7 @@
 #include "link_table.h"
 
+#include <algorithm>
+
 namespace dd::host {
 std::shared_ptr<ClusterLink> LinkTable::Find(uint64_t cluster_id) const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -32,6 +34,12 @@ size_t LinkTable::FiledCount() const {
   return filed_.size();
 }
 
+bool LinkTable::HoldsSlot(uint64_t cluster_id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = filed_.find(cluster_id);
+  return it != filed_.end() && all_.count(it->second.get()) != 0U;
+}
+
 bool LinkTable::ReserveSlot() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (all_.size() + reserved_ >= capacity_) {
@@ -59,6 +67,7 @@ std::shared_ptr<ClusterLink> LinkTable::File(uint64_t cluster_id, const std::sha
   all_[link.get()] = link;
   if (replaced != nullptr && !keep_replaced) {
     all_.erase(replaced.get());
+    ForgetDead(replaced.get());
   }
   return replaced;
 }
@@ -78,17 +87,35 @@ std::shared_ptr<ClusterLink> LinkTable::Remove(uint64_t cluster_id, const Cluste
   std::shared_ptr<ClusterLink> link = std::move(it->second);
   filed_.erase(it);
   all_.erase(link.get());
+  ForgetDead(link.get());
   return link;
 }
 
-void LinkTable::DropIfUnfiled(const ClusterLink *link) {
+void LinkTable::ReleaseDeadAccepted(const ClusterLink *link) {
   std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto &[id, filed] : filed_) {
-    if (filed.get() == link) {
-      return;
+  if (all_.erase(link) == 0U) {
+    return;  // already removed or replaced
+  }
+  const auto filed = std::find_if(filed_.begin(), filed_.end(), [&](const auto &entry) { return entry.second.get() == link; });
+  if (filed == filed_.end()) {
+    return;
+  }
+  dead_.emplace_back(filed->first, link);
+  while (dead_.size() > capacity_) {
+    const auto [id, oldest] = dead_.front();
+    dead_.pop_front();
+    const auto it = filed_.find(id);
+    if (it != filed_.end() && it->second.get() == oldest) {
+      filed_.erase(it);
     }
   }
-  all_.erase(link);
+}
+
+void LinkTable::ForgetDead(const ClusterLink *link) {
+  const auto it = std::find_if(dead_.begin(), dead_.end(), [&](const auto &entry) { return entry.second == link; });
+  if (it != dead_.end()) {
+    dead_.erase(it);
+  }
 }
 
 std::vector<std::shared_ptr<ClusterLink>> LinkTable::TakeAll() {
@@ -98,8 +125,14 @@ std::vector<std::shared_ptr<ClusterLink>> LinkTable::TakeAll() {
   for (auto &[key, link] : all_) {
     all.push_back(std::move(link));
   }
+  for (auto &[id, link] : filed_) {
+    if (std::find(all.begin(), all.end(), link) == all.end()) {
+      all.push_back(std::move(link));
+    }
+  }
   all_.clear();
   filed_.clear();
+  dead_.clear();
   return all;
 }
 }  // namespace dd::host

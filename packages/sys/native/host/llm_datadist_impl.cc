@@ -6,9 +6,11 @@
 #include <cstring>
 #include <functional>
 #include <fstream>
+#include <shared_mutex>
 #include <thread>
 
 #include "error_detail.h"
+#include "link_calls.h"
 #include "link_handshake.h"
 #include "peer_unlink.h"
 #include "socket_io.h"
@@ -69,16 +71,17 @@ class LinkUse {
   LinkUse(const LinkUse &) = delete;
   LinkUse &operator=(const LinkUse &) = delete;
 
-  // A18 step 10 / A3 step 4: the link filed under `cluster_id` (NOT_YET_LINK), locked (TIMEOUT when
-  // another transfer holds it past the wait time).
+  // A18 step 10 / A3 step 4: the link filed under `cluster_id` (NOT_YET_LINK), held for the transfer
+  // (transfers share a link; an unlink waits for them, A24; TIMEOUT when an unlink holds it past the
+  // wait time).
   Status Lock(uint64_t cluster_id) {
     link_ = state_.links.Find(cluster_id);
     if (link_ == nullptr || link_->closed()) {
       return Fail(LLM_NOT_YET_LINK, "no link to cluster %llu", static_cast<unsigned long long>(cluster_id));
     }
-    lock_ = std::unique_lock<std::timed_mutex>(link_->op_mutex(), std::defer_lock);
+    lock_ = std::shared_lock<std::shared_timed_mutex>(link_->use_mutex(), std::defer_lock);
     if (!lock_.try_lock_until(Deadline::AfterMs(state_.options.sync_wait_ms).At())) {
-      return Fail(LLM_TIMEOUT, "another transfer on the link to cluster %llu did not finish within %d ms",
+      return Fail(LLM_TIMEOUT, "the link to cluster %llu was held by an unlink for more than %d ms",
                   static_cast<unsigned long long>(cluster_id), state_.options.sync_wait_ms);
     }
     if (link_->closed()) {
@@ -105,10 +108,18 @@ class LinkUse {
         return Fail(LLM_TIMEOUT, "fetching the cache table of cluster %llu: %s = 0 leaves no time",
                     static_cast<unsigned long long>(link_->peer().cluster_id), OPTION_SYNC_CACHE_WAIT_TIME);
       }
-      const TransferOutcome outcome = link_->FetchPeerTable(deadline);
-      const Status status = OutcomeStatus(*link_, outcome, "fetching the cache table", state_.options.sync_wait_ms);
-      if (status != LLM_SUCCESS) {
-        return status;
+      // Concurrent first transfers fetch it once.
+      std::unique_lock<std::timed_mutex> fetching(link_->fetch_mutex(), std::defer_lock);
+      if (!fetching.try_lock_until(deadline.At())) {
+        return Fail(LLM_TIMEOUT, "fetching the cache table of cluster %llu: not done within %d ms",
+                    static_cast<unsigned long long>(link_->peer().cluster_id), state_.options.sync_wait_ms);
+      }
+      if (!link_->peer_table_fetched()) {
+        const TransferOutcome outcome = link_->FetchPeerTable(deadline);
+        const Status status = OutcomeStatus(*link_, outcome, "fetching the cache table", state_.options.sync_wait_ms);
+        if (status != LLM_SUCCESS) {
+          return status;
+        }
       }
     }
     entry_ = link_->BeginTransfer(cache_id);
@@ -161,7 +172,7 @@ class LinkUse {
  private:
   const dd::host::EngineState &state_;
   std::shared_ptr<ClusterLink> link_;
-  std::unique_lock<std::timed_mutex> lock_;
+  std::shared_lock<std::shared_timed_mutex> lock_;
   std::shared_ptr<const CacheTableEntry> entry_;
 };
 
@@ -407,8 +418,8 @@ void TearDownLocally(dd::host::EngineState &state, uint64_t cluster_id, const De
   if (link == nullptr) {
     return;
   }
-  std::unique_lock<std::timed_mutex> op(link->op_mutex(), std::defer_lock);
-  (void)op.try_lock_until(deadline.At());
+  std::unique_lock<std::shared_timed_mutex> use(link->use_mutex(), std::defer_lock);
+  (void)use.try_lock_until(deadline.At());
   state.links.Remove(cluster_id, link.get());
   link->MarkClosed();
 }
@@ -554,6 +565,8 @@ Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, dd::hos
     detail = attempt.detail;
     return attempt.status;
   }
+  // The link can carry transfers before anything can find it in the table.
+  rt.serve.AdoptLink(attempt.link, std::move(attempt.ours), std::move(attempt.theirs));
   // A1: the default backend replaces a link filed under the peer's id (a forced rebuild); hixl
   // points remote_cluster_id at the new link and keeps the old one, unnamed (A21).
   const std::shared_ptr<ClusterLink> replaced =
@@ -561,7 +574,6 @@ Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, dd::hos
   if (replaced != nullptr && !rt.state.options.hixl()) {
     replaced->MarkClosed();
   }
-  rt.serve.AdoptInbound(attempt.link);
   return LLM_SUCCESS;
 }
 
@@ -610,7 +622,7 @@ Status LlmDataDistImpl::UnlinkOne(Runtime &rt, const ClusterInfo &cluster, bool 
       local->SetUnlinking(true);
     }
     const Status peer =
-        dd::host::RequestPeerUnlink(cluster_id_, remote.ip.GetString(), remote.port, deadline, why, answered);
+        dd::host::RequestPeerUnlink(rt.state, remote.ip.GetString(), remote.port, deadline, why, answered);
     // Once the peer has answered, this side drops the link filed under remote_cluster_id, whatever
     // the peer said; its status takes precedence (A20).
     if (answered) {
@@ -946,20 +958,11 @@ Status LlmDataDistImpl::UnregisterKvCache(int64_t cache_id) {
     // transfer of its own uses the cache any more. A peer that cannot confirm loses the link.
     const Deadline deadline = Deadline::AfterMs(static_cast<int64_t>(rt->state.options.sync_wait_ms) +
                                                 std::min<int64_t>(link->peer().sync_wait_ms, 600000) + 500);
-    std::unique_lock<std::timed_mutex> op(link->op_mutex(), std::defer_lock);
-    if (!op.try_lock_until(deadline.At())) {
-      link->MarkBroken("revoke of cache " + std::to_string(cache_id) + " could not be sent in time");
-      continue;
-    }
     std::vector<uint8_t> frame;
-    const uint32_t request_id = link->outbound().NextRequestId();
-    dd::host::EncodeRevoke(request_id, cache_id, frame);
-    dd::host::ResultMessage result;
-    bool timed_out = false;
-    std::string why;
-    if (link->outbound().SendRequest(frame, nullptr, 0, deadline, true).status != dd::host::IoStatus::kOk ||
-        !link->outbound().ReadResult(request_id, result, deadline, timed_out, why)) {
-      link->MarkBroken("revoke of cache " + std::to_string(cache_id) + " not confirmed: " + why);
+    dd::host::EncodeRevoke(0, cache_id, frame);
+    const TransferOutcome outcome = dd::host::RunOnLink(*link, dd::host::ControlCall(std::move(frame)), deadline);
+    if (outcome.kind != TransferOutcome::Kind::kDone) {
+      link->MarkBroken("revoke of cache " + std::to_string(cache_id) + " not confirmed: " + outcome.detail);
     }
   }
   return LLM_SUCCESS;

@@ -2,6 +2,7 @@
 
 #include "error_detail.h"
 #include "frame_assembler.h"
+#include "handshake_client.h"
 #include "llm_datadist/llm_datadist.h"
 #include "socket_io.h"
 #include "wire_format.h"
@@ -9,7 +10,7 @@
 namespace dd::host {
 using namespace llm_datadist;
 
-ge::Status RequestPeerUnlink(uint64_t own_cluster_id, const std::string &ip, uint16_t port, const Deadline &deadline,
+ge::Status RequestPeerUnlink(const EngineState &state, const std::string &ip, uint16_t port, const Deadline &deadline,
                              std::string &why, bool &answered) {
   answered = false;
   UniqueFd fd;
@@ -19,21 +20,32 @@ ge::Status RequestPeerUnlink(uint64_t own_cluster_id, const std::string &ip, uin
     case ConnectStatus::kTimeout: return LLM_TIMEOUT;
     case ConnectStatus::kFailed: return LLM_UNLINK_FAILED;
   }
+  const HandshakeOpening opening = OpenHandshake(state, fd.get(), HandshakePurpose::kUnlink, LLM_UNLINK_FAILED, deadline);
+  if (opening.status != LLM_SUCCESS) {
+    why = opening.why;
+    return opening.status;
+  }
+  ProofMessage proof;
+  proof.proof = ProofOf(state, ProofRole::kClient, opening.transcript);
+  proof.role = state.role.load();
+  proof.sync_wait_ms = static_cast<uint32_t>(state.options.sync_wait_ms);
+  proof.heartbeat_ms = static_cast<uint32_t>(state.options.heartbeat_ms);
+  proof.host = state.identity;
   std::vector<uint8_t> frame;
-  EncodeDisconnect(own_cluster_id, frame);
+  EncodeProof(proof, frame);
   const IoResult io = SendBuffer(fd.get(), frame.data(), frame.size(), deadline);
   if (io.status != IoStatus::kOk) {
     why = DescribeIo(io, "unlink request");
     return io.status == IoStatus::kTimeout ? LLM_TIMEOUT : LLM_FAILED;
   }
   FrameAssembler rx;
-  const FrameAssembler::State state = rx.PumpUntil(fd.get(), deadline, why);
-  if (state == FrameAssembler::State::kIncomplete) {
+  const FrameAssembler::State state_read = rx.PumpUntil(fd.get(), deadline, why);
+  if (state_read == FrameAssembler::State::kIncomplete) {
     why = "the peer did not answer the unlink in time";
     return LLM_TIMEOUT;
   }
   ResultMessage result;
-  if (state != FrameAssembler::State::kComplete || rx.header().type != FrameType::kResult ||
+  if (state_read != FrameAssembler::State::kComplete || rx.header().type != FrameType::kResult ||
       !DecodeResult(rx.body().data(), rx.body().size(), result, why)) {
     why = "no answer to the unlink: " + (why.empty() ? std::string("peer closed the connection") : why);
     return LLM_FAILED;

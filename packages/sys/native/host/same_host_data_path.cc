@@ -1,5 +1,6 @@
 #include "same_host_data_path.h"
 
+#include <algorithm>
 #include <climits>
 #include <cerrno>
 #include <cstring>
@@ -29,22 +30,37 @@ int ReadPeerMemory(pid_t pid, uint64_t remote_addr, void *out, size_t len) {
 
 TransferOutcome SameHostDataPath::Run(const TransferJob &job) {
   const std::vector<TransferSegment> &segments = *job.segments;
-  size_t next = 0;
+  size_t next = 0;      // first segment not fully moved
+  uint64_t offset = 0;  // bytes of it already moved
   while (next < segments.size()) {
-    // One system call moves up to IOV_MAX segments.
-    const size_t batch = segments.size() - next < static_cast<size_t>(IOV_MAX) ? segments.size() - next
-                                                                               : static_cast<size_t>(IOV_MAX);
-    local_.resize(batch);
-    remote_.resize(batch);
-    for (size_t i = 0; i < batch; ++i) {
-      const TransferSegment &s = segments[next + i];
-      local_[i] = iovec{reinterpret_cast<void *>(static_cast<uintptr_t>(s.local_addr)), static_cast<size_t>(s.len)};
-      remote_[i] = iovec{reinterpret_cast<void *>(static_cast<uintptr_t>(s.remote_addr)), static_cast<size_t>(s.len)};
+    if (next > 0U || offset > 0U) {
+      // Between chunks: a long transfer overshoots its deadline by at most one chunk.
+      if (job.deadline.Expired()) {
+        return TransferOutcome{TransferOutcome::Kind::kTimeout, 0, "deadline passed during a same-host transfer"};
+      }
+    }
+    // One system call moves up to IOV_MAX segments and kSameHostChunkBytes bytes.
+    local_.clear();
+    remote_.clear();
+    uint64_t bytes = 0;
+    while (next < segments.size() && local_.size() < static_cast<size_t>(IOV_MAX) && bytes < kSameHostChunkBytes) {
+      const TransferSegment &s = segments[next];
+      const uint64_t take = std::min(s.len - offset, kSameHostChunkBytes - bytes);
+      local_.push_back(iovec{reinterpret_cast<void *>(static_cast<uintptr_t>(s.local_addr + offset)),
+                             static_cast<size_t>(take)});
+      remote_.push_back(iovec{reinterpret_cast<void *>(static_cast<uintptr_t>(s.remote_addr + offset)),
+                              static_cast<size_t>(take)});
+      bytes += take;
+      offset += take;
+      if (offset == s.len) {
+        ++next;
+        offset = 0;
+      }
     }
     iovec *local = local_.data();
     iovec *remote = remote_.data();
-    size_t local_count = batch;
-    size_t remote_count = batch;
+    size_t local_count = local_.size();
+    size_t remote_count = remote_.size();
     while (remote_count > 0U) {
       const ssize_t n = MoveVectors(job.direction, peer_pid_, local, local_count, remote, remote_count);
       if (n < 0) {
@@ -70,10 +86,6 @@ TransferOutcome SameHostDataPath::Run(const TransferJob &job) {
       }
       ConsumeIovecs(local, local_count, static_cast<size_t>(n));
       ConsumeIovecs(remote, remote_count, static_cast<size_t>(n));
-    }
-    next += batch;
-    if (next < segments.size() && job.deadline.Expired()) {
-      return TransferOutcome{TransferOutcome::Kind::kTimeout, 0, "deadline passed during a same-host transfer"};
     }
   }
   return TransferOutcome{};

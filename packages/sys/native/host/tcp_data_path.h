@@ -1,13 +1,13 @@
-// TCP data path: batched block requests on the link's request connection. A pull sends one READ
-// frame listing (tensor, offset, len) segments and receives the bytes straight into the
-// destination blocks; a push sends a WRITE frame followed by the bytes. The serving side checks
-// every segment against its registered caches before touching memory.
+// TCP data path: a transfer's segments are cut into pieces of at most dd.PieceBytes (and
+// kMaxSegmentsPerRequest segments), each one block request, and handed to the link's transport,
+// which keeps up to dd.LinkWindowBytes of them in flight. A pull piece is a READ frame whose answer
+// carries the bytes, received straight into the destination blocks; a push piece is a WRITE frame
+// followed by the bytes. The serving side checks every piece against its registered caches
+// before touching memory.
 #ifndef DD_HOST_TCP_DATA_PATH_H_
 #define DD_HOST_TCP_DATA_PATH_H_
 
-#include <sys/uio.h>
-
-#include <vector>
+#include <cstdint>
 
 #include "cluster_link.h"
 #include "data_path.h"
@@ -15,21 +15,13 @@
 namespace dd::host {
 class TcpDataPath final : public DataPath {
  public:
-  explicit TcpDataPath(OutboundChannel &channel) : channel_(channel) {}
+  TcpDataPath(ClusterLink &link, uint64_t piece_bytes) : link_(link), piece_bytes_(piece_bytes) {}
   const char *Name() const override { return "tcp"; }
   TransferOutcome Run(const TransferJob &job) override;
 
  private:
-  // Cuts the next request (≤ kMaxSegmentsPerRequest segments, ≤ kMaxBytesPerRequest bytes) out
-  // of the job, splitting a segment that is bigger than one request may carry.
-  void NextRequest(const std::vector<TransferSegment> &segments, size_t &index, uint64_t &offset);
-  TransferOutcome RunRequest(const TransferJob &job);
-
-  OutboundChannel &channel_;
-  // Reused between transfers so steady-state transfers allocate nothing.
-  std::vector<TransferSegment> pieces_;
-  std::vector<iovec> iov_;
-  std::vector<uint8_t> frame_;
+  ClusterLink &link_;
+  const uint64_t piece_bytes_;
 };
 }  // namespace dd::host
 

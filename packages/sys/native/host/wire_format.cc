@@ -151,7 +151,7 @@ class FieldWriter {
   void operator()(uint64_t v) { w_.U64(v); }
   void operator()(int64_t v) { w_.I64(v); }
   void operator()(const std::string &s) { w_.String(s); }
-  void operator()(const uint8_t (&challenge)[kChallengeBytes]) { w_.Bytes(challenge, kChallengeBytes); }
+  void operator()(const WireNonce &nonce) { w_.Bytes(nonce.data(), nonce.size()); }
   void Text(const std::string &s) { w_.Text(s); }
 
  private:
@@ -166,7 +166,7 @@ class FieldReader {
   void operator()(uint64_t &v) { v = r_.U64(); }
   void operator()(int64_t &v) { v = r_.I64(); }
   void operator()(std::string &s) { s = r_.String(); }
-  void operator()(uint8_t (&challenge)[kChallengeBytes]) { r_.Bytes(challenge, kChallengeBytes); }
+  void operator()(WireNonce &nonce) { r_.Bytes(nonce.data(), nonce.size()); }
   void Text(std::string &s) { s = r_.Text(); }
 
   // True when every field was read and no byte is left; otherwise `why` says what is wrong.
@@ -184,14 +184,33 @@ void HostFields(Wire &wire, Host &host) {
 
 template <typename Wire, typename Hello>
 void HelloFields(Wire &wire, Hello &m) {
+  wire(m.purpose);
   wire(m.cluster_id);
+  wire(m.nonce);
+  wire(m.has_secret);
+}
+
+template <typename Wire, typename Challenge>
+void ChallengeFields(Wire &wire, Challenge &m) {
+  wire(m.status);
+  wire(m.detail);
+  wire(m.cluster_id);
+  wire(m.nonce);
+  wire(m.has_secret);
+  wire(m.proof);
+}
+
+template <typename Wire, typename Proof>
+void ProofFields(Wire &wire, Proof &m) {
+  wire(m.proof);
   wire(m.role);
   wire(m.sync_wait_ms);
   wire(m.heartbeat_ms);
   HostFields(wire, m.host);
-  wire(m.challenge);
+  wire(m.probe_addr);
   wire(m.force_link);
   wire(m.hixl);
+  wire(m.streams);
   wire.Text(m.comm_res);
 }
 
@@ -199,20 +218,21 @@ template <typename Wire, typename Welcome>
 void WelcomeFields(Wire &wire, Welcome &m) {
   wire(m.status);
   wire(m.detail);
-  wire(m.cluster_id);
   wire(m.sync_wait_ms);
   wire(m.heartbeat_ms);
   HostFields(wire, m.host);
   wire(m.probe_addr);
-  wire(m.challenge);
   wire(m.token);
+  wire(m.streams);
   wire.Text(m.comm_res);
 }
 
 template <typename Wire, typename Bind>
 void BindFields(Wire &wire, Bind &m) {
   wire(m.token);
-  wire(m.probe_addr);
+  wire(m.kind);
+  wire(m.index);
+  wire(m.proof);
 }
 
 template <typename Wire, typename Result>
@@ -278,7 +298,7 @@ bool DecodeHeader(const uint8_t in[kFrameHeaderSize], FrameHeader &out, std::str
     why = "unsupported protocol version " + std::to_string(version);
     return false;
   }
-  if (type < static_cast<uint16_t>(FrameType::kHello) || type > static_cast<uint16_t>(FrameType::kDisconnect)) {
+  if (type < static_cast<uint16_t>(FrameType::kHello) || type > static_cast<uint16_t>(FrameType::kRevoke)) {
     why = "unknown frame type " + std::to_string(type);
     return false;
   }
@@ -288,6 +308,12 @@ bool DecodeHeader(const uint8_t in[kFrameHeaderSize], FrameHeader &out, std::str
   }
   out.type = static_cast<FrameType>(type);
   return true;
+}
+
+void PatchRequestId(uint8_t *frame, uint32_t request_id) {
+  for (int i = 0; i < 4; ++i) {
+    frame[12 + i] = static_cast<uint8_t>(request_id >> (8 * i));
+  }
 }
 
 size_t BeginFrame(FrameType type, uint32_t request_id, std::vector<uint8_t> &out) {
@@ -314,6 +340,22 @@ void EncodeHello(const HelloMessage &m, std::vector<uint8_t> &out) {
 
 bool DecodeHello(const uint8_t *body, size_t len, HelloMessage &out, std::string &why) {
   return DecodeBody(body, len, why, "hello", [&](FieldReader &wire) { HelloFields(wire, out); });
+}
+
+void EncodeChallenge(const ChallengeMessage &m, std::vector<uint8_t> &out) {
+  EncodeFrame(FrameType::kChallenge, 0, out, [&](FieldWriter &wire) { ChallengeFields(wire, m); });
+}
+
+bool DecodeChallenge(const uint8_t *body, size_t len, ChallengeMessage &out, std::string &why) {
+  return DecodeBody(body, len, why, "challenge", [&](FieldReader &wire) { ChallengeFields(wire, out); });
+}
+
+void EncodeProof(const ProofMessage &m, std::vector<uint8_t> &out) {
+  EncodeFrame(FrameType::kProof, 0, out, [&](FieldWriter &wire) { ProofFields(wire, m); });
+}
+
+bool DecodeProof(const uint8_t *body, size_t len, ProofMessage &out, std::string &why) {
+  return DecodeBody(body, len, why, "proof", [&](FieldReader &wire) { ProofFields(wire, out); });
 }
 
 void EncodeWelcome(const WelcomeMessage &m, std::vector<uint8_t> &out) {
@@ -346,14 +388,6 @@ void EncodeRevoke(uint32_t request_id, int64_t cache_id, std::vector<uint8_t> &o
 
 bool DecodeRevoke(const uint8_t *body, size_t len, int64_t &cache_id, std::string &why) {
   return DecodeBody(body, len, why, "revoke", [&](FieldReader &wire) { wire(cache_id); });
-}
-
-void EncodeDisconnect(uint64_t cluster_id, std::vector<uint8_t> &out) {
-  EncodeFrame(FrameType::kDisconnect, 0, out, [&](FieldWriter &wire) { wire(cluster_id); });
-}
-
-bool DecodeDisconnect(const uint8_t *body, size_t len, uint64_t &cluster_id, std::string &why) {
-  return DecodeBody(body, len, why, "disconnect", [&](FieldReader &wire) { wire(cluster_id); });
 }
 
 void EncodeCacheTable(const std::vector<CacheTableEntry> &table, std::vector<uint8_t> &out) {

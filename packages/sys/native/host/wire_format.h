@@ -5,6 +5,7 @@
 #define DD_HOST_WIRE_FORMAT_H_
 
 #include <cstddef>
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,29 +14,37 @@
 
 namespace dd::host {
 constexpr uint32_t kWireMagic = 0x564B4444U;  // "DDKV" little-endian
-constexpr uint16_t kWireVersion = 2U;
+constexpr uint16_t kWireVersion = 3U;
 constexpr size_t kFrameHeaderSize = 16U;
-constexpr uint32_t kMaxBodyBytes = 16U << 20U;
+// No frame body is larger (a block request of kMaxSegmentsPerRequest segments is ~1.3 MB); bulk
+// bytes travel as payloads after a frame, never inside one.
+constexpr uint32_t kMaxBodyBytes = 2U << 20U;
+// A cache table answer carries at most this much (V2's table is at most 1 MiB, A6).
+constexpr uint64_t kMaxTablePayloadBytes = 16U << 20U;
 // A block request carries at most this many segments and bytes; bigger transfers use several.
 constexpr uint32_t kMaxSegmentsPerRequest = 65536U;
 constexpr uint64_t kMaxBytesPerRequest = 256ULL << 20U;
-constexpr size_t kChallengeBytes = 16U;
+constexpr size_t kNonceWireBytes = 32U;
+constexpr size_t kProofWireBytes = 32U;
 constexpr size_t kMaxDetailBytes = 1024U;
 // A handshake carries at most this much of an engine's llm.LocalCommRes: one byte more than a
 // link accepts (64 KiB, v2-rules A7), so an oversized value still reaches the check that refuses it.
 constexpr size_t kMaxCommResWireBytes = 64U * 1024U + 1U;
 
 enum class FrameType : uint16_t {
-  kHello = 1,       // client → server: who I am, force_link, my llm.LocalCommRes
-  kWelcome = 2,     // server → client: the server's verdict, who it is, its llm.LocalCommRes, the link token
-  kBind = 3,        // client → server on the second connection: attach it to the link
-  kResult = 4,      // answer to any request (status, payload length, detail)
-  kRead = 5,        // block read request; the answer carries the bytes
-  kWrite = 6,       // block write request followed by the bytes
-  kHeartbeat = 7,   // liveness, no answer
-  kTable = 8,       // cache table request (a link's first transfer); the answer carries the table
-  kRevoke = 9,      // a cache of the sender is gone; answered once no transfer uses it
-  kDisconnect = 10, // on a fresh connection to the listener: drop your link to this cluster id
+  // Handshake (docs/design/link-transport.md §5). A refusal at any step is a kResult frame.
+  kHello = 1,      // client → server: purpose, cluster id, nonce, whether it holds a secret
+  kChallenge = 2,  // server → client: its cluster id, nonce, whether it holds a secret, its proof
+  kProof = 3,      // client → server: its proof and V2's connect contents (timeouts, force_link, LocalCommRes)
+  kWelcome = 4,    // server → client: the verdict, who it is, its LocalCommRes, the bind token
+  kBind = 5,       // client → server on a further connection: attach it to the link as one of its streams
+  // Link traffic.
+  kResult = 6,     // answer to any request (status, payload length, detail)
+  kRead = 7,       // block read request; the answer carries the bytes
+  kWrite = 8,      // block write request followed by the bytes
+  kHeartbeat = 9,  // liveness, no answer
+  kTable = 10,     // cache table request (a link's first transfer); the answer carries the table
+  kRevoke = 11,    // a cache of the sender is gone; answered once no transfer uses it
 };
 
 struct FrameHeader {
@@ -47,6 +56,8 @@ struct FrameHeader {
 void EncodeHeader(const FrameHeader &header, uint8_t out[kFrameHeaderSize]);
 // Checks magic, version, type and the body cap.
 bool DecodeHeader(const uint8_t in[kFrameHeaderSize], FrameHeader &out, std::string &why);
+// Overwrites the request id of the frame starting at `frame`.
+void PatchRequestId(uint8_t *frame, uint32_t request_id);
 
 // One registered cache as the peer sees it. `bound`: registered before the link was made, so the
 // link may move its bytes (V2 binds memory to a link's comm only when the link is made, A23).
@@ -62,34 +73,60 @@ struct HostIdentity {
   std::string boot_id;
 };
 
+using WireNonce = std::array<uint8_t, kNonceWireBytes>;
+
+enum class HandshakePurpose : uint32_t { kLink = 0, kUnlink = 1 };
+
 struct HelloMessage {
+  uint32_t purpose = 0;  // HandshakePurpose
   uint64_t cluster_id = 0;
+  WireNonce nonce{};
+  uint32_t has_secret = 0;
+};
+
+struct ChallengeMessage {
+  uint32_t status = 0;
+  std::string detail;
+  uint64_t cluster_id = 0;
+  WireNonce nonce{};
+  uint32_t has_secret = 0;
+  std::string proof;  // kProofWireBytes with a secret, empty without
+};
+
+struct ProofMessage {
+  std::string proof;  // kProofWireBytes with a secret, empty without
   int32_t role = 0;
   uint32_t sync_wait_ms = 0;
   uint32_t heartbeat_ms = 0;
   HostIdentity host;
-  uint8_t challenge[kChallengeBytes] = {};
+  uint64_t probe_addr = 0;  // where the client keeps the server's nonce, for a same-host read-back
   uint32_t force_link = 0;  // 1: the client has no link under the id it asked for (A1)
   uint32_t hixl = 0;        // 1: the client runs the hixl transfer backend
+  uint32_t streams = 1;     // the client's dd.StreamsPerLink
   std::string comm_res;     // the client's llm.LocalCommRes (default backend)
 };
 
 struct WelcomeMessage {
   uint32_t status = 0;
   std::string detail;
-  uint64_t cluster_id = 0;
   uint32_t sync_wait_ms = 0;
   uint32_t heartbeat_ms = 0;
   HostIdentity host;
-  uint64_t probe_addr = 0;  // where the client's challenge can be read with process_vm_readv
-  uint8_t challenge[kChallengeBytes] = {};
+  uint64_t probe_addr = 0;  // where the server keeps the client's nonce
   uint64_t token = 0;
-  std::string comm_res;  // the server's llm.LocalCommRes (default backend)
+  uint32_t streams = 1;     // streams per direction the link uses
+  std::string comm_res;     // the server's llm.LocalCommRes (default backend)
 };
+
+// Which stream a bound connection becomes: one that carries the server's requests to the client,
+// or a further one for the client's requests (the hello connection is the client's first).
+enum class StreamKind : uint32_t { kServerRequests = 0, kClientRequests = 1 };
 
 struct BindMessage {
   uint64_t token = 0;
-  uint64_t probe_addr = 0;  // where the server's challenge can be read
+  uint32_t kind = 0;  // StreamKind
+  uint32_t index = 0;
+  std::string proof;  // kProofWireBytes with a secret, empty without
 };
 
 struct ResultMessage {
@@ -112,11 +149,12 @@ struct BlockRequest {
 
 // Each Encode* appends a full frame (header + body) to `out`.
 void EncodeHello(const HelloMessage &m, std::vector<uint8_t> &out);
+void EncodeChallenge(const ChallengeMessage &m, std::vector<uint8_t> &out);
+void EncodeProof(const ProofMessage &m, std::vector<uint8_t> &out);
 void EncodeWelcome(const WelcomeMessage &m, std::vector<uint8_t> &out);
 void EncodeBind(const BindMessage &m, std::vector<uint8_t> &out);
 void EncodeResult(uint32_t request_id, const ResultMessage &m, std::vector<uint8_t> &out);
 void EncodeRevoke(uint32_t request_id, int64_t cache_id, std::vector<uint8_t> &out);
-void EncodeDisconnect(uint64_t cluster_id, std::vector<uint8_t> &out);
 // A cache table as the payload of the answer to a kTable request (no frame header).
 void EncodeCacheTable(const std::vector<CacheTableEntry> &table, std::vector<uint8_t> &out);
 void EncodeEmpty(FrameType type, uint32_t request_id, std::vector<uint8_t> &out);
@@ -127,11 +165,12 @@ void EncodeBlockRequest(FrameType type, uint32_t request_id, int64_t cache_id, u
 
 // Each Decode* parses a body; false (with `why`) on any malformed byte.
 bool DecodeHello(const uint8_t *body, size_t len, HelloMessage &out, std::string &why);
+bool DecodeChallenge(const uint8_t *body, size_t len, ChallengeMessage &out, std::string &why);
+bool DecodeProof(const uint8_t *body, size_t len, ProofMessage &out, std::string &why);
 bool DecodeWelcome(const uint8_t *body, size_t len, WelcomeMessage &out, std::string &why);
 bool DecodeBind(const uint8_t *body, size_t len, BindMessage &out, std::string &why);
 bool DecodeResult(const uint8_t *body, size_t len, ResultMessage &out, std::string &why);
 bool DecodeRevoke(const uint8_t *body, size_t len, int64_t &cache_id, std::string &why);
-bool DecodeDisconnect(const uint8_t *body, size_t len, uint64_t &cluster_id, std::string &why);
 // Checks counts and ids, and recomputes every entry's sizes from its shape.
 bool DecodeCacheTable(const uint8_t *body, size_t len, std::vector<CacheTableEntry> &table, std::string &why);
 // Checks the count cap and that total_len is the overflow-free sum of the segment lengths.

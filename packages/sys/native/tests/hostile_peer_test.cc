@@ -9,6 +9,7 @@
 #include <random>
 
 #include "engine_fixture.h"
+#include "forged_peer.h"
 #include "harness.h"
 #include "wire_format.h"
 
@@ -18,143 +19,7 @@ using namespace dd::host;
 namespace {
 constexpr uint64_t kServer = 10;
 
-int Connect(uint16_t port) {
-  const int fd = ConnectLoopback(port);
-  if (fd < 0) {
-    return -1;
-  }
-  timeval tv{3, 0};  // every read in these tests is bounded
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  return fd;
-}
-
-bool SendAll(int fd, const void *data, size_t len) {
-  const auto *p = static_cast<const uint8_t *>(data);
-  while (len > 0U) {
-    const ssize_t n = ::send(fd, p, len, MSG_NOSIGNAL);
-    if (n <= 0) {
-      return false;
-    }
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-bool RecvAll(int fd, void *data, size_t len) {
-  auto *p = static_cast<uint8_t *>(data);
-  while (len > 0U) {
-    const ssize_t n = ::recv(fd, p, len, 0);
-    if (n <= 0) {
-      return false;
-    }
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-bool ReadFrame(int fd, FrameHeader &header, std::vector<uint8_t> &body) {
-  uint8_t raw[kFrameHeaderSize];
-  std::string why;
-  if (!RecvAll(fd, raw, sizeof(raw)) || !DecodeHeader(raw, header, why)) {
-    return false;
-  }
-  body.resize(header.body_len);
-  return RecvAll(fd, body.data(), body.size());
-}
-
-// True when the server closed `fd` (EOF or reset) within the receive timeout.
-bool ClosedByPeer(int fd) {
-  uint8_t byte;
-  for (int i = 0; i < 100; ++i) {
-    const ssize_t n = ::recv(fd, &byte, 1, 0);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-      return true;
-    }
-    if (n < 0) {
-      return false;
-    }
-  }
-  return false;
-}
-
-const char kCommRes[] =
-    "{\"server_list\":[{\"server_id\":\"127.0.0.1\",\"device\":[{\"device_id\":\"0\"}]}],\"version\":\"1.0\"}";
-
-// The honest client side of a handshake and of the first transfer's table fetch, done by hand so
-// that requests can be forged afterwards.
-struct ForgedLink {
-  int requests = -1;
-  int answers = -1;
-  std::vector<CacheTableEntry> table;
-  ~ForgedLink() {
-    if (requests >= 0) ::close(requests);
-    if (answers >= 0) ::close(answers);
-  }
-  bool Establish(uint16_t port, uint64_t cluster_id) {
-    requests = Connect(port);
-    if (requests < 0) return false;
-    HelloMessage hello;
-    hello.cluster_id = cluster_id;
-    hello.role = 2;
-    hello.sync_wait_ms = 1000;
-    hello.heartbeat_ms = 60000;
-    hello.force_link = 1;
-    hello.comm_res = kCommRes;
-    std::vector<uint8_t> frame;
-    EncodeHello(hello, frame);
-    FrameHeader header;
-    std::vector<uint8_t> body;
-    WelcomeMessage welcome;
-    std::string why;
-    if (!SendAll(requests, frame.data(), frame.size()) || !ReadFrame(requests, header, body) ||
-        !DecodeWelcome(body.data(), body.size(), welcome, why) || welcome.status != 0U) {
-      return false;
-    }
-    answers = Connect(port);
-    BindMessage bind;
-    bind.token = welcome.token;
-    frame.clear();
-    EncodeBind(bind, frame);
-    ResultMessage result;
-    if (!SendAll(answers, frame.data(), frame.size()) || !ReadFrame(answers, header, body) ||
-        !DecodeResult(body.data(), body.size(), result, why) || result.status != 0U) {
-      return false;
-    }
-    // The first transfer's table fetch.
-    frame.clear();
-    EncodeEmpty(FrameType::kTable, 1, frame);
-    if (!SendAll(requests, frame.data(), frame.size()) || !ReadFrame(requests, header, body) ||
-        !DecodeResult(body.data(), body.size(), result, why) || result.status != 0U) {
-      return false;
-    }
-    std::vector<uint8_t> payload(result.payload_len);
-    return RecvAll(requests, payload.data(), payload.size()) &&
-           DecodeCacheTable(payload.data(), payload.size(), table, why);
-  }
-  // Sends a block request and returns the peer's status (payload, if any, is read and dropped).
-  bool Request(FrameType type, int64_t cache_id, std::vector<WireSegment> segments, uint64_t total, uint32_t &status,
-               const std::vector<uint8_t> &payload = {}) {
-    std::vector<uint8_t> frame;
-    EncodeBlockRequest(type, 7, cache_id, total, segments.size(), [&](size_t i) { return segments[i]; }, frame);
-    frame.insert(frame.end(), payload.begin(), payload.end());
-    FrameHeader header;
-    std::vector<uint8_t> body;
-    ResultMessage result;
-    std::string why;
-    if (!SendAll(requests, frame.data(), frame.size()) || !ReadFrame(requests, header, body) ||
-        !DecodeResult(body.data(), body.size(), result, why)) {
-      return false;
-    }
-    std::vector<uint8_t> sink(result.payload_len);
-    if (!RecvAll(requests, sink.data(), sink.size())) {
-      return false;
-    }
-    status = result.status;
-    return true;
-  }
-};
+int Connect(uint16_t port) { return ConnectBounded(port); }
 
 // An honest linked client proves the server still works, byte for byte.
 void ExpectHonestPullWorks(TestEngine &server, int64_t server_cache) {
@@ -212,7 +77,9 @@ DD_TEST(garbage_on_the_listen_port_closes_only_that_connection) {
   {
     const int fd = Connect(server.port);
     std::vector<uint8_t> frame;
-    EncodeBind(BindMessage{0x1234, 0}, frame);
+    BindMessage bind;
+    bind.token = 0x1234;
+    EncodeBind(bind, frame);
     SendAll(fd, frame.data(), frame.size());
     FrameHeader header;
     std::vector<uint8_t> body;
@@ -222,26 +89,25 @@ DD_TEST(garbage_on_the_listen_port_closes_only_that_connection) {
     CHECK_STATUS(result.status, LLM_LINK_FAILED);
     ::close(fd);
   }
-  // A hello whose comm resource is no rank table: refused (A7) and closed.
+  // A proof whose comm resource is no rank table: refused (A7) and closed.
   {
-    HelloMessage hello;
-    hello.cluster_id = 66;
-    hello.comm_res = "mock";
+    ForgedPeer peer(66);
+    REQUIRE(peer.Hello(server.port));
+    ProofMessage proof;
+    proof.comm_res = "mock";
     std::vector<uint8_t> frame;
-    EncodeHello(hello, frame);
-    const int fd = Connect(server.port);
-    SendAll(fd, frame.data(), frame.size());
+    EncodeProof(proof, frame);
+    SendAll(peer.requests.get(), frame.data(), frame.size());
     FrameHeader header;
     std::vector<uint8_t> body;
     WelcomeMessage welcome;
     std::string why;
-    REQUIRE(ReadFrame(fd, header, body) && DecodeWelcome(body.data(), body.size(), welcome, why));
+    REQUIRE(ReadFrame(peer.requests.get(), header, body) && DecodeWelcome(body.data(), body.size(), welcome, why));
     CHECK_STATUS(welcome.status, LLM_PARAM_INVALID);
-    CHECK(ClosedByPeer(fd));
-    ::close(fd);
+    CHECK(ClosedByPeer(peer.requests.get()));
   }
-  // An unlink request that is too short.
-  CHECK(header_only(kWireMagic, kWireVersion, static_cast<uint16_t>(FrameType::kDisconnect), 3));
+  // A proof before a hello, and a proof that is too short.
+  CHECK(header_only(kWireMagic, kWireVersion, static_cast<uint16_t>(FrameType::kProof), 3));
   // A connection that sends half a frame and goes away.
   {
     const int fd = Connect(server.port);
@@ -258,8 +124,8 @@ DD_TEST(hostile_linked_peer_cannot_reach_unregistered_memory) {
   cache.Fill(4);
   TestEngine server(kServer, true, {{"dd.DataPath", "tcp"}});
   const int64_t id = Register(*server.engine, cache);
-  ForgedLink forged;
-  REQUIRE(forged.Establish(server.port, 66));
+  ForgedPeer forged(66);
+  REQUIRE(forged.Establish(server.port));
   REQUIRE(forged.table.size() == 1U);
   const uint64_t tensor_bytes = 8 * 512;
   uint32_t status = 0;
@@ -291,8 +157,8 @@ DD_TEST(hostile_linked_peer_cannot_reach_unregistered_memory) {
   // A request whose lengths do not add up breaks the protocol: that link is closed.
   std::vector<uint8_t> frame;
   EncodeBlockRequest(FrameType::kRead, 9, id, 100, 1, [](size_t) { return WireSegment{0, 0, 16}; }, frame);
-  SendAll(forged.requests, frame.data(), frame.size());
-  CHECK(ClosedByPeer(forged.requests));
+  SendAll(forged.requests.get(), frame.data(), frame.size());
+  CHECK(ClosedByPeer(forged.requests.get()));
   // The engine keeps serving everybody else.
   ExpectHonestPullWorks(server, id);
 }
@@ -302,54 +168,67 @@ DD_TEST(hostile_peer_frames_of_the_wrong_kind_break_only_its_link) {
   cache.Fill(4);
   TestEngine server(kServer, true);
   const int64_t id = Register(*server.engine, cache);
-  for (const FrameType wrong :
-       {FrameType::kHello, FrameType::kWelcome, FrameType::kBind, FrameType::kResult, FrameType::kDisconnect}) {
-    ForgedLink forged;
-    REQUIRE(forged.Establish(server.port, 66));
+  for (const FrameType wrong : {FrameType::kHello, FrameType::kChallenge, FrameType::kProof, FrameType::kWelcome,
+                                FrameType::kBind, FrameType::kResult}) {
+    ForgedPeer forged(66);
+    REQUIRE(forged.Establish(server.port));
     std::vector<uint8_t> frame;
     EncodeEmpty(wrong, 1, frame);
-    SendAll(forged.requests, frame.data(), frame.size());
-    CHECK(ClosedByPeer(forged.requests));
+    SendAll(forged.requests.get(), frame.data(), frame.size());
+    CHECK(ClosedByPeer(forged.requests.get()));
   }
   {
     // Random bytes after a good handshake.
-    ForgedLink forged;
-    REQUIRE(forged.Establish(server.port, 67));
+    ForgedPeer forged(67);
+    REQUIRE(forged.Establish(server.port));
     std::vector<uint8_t> junk(5000, 0x5A);
-    SendAll(forged.requests, junk.data(), junk.size());
-    CHECK(ClosedByPeer(forged.requests));
+    SendAll(forged.requests.get(), junk.data(), junk.size());
+    CHECK(ClosedByPeer(forged.requests.get()));
   }
   {
     // A heartbeat and a table request with bodies that do not fit their kind.
     for (const FrameType kind : {FrameType::kHeartbeat, FrameType::kTable}) {
-      ForgedLink forged;
-      REQUIRE(forged.Establish(server.port, 68));
+      ForgedPeer forged(68);
+      REQUIRE(forged.Establish(server.port));
       std::vector<uint8_t> frame;
       const size_t body = BeginFrame(kind, 0, frame);
       frame.push_back(1);
       FinishFrame(body, frame);
-      SendAll(forged.requests, frame.data(), frame.size());
-      CHECK(ClosedByPeer(forged.requests));
+      SendAll(forged.requests.get(), frame.data(), frame.size());
+      CHECK(ClosedByPeer(forged.requests.get()));
     }
   }
   ExpectHonestPullWorks(server, id);
 }
 
 DD_TEST(decoders_reject_every_truncation_and_survive_mutations) {
-  HelloMessage hello;
-  hello.cluster_id = 5;
-  hello.force_link = 1;
-  hello.comm_res = kCommRes;
+  ProofMessage proof;
+  proof.proof = std::string(32, 'p');
+  proof.force_link = 1;
+  proof.streams = 3;
+  proof.comm_res = kTestCommRes;
   std::vector<uint8_t> frame;
-  EncodeHello(hello, frame);
+  EncodeProof(proof, frame);
   const uint8_t *body = frame.data() + kFrameHeaderSize;
   const size_t len = frame.size() - kFrameHeaderSize;
-  HelloMessage decoded;
+  ProofMessage decoded;
   std::string why;
-  REQUIRE(DecodeHello(body, len, decoded, why));
-  CHECK(decoded.cluster_id == 5 && decoded.force_link == 1U && decoded.comm_res == kCommRes);
+  REQUIRE(DecodeProof(body, len, decoded, why));
+  CHECK(decoded.proof == proof.proof && decoded.force_link == 1U && decoded.streams == 3U &&
+        decoded.comm_res == kTestCommRes);
   for (size_t cut = 0; cut < len; ++cut) {
-    CHECK(!DecodeHello(body, cut, decoded, why));
+    CHECK(!DecodeProof(body, cut, decoded, why));
+  }
+  HelloMessage hello;
+  hello.cluster_id = 5;
+  hello.has_secret = 1;
+  std::vector<uint8_t> hello_frame;
+  EncodeHello(hello, hello_frame);
+  HelloMessage hello_decoded;
+  REQUIRE(DecodeHello(hello_frame.data() + kFrameHeaderSize, hello_frame.size() - kFrameHeaderSize, hello_decoded, why));
+  CHECK(hello_decoded.cluster_id == 5 && hello_decoded.has_secret == 1U);
+  for (size_t cut = 0; cut + kFrameHeaderSize < hello_frame.size(); ++cut) {
+    CHECK(!DecodeHello(hello_frame.data() + kFrameHeaderSize, cut, hello_decoded, why));
   }
   // A cache table, as a table answer carries it.
   std::vector<CacheTableEntry> table(1);
@@ -376,9 +255,11 @@ DD_TEST(decoders_reject_every_truncation_and_survive_mutations) {
   std::mt19937 random(99);
   std::vector<uint8_t> mutated;
   BlockRequest request;
+  ChallengeMessage challenge;
   WelcomeMessage welcome;
+  BindMessage bind;
   ResultMessage result;
-  uint64_t cluster_id = 0;
+  int64_t revoked = 0;
   for (int i = 0; i < 20000; ++i) {
     const bool mutate_table = i % 2 == 0;
     const uint8_t *source = mutate_table ? table_bytes.data() : body;
@@ -393,12 +274,15 @@ DD_TEST(decoders_reject_every_truncation_and_survive_mutations) {
         CHECK(e.geometry.stride > 0U && e.geometry.rows * e.geometry.stride <= e.geometry.tensor_bytes);
       }
     }
-    if (DecodeHello(mutated.data(), mutated.size(), decoded, why)) {
+    if (DecodeProof(mutated.data(), mutated.size(), decoded, why)) {
       CHECK(decoded.comm_res.size() <= kMaxCommResWireBytes);
     }
+    DecodeHello(mutated.data(), mutated.size(), hello_decoded, why);
+    DecodeChallenge(mutated.data(), mutated.size(), challenge, why);
     DecodeWelcome(mutated.data(), mutated.size(), welcome, why);
+    DecodeBind(mutated.data(), mutated.size(), bind, why);
     DecodeResult(mutated.data(), mutated.size(), result, why);
-    DecodeDisconnect(mutated.data(), mutated.size(), cluster_id, why);
+    DecodeRevoke(mutated.data(), mutated.size(), revoked, why);
     if (DecodeBlockRequest(mutated.data(), mutated.size(), request, why)) {
       uint64_t sum = 0;
       for (const auto &s : request.segments) sum += s.len;

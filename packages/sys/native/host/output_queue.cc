@@ -1,0 +1,138 @@
+#include "output_queue.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace dd::host {
+size_t OutputItem::size() const {
+  size_t n = owned.size();
+  for (const iovec &v : external) {
+    n += v.iov_len;
+  }
+  return n;
+}
+
+void OutputQueue::Push(OutputItem item) {
+  queued_ += item.size() - item.sent;
+  items_.push_back(std::move(item));
+}
+
+void OutputQueue::PushControl(std::vector<uint8_t> frame) {
+  OutputItem item;
+  item.owned = std::move(frame);
+  item.liveness = false;
+  queued_ += item.owned.size();
+  // Never inside an item that is partly on the wire.
+  auto at = items_.begin();
+  if (at != items_.end() && at->sent > 0U) {
+    ++at;
+  }
+  while (at != items_.end() && !at->liveness && at->sent == 0U) {
+    ++at;  // behind control frames already waiting, in order
+  }
+  items_.insert(at, std::move(item));
+}
+
+OutputQueue::Flushed OutputQueue::Flush(int fd) {
+  Flushed result;
+  while (!items_.empty()) {
+    // Gather the unsent parts of as many items as one sendmsg takes.
+    iov_.clear();
+    for (const OutputItem &item : items_) {
+      size_t skip = item.sent;
+      const auto add = [&](void *base, size_t len) {
+        if (skip >= len) {
+          skip -= len;
+          return;
+        }
+        if (iov_.size() < static_cast<size_t>(IOV_MAX)) {
+          iov_.push_back(iovec{static_cast<char *>(base) + skip, len - skip});
+        }
+        skip = 0;
+      };
+      add(const_cast<uint8_t *>(item.owned.data()), item.owned.size());
+      for (const iovec &v : item.external) {
+        add(v.iov_base, v.iov_len);
+      }
+      if (iov_.size() >= static_cast<size_t>(IOV_MAX)) {
+        break;
+      }
+    }
+    msghdr msg{};
+    msg.msg_iov = iov_.data();
+    msg.msg_iovlen = iov_.size();
+    const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return result;
+      }
+      result.error = errno;
+      result.status = (errno == EPIPE || errno == ECONNRESET) ? IoStatus::kClosed : IoStatus::kError;
+      return result;
+    }
+    size_t left = static_cast<size_t>(n);
+    result.bytes += left;
+    queued_ -= left;
+    while (left > 0U && !items_.empty()) {
+      OutputItem &head = items_.front();
+      const size_t remaining = head.size() - head.sent;
+      const size_t take = std::min(left, remaining);
+      head.sent += take;
+      left -= take;
+      if (head.liveness) {
+        result.liveness_bytes += take;
+      }
+      if (head.sent == head.size()) {
+        items_.pop_front();
+      }
+    }
+  }
+  return result;
+}
+
+void OutputQueue::Detach(const void *owner, std::vector<uint32_t> &removed) {
+  for (auto it = items_.begin(); it != items_.end();) {
+    if (it->owner != owner) {
+      ++it;
+      continue;
+    }
+    if (it->sent == 0U) {
+      queued_ -= it->size();
+      removed.push_back(it->request_id);
+      it = items_.erase(it);
+      continue;
+    }
+    // Copy what is still to go of the caller's bytes; what was sent is dropped from both parts.
+    const size_t owned_left = it->sent < it->owned.size() ? it->owned.size() - it->sent : 0U;
+    std::vector<uint8_t> rest(it->owned.end() - static_cast<std::ptrdiff_t>(owned_left), it->owned.end());
+    size_t skip = it->sent > it->owned.size() ? it->sent - it->owned.size() : 0U;
+    for (const iovec &v : it->external) {
+      if (skip >= v.iov_len) {
+        skip -= v.iov_len;
+        continue;
+      }
+      const auto *p = static_cast<const uint8_t *>(v.iov_base);
+      rest.insert(rest.end(), p + skip, p + v.iov_len);
+      skip = 0;
+    }
+    it->owned = std::move(rest);
+    it->external.clear();
+    it->sent = 0;
+    it->owner = nullptr;
+    it->keep.reset();
+    ++it;
+  }
+}
+
+void OutputQueue::Clear() {
+  items_.clear();
+  queued_ = 0;
+}
+}  // namespace dd::host
