@@ -314,12 +314,12 @@ class HostNode {
             why = *connected;
             return LLM_FAILED;
           }
-          for (size_t i = 0; i < src.size(); ++i) {
-            if (!client->Read(src[i] * kBlockBytes, kBlockBytes, region_ + dst[i] * kBlockBytes, why)) {
-              return LLM_FAILED;
-            }
+          std::vector<uint8_t *> destinations;
+          destinations.reserve(dst.size());
+          for (const uint64_t d : dst) {
+            destinations.push_back(region_ + d * kBlockBytes);
           }
-          return LLM_SUCCESS;
+          return client->ReadBlocks(src, destinations, kBlockBytes, why) ? LLM_SUCCESS : LLM_FAILED;
         };
       };
     }

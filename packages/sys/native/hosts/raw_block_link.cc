@@ -117,12 +117,21 @@ bool RawBlockClient::Connect(const std::string &ip, uint16_t port, std::string &
   return true;
 }
 
-bool RawBlockClient::Read(uint64_t offset, uint64_t length, uint8_t *dst, std::string &why) {
-  const RawBlockRequest request{offset, length};
-  if (!WriteExact(fd_, &request, sizeof(request)) || !ReadExact(fd_, dst, length)) {
-    why = std::string("raw block read: ") + (errno != 0 ? std::strerror(errno) : "connection closed");
-    return false;
+bool RawBlockClient::ReadBlocks(const std::vector<uint64_t> &src_blocks, const std::vector<uint8_t *> &destinations,
+                                uint64_t block_bytes, std::string &why) {
+  std::vector<RawBlockRequest> requests;
+  requests.reserve(src_blocks.size());
+  for (const uint64_t block : src_blocks) {
+    requests.push_back(RawBlockRequest{block * block_bytes, block_bytes});
   }
-  return true;
+  errno = 0;
+  bool ok = WriteExact(fd_, requests.data(), requests.size() * sizeof(RawBlockRequest));
+  for (size_t i = 0; ok && i < destinations.size(); ++i) {
+    ok = ReadExact(fd_, destinations[i], block_bytes);
+  }
+  if (!ok) {
+    why = std::string("raw block read: ") + (errno != 0 ? std::strerror(errno) : "connection closed");
+  }
+  return ok;
 }
 }  // namespace ddhosts

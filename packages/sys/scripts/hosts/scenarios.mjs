@@ -87,6 +87,8 @@ export async function transferScenario(ctx, wire) {
     const lat = summarize(await pullLoop(d1, p, 'lat', { blocks: 1, seconds: budget.latencySeconds, seed: 3 }, (budget.latencySeconds + 30) * 1000), 1);
     await d1.startRawReads('raw', p, { blocks: 1, seconds: budget.latencySeconds, seed: 4 });
     const raw = summarize(await d1.wait('raw', (budget.latencySeconds + 30) * 1000), 1);
+    await d1.startRawReads('raw64', p, { blocks: 64, seconds, seed: 5 });
+    const raw64 = summarize(await d1.wait('raw64', (seconds + 30) * 1000), 64);
     const stageReport = await ctx.topology.stopStage();
     const lossAfter = ctx.topology.lossCounters();
     const dropped = lossAfter.dropped - lossBefore.dropped;
@@ -98,6 +100,7 @@ export async function transferScenario(ctx, wire) {
       { name: iperfName, value: iperf.mbitPerS, unit: 'Mbit/s' },
       { name: `pull 64x64KiB ${label} Mbit/s`, value: one.mbitPerS, unit: 'Mbit/s', baseline: iperfName },
       { name: `pull 64x64KiB x4 threads one link ${label} Mbit/s`, value: four.mbitPerS, unit: 'Mbit/s', baseline: iperfName },
+      { name: `raw tcp 64x64KiB ${label} Mbit/s`, value: raw64.mbitPerS, unit: 'Mbit/s', baseline: iperfName },
       { name: `pull 64x64KiB ${label} p99 ms`, value: one.p99Ms, unit: 'ms' },
       { name: rawP50, value: raw.p50Ms, unit: 'ms' },
       { name: rawP99, value: raw.p99Ms, unit: 'ms' },
@@ -118,8 +121,9 @@ export async function transferScenario(ctx, wire) {
         `iperf3 ${f1(iperf.mbitPerS)} Mbit/s (${iperf.retransmits} retransmits); ` +
         `64x64KiB ${f1(one.mbitPerS)} Mbit/s = ${f2(one.mbitPerS / iperf.mbitPerS)}x (${one.ok} calls, p50 ${f1(one.p50Ms)} p99 ${f1(one.p99Ms)} ms); ` +
         `4 threads ${f1(four.mbitPerS)} Mbit/s = ${f2(four.mbitPerS / iperf.mbitPerS)}x; ` +
+        `raw TCP 64x64KiB ${f1(raw64.mbitPerS)} Mbit/s = ${f2(raw64.mbitPerS / iperf.mbitPerS)}x; ` +
         `1x64KiB p50/p99 ${f2(lat.p50Ms)}/${f2(lat.p99Ms)} ms vs raw TCP ${f2(raw.p50Ms)}/${f2(raw.p99Ms)} ms; ${stageText}`,
-      checks: [...loopChecks('64x64KiB', one), ...loopChecks('4 threads', four), ...loopChecks('1x64KiB', lat), ...loopChecks('raw baseline', raw)],
+      checks: [...loopChecks('64x64KiB', one), ...loopChecks('4 threads', four), ...loopChecks('1x64KiB', lat), ...loopChecks('raw baselines', raw), ...loopChecks('raw 64x64KiB', raw64)],
       figures,
     };
   });
