@@ -7,7 +7,7 @@ import { buildPrograms } from './native-programs.mjs';
 import { scenarioList } from './scenarios.mjs';
 import { cannotCreateNamespaces, HOSTS, removeLeftovers, Topology } from './topology.mjs';
 
-export const PACKAGES = 'iperf3 libnetfilter-queue-dev iptables';
+const PACKAGES = 'iperf3 libnetfilter-queue-dev iptables';
 const SCENARIO_LIMIT_MS = 240_000;
 
 function missingTools() {
@@ -37,7 +37,7 @@ export async function runTier({ budget, only, log, onResult }) {
   const leftovers = removeLeftovers();
   if (leftovers.length > 0) log(`removed what a killed run left: ${leftovers.join(', ')}`);
 
-  const topology = new Topology({ stageBinary: programs.stage, log });
+  const topology = new Topology({ stageBinary: programs.stage });
   const onSignal = (signal) => {
     log(`${signal}: tearing down`);
     topology.destroy().finally(() => process.exit(130));

@@ -97,13 +97,11 @@ export function cannotCreateNamespaces() {
 }
 
 export class Topology {
-  /** @param {{ stageBinary: string, log: (text: string) => void }} options */
-  constructor({ stageBinary, log }) {
+  /** @param {{ stageBinary: string }} options */
+  constructor({ stageBinary }) {
     this.prefix = `ddh${process.pid}`;
     this.stageBinary = stageBinary;
-    this.log = log;
     this.stage = undefined;
-    this.shaping = undefined;
   }
 
   ns(host) {
@@ -163,7 +161,6 @@ export class Topology {
       await this.startStage(Math.round((rttMs * 1000) / 2));
       run('ip', ['netns', 'exec', r, 'iptables', '-A', 'FORWARD', '-j', 'NFQUEUE', '--queue-num', String(QUEUE)]);
     }
-    this.shaping = { rateMbit, rttMs, loss };
     return report;
   }
 
