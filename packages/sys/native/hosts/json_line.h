@@ -15,11 +15,6 @@ class JsonLine {
     return *this;
   }
   JsonLine &Field(const char *key, const char *value) { return Field(key, std::string(value)); }
-  JsonLine &Field(const char *key, bool value) {
-    Key(key);
-    out_ += value ? "true" : "false";
-    return *this;
-  }
   JsonLine &Field(const char *key, double value) {
     Key(key);
     char text[64];

@@ -63,7 +63,6 @@ bool TransferLoop::Start(std::string &why) {
     return false;
   }
   deadline_ns_ = spec_.max_seconds > 0 ? MonotonicNs() + static_cast<int64_t>(spec_.max_seconds * 1e9) : 0;
-  running_.store(spec_.threads);
   for (int i = 0; i < spec_.threads; ++i) {
     threads_.emplace_back(&TransferLoop::Run, this, i, call_for_thread_(i));
   }
@@ -125,7 +124,6 @@ void TransferLoop::Run(int thread_index, CallFn call) {
       std::this_thread::sleep_for(std::chrono::milliseconds(kRetryPauseMs));
     }
   }
-  running_.fetch_sub(1);
 }
 
 void TransferLoop::Record(const CallRecord &record, const std::string &why) {

@@ -60,7 +60,6 @@ class TransferLoop {
   bool Start(std::string &why);
   void RequestStop() { stop_.store(true); }
   void Join();
-  bool finished() const { return running_.load() == 0; }
 
   // The result as JSON fields: "calls" [[start_ms, duration_ms, status, bytes_ok], ...] (start on
   // CLOCK_MONOTONIC, as the runner's process.hrtime), "failures" (the first few distinct ones),
@@ -81,7 +80,6 @@ class TransferLoop {
   std::function<CallFn(int)> call_for_thread_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};
-  std::atomic<int> running_{0};
   std::atomic<size_t> claimed_{0};
   std::atomic<uint64_t> verify_errors_{0};
   std::atomic<uint64_t> bytes_{0};
