@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 // `pnpm bench [--quick] [--json <file>]`: every benchmark of the project, each section in its own
-// process with its own progress line, then one readable table and one JSON report (a list of
-// { name, value, unit, baseline?, ratio? }). Ratios are against baselines measured in the same
-// run, because these machines drift ±20 % between runs.
+// process with its own progress line, then one readable table and one JSON report: the run (when,
+// on what, under which load) and its results, a list of { section, name, value, unit, baseline?,
+// ratio? }. Ratios are against baselines measured in the same run, because these machines drift
+// ±20 % between runs. docs/performance.md and docs/architecture.md quote a committed report
+// (scripts/docs-figures.mjs).
 // `pnpm bench --hosts [--quick]`: only the cross-host figures (network namespaces; needs root).
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findNativeBench, isDirectPullFigure, versusMemcpy } from './lib/native-bench.mjs';
 import { repoRoot } from './lib/packages.mjs';
-import { formatTable, resolveRatios } from './lib/report.mjs';
+import { describeRun, formatTable, resolveRatios } from './lib/report.mjs';
 import { runSection } from './lib/section-process.mjs';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -33,6 +35,7 @@ const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', npm_config_nodedir:
 const node = process.execPath;
 const mode = quick ? ['--quick'] : [];
 const started = performance.now();
+const loadAtStart = loadavg()[0];
 
 console.error(`bench: ${quick ? 'quick' : 'full'} run on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`);
 console.error('[build] @dd/sys with the native host backend, @dd/core, @dd/testing, @dd/codegen (cached by turbo)');
@@ -117,10 +120,11 @@ for (const [i, section] of sections.entries()) {
   }
 }
 
-const all = done.flatMap((s) => s.results);
+const all = done.flatMap((s) => s.results.map((r) => ({ section: s.title, ...r })));
 console.log(`\n${formatTable(done)}\n`);
 console.log('ratio = value ÷ the baseline entry named on the right, measured in this run (GB/s, ops/s: higher is better; ns/op, us/op, ms: lower is better)');
-writeFileSync(reportFile, `${JSON.stringify(all, null, 2)}\n`);
+const run = describeRun({ quick, loadAverage: [loadAtStart, loadavg()[0]], seconds: (performance.now() - started) / 1000 });
+writeFileSync(reportFile, `${JSON.stringify({ run, results: all }, null, 2)}\n`);
 console.log(`report: ${reportFile} (${all.length} results), ${((performance.now() - started) / 1000).toFixed(1)}s in all`);
 if (failed.length > 0) {
   console.error(`bench: ${failed.length} section(s) failed: ${failed.join(', ')}`);

@@ -1,7 +1,10 @@
-// The report every section contributes to, in the same shape dd_bench writes: a flat list of
+// The results every section contributes, in the same shape dd_bench writes: a flat list of
 // { name, value, unit, baseline?, ratio? } where `baseline` is the name of another entry of the
 // same report, measured in the same run and in the same unit, and `ratio` = value ÷ that value.
 // (For GB/s and ops/s higher is better; for ns/op and ms lower is better: the unit says which.)
+
+import { readFileSync } from 'node:fs';
+import { cpus, platform, release, totalmem } from 'node:os';
 
 /**
  * @typedef {{ name: string, value: number, unit: string, baseline?: string, ratio?: number }} BenchResult
@@ -89,4 +92,29 @@ export function formatTable(sections) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => cells.map((c, i) => (i === 1 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/**
+ * What a report says about its run: the command, when, the machine (CPUs, memory, OS, kernel,
+ * Node.js) and the 1-minute load average at its start and end, since these machines are shared.
+ */
+export function describeRun({ quick, loadAverage, seconds }) {
+  let os = `${platform()} ${release()}`;
+  try {
+    os = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
+  } catch {
+    // Not Linux, or no os-release: the platform name stands in.
+  }
+  return {
+    command: `pnpm bench${quick ? ' --quick' : ''}`,
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
+    os,
+    kernel: `${platform() === 'linux' ? 'Linux' : platform()} ${release()}`,
+    node: process.version,
+    loadAverage: loadAverage.map((l) => Number(l.toFixed(2))),
+    seconds: Number(seconds.toFixed(1)),
+  };
 }

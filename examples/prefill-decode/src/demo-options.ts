@@ -1,11 +1,25 @@
 import { parseArgs } from 'node:util';
+import type { Placement } from '@dd/core';
 
 /** Which side of the hand-over this process plays. */
 export type DemoRole = 'decoder' | 'prompt';
 
+/**
+ * Where each side's KV cache lives. `'device'`: device memory from the ACL runtime
+ * (`engine.allocateCache`, aclrtMalloc), written and read back with aclrtMemcpy, as on Ascend.
+ * `'host'`: JS memory (`registerHostCache`), the baseline the device numbers are compared with.
+ */
+export const PLACEMENTS: Readonly<Record<string, readonly Placement[]>> = {
+  device: ['device'],
+  host: ['host'],
+  both: ['device', 'host'],
+};
+
 /** Everything the demo can be told on the command line. */
 export interface DemoOptions {
   readonly role: DemoRole;
+  /** The caches each side registers, one per placement, run in this order. */
+  readonly placements: readonly Placement[];
   /** Transformer layers; each has a K and a V tensor. */
   readonly layers: number;
   /** Blocks per tensor in each side's cache (`shape[0]`). */
@@ -48,7 +62,7 @@ interface IntFlag {
 // Defaults: a Llama-3-8B-shaped KV cache (32 layers, 8 KV heads, head dim 128, block size 16, bf16),
 // so one block of one tensor is 32 KiB.
 const INT_FLAGS: readonly IntFlag[] = [
-  { key: 'layers', flag: 'layers', fallback: 32, min: 1, max: MAX_TENSORS / 2, what: 'transformer layers (K and V each)' },
+  { key: 'layers', flag: 'layers', fallback: 32, min: 1, max: MAX_TENSORS / 2, what: 'transformer layers (K and V each; at most 60 with --placement both)' },
   { key: 'blocks', flag: 'blocks', fallback: 128, min: 2, max: 1 << 20, what: 'blocks per tensor in each cache' },
   { key: 'requestBlocks', flag: 'request-blocks', fallback: 0, min: 1, max: 1 << 20, what: 'blocks of the request pulled by decode (default: half of --blocks)' },
   { key: 'pushBlocks', flag: 'push-blocks', fallback: 4, min: 1, max: 1 << 20, what: 'blocks decode pushes back' },
@@ -75,6 +89,8 @@ export function usage(): string {
     'backend, verifies every byte, and prints a summary.',
     '',
     ...lines,
+    "  --placement       device, host or both: where the caches live (default both: device memory first,",
+    '                    then JS host memory, whose GB/s the device numbers are compared with)',
     '  --help            this text',
   ].join('\n');
 }
@@ -95,7 +111,7 @@ export function parseDemoOptions(argv: readonly string[]): DemoOptions {
   try {
     parsed = parseArgs({
       args: [...argv],
-      options: { ...options, role: { type: 'string' }, help: { type: 'boolean' } },
+      options: { ...options, role: { type: 'string' }, placement: { type: 'string' }, help: { type: 'boolean' } },
       strict: true,
       allowPositionals: false,
     });
@@ -105,10 +121,18 @@ export function parseDemoOptions(argv: readonly string[]): DemoOptions {
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const role = values.role ?? 'decoder';
   if (role !== 'decoder' && role !== 'prompt') throw new DemoUsageError(`--role must be 'decoder' or 'prompt', got '${String(role)}'`);
+  const placement = values.placement ?? 'both';
+  const placements = typeof placement === 'string' ? PLACEMENTS[placement] : undefined;
+  if (placements === undefined) throw new DemoUsageError(`--placement must be 'device', 'host' or 'both', got '${String(placement)}'`);
   const ints = Object.fromEntries(INT_FLAGS.map((f) => [f.key, toInt(f, values[f.flag] as string | undefined)])) as Record<IntFlag['key'], number>;
   const requestBlocks = ints.requestBlocks === 0 ? Math.floor(ints.blocks / 2) : ints.requestBlocks;
-  const result: DemoOptions = { ...ints, requestBlocks, role, help: values.help === true };
+  const result: DemoOptions = { ...ints, requestBlocks, role, placements, help: values.help === true };
 
+  if (result.layers * 2 * placements.length > MAX_TENSORS) {
+    throw new DemoUsageError(
+      `--layers ${result.layers} registers ${result.layers * 2 * placements.length} tensors per engine (K and V per layer, one cache per placement); the limit is ${MAX_TENSORS}`,
+    );
+  }
   if (result.requestBlocks + result.pushBlocks > result.blocks) {
     throw new DemoUsageError(
       `--request-blocks (${result.requestBlocks}) + --push-blocks (${result.pushBlocks}) must fit in --blocks (${result.blocks}): ` +
@@ -138,5 +162,11 @@ export function promptArgv(o: DemoOptions, port: number): string[] {
     '--push-blocks', String(o.pushBlocks),
     '--timeout-ms', String(o.timeoutMs),
     '--port', String(port),
+    '--placement', placementFlag(o.placements),
   ];
+}
+
+/** The `--placement` value of a list of placements. */
+export function placementFlag(placements: readonly Placement[]): string {
+  return Object.entries(PLACEMENTS).find(([, list]) => list.join() === placements.join())?.[0] ?? 'both';
 }

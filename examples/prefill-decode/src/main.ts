@@ -20,20 +20,21 @@ async function runDemo(o: DemoOptions): Promise<void> {
   process.stderr.write(`prefill→decode demo: two processes over 127.0.0.1, ${o.layers} layers, ${o.blocks} blocks per cache\n`);
   const { process: child, ready } = await PromptProcess.start(fileURLToPath(import.meta.url), promptArgv(o, o.port), READY_WITHIN_MS);
   try {
-    progress.step(`prompt: process ${child.pid} listens on 127.0.0.1:${ready.port}, cache ${ready.cacheId} registered and filled (${(ready.cacheBytes / 2 ** 20).toFixed(0)} MiB in ${ready.fillMs.toFixed(0)} ms)`);
+    const caches = ready.caches.map((c) => `${c.placement} cache ${c.cacheId}`).join(', ');
+    progress.step(`prompt: process ${child.pid} listens on 127.0.0.1:${ready.port}, ${caches} registered and filled (${(ready.cacheBytes / 2 ** 20).toFixed(0)} MiB each, ${ready.fillMs.toFixed(0)} ms)`);
     const peer: PromptPeer = {
       address: { ip: '127.0.0.1', port: ready.port },
       clusterId: BigInt(ready.clusterId),
-      cacheId: BigInt(ready.cacheId),
-      async verifyCache(pushed) {
-        const answer = await child.request({ command: 'verify', pushed }, 'verified', VERIFY_WITHIN_MS);
+      cacheIds: new Map(ready.caches.map((c) => [c.placement, BigInt(c.cacheId)])),
+      async verifyCache(placement, pushed) {
+        const answer = await child.request({ command: 'verify', placement, pushed }, 'verified', VERIFY_WITHIN_MS);
         return (answer as VerifiedEvent).bytes;
       },
     };
     const report = await runDecoder(o, peer, progress);
     await child.request({ command: 'finish' }, 'closed', VERIFY_WITHIN_MS);
     await child.exited(EXIT_WITHIN_MS);
-    progress.step('prompt: cache unregistered, engine finalized, process exited');
+    progress.step('prompt: caches unregistered (device memory freed), engine finalized, process exited');
     process.stdout.write(`${formatSummary(o, report, performance.now() - started)}\n`);
   } finally {
     await child.kill();

@@ -1,6 +1,10 @@
+import type { Placement } from '@dd/core';
+
 /** What one phase of the run measured: every call's latency and the bytes it moved. */
 export interface PhaseStats {
   readonly name: string;
+  /** Where both sides' caches of this phase live. */
+  readonly placement: Placement;
   readonly calls: number;
   readonly bytes: number;
   /** Sum of the call latencies. */
@@ -22,12 +26,19 @@ export function percentile(samples: readonly number[], fraction: number): number
 /** Collects the calls of one phase. */
 export class PhaseRecorder {
   readonly name: string;
+  readonly placement: Placement;
   readonly #latencies: number[] = [];
   #bytes = 0;
   #verified = 0;
 
-  constructor(name: string) {
+  constructor(name: string, placement: Placement) {
     this.name = name;
+    this.placement = placement;
+  }
+
+  /** `pullBlocks, all layers (device)`. */
+  get label(): string {
+    return `${this.name} (${this.placement})`;
   }
 
   get calls(): number {
@@ -54,6 +65,7 @@ export class PhaseRecorder {
   stats(): PhaseStats {
     return {
       name: this.name,
+      placement: this.placement,
       calls: this.calls,
       bytes: this.#bytes,
       busyMs: this.#latencies.reduce((a, b) => a + b, 0),

@@ -1,3 +1,5 @@
+import type { Placement } from '@dd/core';
+
 /**
  * The side channel between the decode process and the prompt process it spawned: one JSON object
  * per line, commands on the prompt's stdin, events on its stdout. It carries what a serving
@@ -5,12 +7,13 @@
  * demo's own checks; KV bytes only ever move through LLM-DataDist.
  */
 
-/** Sent once the prompt engine listens and its cache is registered and filled. */
+/** Sent once the prompt engine listens and its caches (one per placement) are registered and filled. */
 export interface ReadyEvent {
   readonly event: 'ready';
   readonly port: number;
   readonly clusterId: string;
-  readonly cacheId: string;
+  readonly caches: readonly { readonly placement: Placement; readonly cacheId: string }[];
+  /** Bytes of one cache (every tensor). */
   readonly cacheBytes: number;
   readonly fillMs: number;
 }
@@ -32,9 +35,10 @@ export interface FailedEvent {
 
 export type PromptEvent = ReadyEvent | VerifiedEvent | ClosedEvent | FailedEvent;
 
-/** Check every byte of the prompt cache (`pushed`: decode has pushed its blocks back). */
+/** Check every byte of the prompt cache of `placement` (`pushed`: decode has pushed its blocks back). */
 export interface VerifyCommand {
   readonly command: 'verify';
+  readonly placement: Placement;
   readonly pushed: boolean;
 }
 
@@ -60,8 +64,10 @@ export function parseEvent(line: string): PromptEvent | undefined {
 
 /** Parses one stdin line of the prompt process; throws on anything else. */
 export function parseCommand(line: string): PromptCommand {
-  const value = JSON.parse(line) as { command?: unknown; pushed?: unknown };
+  const value = JSON.parse(line) as { command?: unknown; placement?: unknown; pushed?: unknown };
   if (value.command === 'finish') return { command: 'finish' };
-  if (value.command === 'verify' && typeof value.pushed === 'boolean') return { command: 'verify', pushed: value.pushed };
+  if (value.command === 'verify' && typeof value.pushed === 'boolean' && (value.placement === 'device' || value.placement === 'host')) {
+    return { command: 'verify', placement: value.placement, pushed: value.pushed };
+  }
   throw new Error(`not a prompt command: ${line}`);
 }

@@ -47,7 +47,7 @@ export async function runPromptProcess(o: DemoOptions): Promise<number> {
     event: 'ready',
     port,
     clusterId: String(side.engine.clusterId),
-    cacheId: String(side.cache.id),
+    caches: [...side.caches].map(([placement, cache]) => ({ placement, cacheId: String(cache.id) })),
     cacheBytes: side.cacheBytes,
     fillMs: performance.now() - started,
   });
@@ -57,7 +57,7 @@ export async function runPromptProcess(o: DemoOptions): Promise<number> {
     const command = parseCommand(line);
     if (command.command === 'verify') {
       try {
-        send({ event: 'verified', bytes: side.verifyCache(command.pushed) });
+        send({ event: 'verified', bytes: side.verifyCache(command.placement, command.pushed) });
       } catch (error) {
         send({ event: 'failed', message: error instanceof Error ? error.message : String(error) });
       }

@@ -9,10 +9,24 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** Device against host GB/s for every operation that ran on both placements, measured in this run. */
+function comparison(report: DemoReport): string[] {
+  const lines: string[] = [];
+  for (const device of report.phases.filter((p) => p.placement === 'device')) {
+    const host = report.phases.find((p) => p.placement === 'host' && p.name === device.name);
+    if (host === undefined) continue;
+    const d = gigabytesPerSecond(device.bytes, device.busyMs);
+    const h = gigabytesPerSecond(host.bytes, host.busyMs);
+    lines.push(`${device.name}: device ${d.toFixed(2)} GB/s vs host ${h.toFixed(2)} GB/s (device/host ${(d / h).toFixed(2)}×)`);
+  }
+  return lines.length === 0 ? [] : ['', ...lines];
+}
+
 /** The summary printed at the end of a run. */
 export function formatSummary(o: DemoOptions, report: DemoReport, wallMs: number): string {
   const rows = report.phases.map((p) => [
     p.name,
+    p.placement,
     String(p.calls),
     formatBytes(p.bytes / p.calls),
     formatBytes(p.bytes),
@@ -23,10 +37,12 @@ export function formatSummary(o: DemoOptions, report: DemoReport, wallMs: number
   return [
     '',
     `KV cache per side: ${o.layers} layers × K,V × ${o.blocks} blocks of ${o.blockTokens} tokens × ${o.kvHeads} heads × ${o.headDim} dims (bf16)` +
-      ` = ${formatBytes(report.bytesPerBlock)} per block per tensor, ${formatBytes(report.cacheBytes)} in all`,
-    `request: ${o.requestBlocks} blocks pulled; ${o.pushBlocks} generated blocks pushed back; backend: ${report.backend}`,
+      ` = ${formatBytes(report.bytesPerBlock)} per block per tensor, ${formatBytes(report.cacheBytes)} per cache`,
+    `placements: ${o.placements.map((p) => (p === 'device' ? 'device (ACL device memory, read back with aclrtMemcpy)' : 'host (JS memory)')).join(', ')}`,
+    `request: ${o.requestBlocks} blocks pulled; ${o.pushBlocks} generated blocks pushed back from device memory; backend: ${report.backend}`,
     '',
-    table(['operation', 'calls', 'bytes/call', 'bytes', 'GB/s', 'p50', 'p99'], rows),
+    table(['operation', 'placement', 'calls', 'bytes/call', 'bytes', 'GB/s', 'p50', 'p99'], rows),
+    ...comparison(report),
     '',
     `link ${formatMs(report.linkMs)}, unlink ${formatMs(report.unlinkMs)}, wall time ${formatMs(wallMs)}`,
     `✓ verified ${formatBytes(report.verifiedBytes)} on both sides: every byte matched`,

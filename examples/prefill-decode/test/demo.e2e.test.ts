@@ -12,19 +12,26 @@ function demo(args: readonly string[]): { status: number | null; stdout: string;
 }
 
 describe('pnpm demo (two processes, host backend)', () => {
-  it('hands a request over, verifies every byte and prints the summary', () => {
+  it('hands a request over in device memory and in host memory, verifies every byte read back, and compares their GB/s', () => {
     const r = demo(['--layers', '2', '--blocks', '32', '--iterations', '3']);
     expect(r.stderr).not.toMatch(/✗/);
     expect(r.status).toBe(0);
     // 2 layers × K,V × 16 request blocks × 32 KiB per pull; 3 pulls, 3 rounds of 2 per-layer pulls, 3 pushes of 4 blocks.
-    expect(r.stdout).toMatch(/^pullBlocks, all layers\s+3\s+2\.00 MiB\s+6\.00 MiB\s+\d+\.\d\d\s+\S+ (?:µs|ms|s)\s+\S+ (?:µs|ms|s)$/m);
-    expect(r.stdout).toMatch(/^pullBlocks, per layer\s+6\s+1\.00 MiB\s+6\.00 MiB\s/m);
-    expect(r.stdout).toMatch(/^pushBlocks\s+3\s+512 KiB\s+1\.50 MiB\s/m);
+    for (const placement of ['device', 'host']) {
+      expect(r.stdout).toMatch(new RegExp(`^pullBlocks, all layers\\s+${placement}\\s+3\\s+2\\.00 MiB\\s+6\\.00 MiB\\s+\\d+\\.\\d\\d\\s+\\S+ (?:µs|ms|s)\\s+\\S+ (?:µs|ms|s)$`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^pullBlocks, per layer\\s+${placement}\\s+6\\s+1\\.00 MiB\\s+6\\.00 MiB\\s`, 'm'));
+    }
+    expect(r.stdout).toMatch(/^pushBlocks\s+device\s+3\s+512 KiB\s+1\.50 MiB\s/m);
+    expect(r.stdout).not.toMatch(/^pushBlocks\s+host/m);
+    expect(r.stdout).toMatch(/^pullBlocks, all layers: device \d+\.\d\d GB\/s vs host \d+\.\d\d GB\/s \(device\/host \d+\.\d\d×\)$/m);
+    expect(r.stdout).toMatch(/^pullBlocks, per layer: device \d+\.\d\d GB\/s vs host /m);
+    expect(r.stdout).toMatch(/placements: device \(ACL device memory, read back with aclrtMemcpy\), host \(JS memory\)/);
     expect(r.stdout).toMatch(/backend: host/);
     expect(r.stdout).toMatch(/^link \S+ (?:µs|ms|s), unlink/m);
     expect(r.stdout).toMatch(/✓ verified .* on both sides: every byte matched/);
-    expect(r.stderr).toMatch(/prompt: process \d+ listens on 127\.0\.0\.1:\d+/);
-    expect(r.stderr).toMatch(/prompt: cache unregistered, engine finalized, process exited/);
+    expect(r.stderr).toMatch(/prompt: process \d+ listens on 127\.0\.0\.1:\d+, device cache \d+, host cache \d+ registered/);
+    expect(r.stderr).toMatch(/decode: host backend, device cache \d+ registered \(4 tensors × 1\.00 MiB, device memory\)/);
+    expect(r.stderr).toMatch(/prompt: caches unregistered \(device memory freed\), engine finalized, process exited/);
   });
 
   it('refuses bad flags before starting anything', () => {

@@ -20,45 +20,69 @@ function peerOf(side: PromptSide): PromptPeer {
   return {
     address: LISTEN,
     clusterId: side.engine.clusterId,
-    cacheId: side.cache.id,
-    verifyCache: async (pushed) => side.verifyCache(pushed),
+    cacheIds: new Map([...side.caches].map(([placement, cache]) => [placement, cache.id])),
+    verifyCache: async (placement, pushed) => side.verifyCache(placement, pushed),
   };
 }
 
 describe('prefill→decode hand-over over the fake', () => {
-  it('moves, verifies and counts every byte, then leaves both sides clean', async () => {
+  it('moves, verifies and counts every byte of device and host caches, then leaves both sides clean', async () => {
     const net = new FakeNetwork();
     const side = PromptSide.open(options, LISTEN, net.bindings);
+    expect([...side.caches.values()].map((cache) => cache.memory)).toEqual(['device', 'js']);
     const { progress, lines } = quietProgress();
     const report = await runDecoder(options, peerOf(side), progress, net.bindings);
 
     const block = bytesPerBlock(options);
-    const [whole, perLayer, push] = report.phases;
+    expect(report.phases.map((p) => `${p.name} (${p.placement})`)).toEqual([
+      'pullBlocks, all layers (device)',
+      'pullBlocks, per layer (device)',
+      'pushBlocks (device)',
+      'pullBlocks, all layers (host)',
+      'pullBlocks, per layer (host)',
+    ]);
+    const [whole, perLayer, push, hostWhole, hostPerLayer] = report.phases;
     expect(whole).toMatchObject({ calls: 2, bytes: 2 * 6 * 9 * block, verifiedBytes: 2 * 6 * 9 * block });
     expect(perLayer).toMatchObject({ calls: 2 * 3, bytes: 2 * 6 * 9 * block });
     expect(push).toMatchObject({ calls: 2, bytes: 2 * 6 * 3 * block, verifiedBytes: side.cacheBytes });
+    expect(hostWhole).toMatchObject({ calls: 2, bytes: 2 * 6 * 9 * block, verifiedBytes: 2 * 6 * 9 * block });
+    expect(hostPerLayer).toMatchObject({ calls: 2 * 3, bytes: 2 * 6 * 9 * block });
     expect(report.backend).toBe('fake');
     expect(lines.join('')).toMatch(/unlinked/);
 
     const snapshot = net.inspect();
     const pulls = snapshot.transfers.filter((t) => t.kind === 'PullKvBlocks');
-    expect(pulls).toHaveLength(2 + 6);
-    expect(pulls.map((t) => t.tensors)).toEqual([6, 6, 2, 2, 2, 2, 2, 2]);
+    expect(pulls).toHaveLength(2 * (2 + 6));
+    expect(pulls.map((t) => t.tensors)).toEqual([6, 6, 2, 2, 2, 2, 2, 2, 6, 6, 2, 2, 2, 2, 2, 2]);
     expect(snapshot.transfers.filter((t) => t.kind === 'PushKvBlocks').map((t) => t.dstBlocks.map(Number))).toEqual([side.plan.pushTarget, side.plan.pushTarget]);
     expect(snapshot.links).toHaveLength(0);
     side.close();
     expect(side.engine.closed).toBe(true);
+    // Both sides gave their device memory back: the fake keeps nothing of it mapped.
+    const device = side.caches.get('device')!;
+    expect(() => net.bindings.view(device.addresses[0]!, 1)).toThrow(RangeError);
   });
 
-  it('fails loudly, naming the block, when one prompt byte is wrong', async () => {
+  it('runs one placement alone: host only has no push (V2 pushes only from device caches)', async () => {
+    const hostOnly = parseDemoOptions(['--layers', '2', '--blocks', '8', '--iterations', '1', '--head-dim', '16', '--placement', 'host']);
+    const net = new FakeNetwork();
+    const side = PromptSide.open(hostOnly, LISTEN, net.bindings);
+    const report = await runDecoder(hostOnly, peerOf(side), quietProgress().progress, net.bindings);
+    expect(report.phases.map((p) => p.name)).toEqual(['pullBlocks, all layers', 'pullBlocks, per layer']);
+    side.close();
+  });
+
+  it('fails loudly, naming the block, when one byte of the prompt device memory is wrong', async () => {
     const net = new FakeNetwork();
     const side = PromptSide.open(options, LISTEN, net.bindings);
     const victim = side.plan.promptBlocks[4] as number;
-    const bytes = side.cache.block(5, victim);
+    const device = side.cache('device');
+    const bytes = device.readBlock(5, victim);
     bytes[100] = (bytes[100] as number) ^ 0x40;
+    device.writeBlock(5, victim, bytes);
     const run = runDecoder(options, peerOf(side), quietProgress().progress, net.bindings);
     await expect(run).rejects.toThrow(KvMismatchError);
-    await expect(run).rejects.toThrow(new RegExp(`decode block 4 \\(pulled from prompt block ${victim}\\): tensor 5.*byte offset 100`));
+    await expect(run).rejects.toThrow(new RegExp(`device decode block 4 \\(pulled from prompt block ${victim}\\): tensor 5.*byte offset 100`));
     expect(net.inspect().links).toHaveLength(0);
     side.engine.close({ force: true });
   });
@@ -69,9 +93,9 @@ describe('prefill→decode hand-over over the fake', () => {
     const peer = peerOf(side);
     const spoiled: PromptPeer = {
       ...peer,
-      verifyCache: async (pushed) => {
-        if (pushed) side.cache.block(0, side.plan.promptBlocks[0] as number).fill(0);
-        return side.verifyCache(pushed);
+      verifyCache: async (placement, pushed) => {
+        if (pushed) side.cache(placement).writeBlock(0, side.plan.promptBlocks[0] as number, new Uint8Array(bytesPerBlock(options)));
+        return side.verifyCache(placement, pushed);
       },
     };
     await expect(runDecoder(options, spoiled, quietProgress().progress, net.bindings)).rejects.toThrow(/prompt cache block/);

@@ -14,7 +14,7 @@ function script(name: string, body: string): string {
   return path;
 }
 
-const READY = `process.stdout.write(JSON.stringify({ event: 'ready', port: 1, clusterId: '1', cacheId: '1', cacheBytes: 8, fillMs: 1 }) + '\\n');`;
+const READY = `process.stdout.write(JSON.stringify({ event: 'ready', port: 1, clusterId: '1', caches: [{ placement: 'device', cacheId: '1' }], cacheBytes: 8, fillMs: 1 }) + '\\n');`;
 
 function alive(pid: number): boolean {
   try {
@@ -53,7 +53,7 @@ describe('PromptProcess', () => {
     const { process: child, ready } = await PromptProcess.start(crashes, [], 10_000);
     expect(ready.port).toBe(1);
     const started = Date.now();
-    await expect(child.request({ command: 'verify', pushed: false }, 'verified', 20_000)).rejects.toThrow(/code 139.*\nsegfault in serve loop/s);
+    await expect(child.request({ command: 'verify', placement: 'device', pushed: false }, 'verified', 20_000)).rejects.toThrow(/code 139.*\nsegfault in serve loop/s);
     expect(Date.now() - started).toBeLessThan(5000);
     await expect(child.request({ command: 'finish' }, 'closed', 1000)).rejects.toThrow(/already exited/);
   });
@@ -68,7 +68,7 @@ describe('PromptProcess', () => {
        });`,
     );
     const { process: child } = await PromptProcess.start(refuses, [], 10_000);
-    await expect(child.request({ command: 'verify', pushed: true }, 'verified', 10_000)).rejects.toThrow('prompt process: prompt cache block 3: mismatch');
+    await expect(child.request({ command: 'verify', placement: 'device', pushed: true }, 'verified', 10_000)).rejects.toThrow('prompt process: prompt cache block 3: mismatch');
     await expect(child.exited(5000)).rejects.toThrow(/code 5/);
   });
 });

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// Tests the router example the way an outside project would use dd: the workspace packages are
-// packed with pnpm, the example is copied to a clean folder outside the repository, the tarballs
-// are installed there with npm, and the example's own typecheck and vitest tests run there.
-// Needs the packages built (`turbo run build`) first; it builds nothing native.
+// Tests the router example the way an outside project would use dd: the example is copied to a
+// clean folder outside the repository, the tarballs of `pnpm pack:all` are installed there with
+// npm, and the example's own typecheck and vitest tests run there.
+// Usage: node examples/router/scripts/test-packed.mjs [--packs <dir>] [--keep]
+// Without --packs it runs scripts/pack-all.mjs into a temporary folder first.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packsFolder, tarballOf } from '../../../scripts/lib/packs.mjs';
 
 const example = join(dirname(fileURLToPath(import.meta.url)), '..');
 const root = join(example, '..', '..');
@@ -20,25 +22,15 @@ function run(command, args, cwd) {
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal})`);
 }
 
-for (const name of packages) {
-  if (!existsSync(join(root, 'packages', name, 'dist'))) {
-    console.error(`packages/${name}/dist is missing: build the workspace first (npx -y pnpm@12.4.2 exec turbo run build)`);
-    process.exit(1);
-  }
-}
-
+const tarballs = packsFolder(process.argv.slice(2));
 const work = mkdtempSync(join(tmpdir(), 'dd-router-'));
 try {
   const project = join(work, 'router');
   cpSync(example, project, { recursive: true, filter: (path) => !/[\\/](node_modules|\.packs|package-lock\.json)$/.test(path) });
   const packs = join(project, '.packs');
   mkdirSync(packs);
-  for (const name of packages) {
-    run('npx', ['-y', 'pnpm@12.4.2', 'pack', '--pack-destination', packs], join(root, 'packages', name));
-    const tarball = readdirSync(packs).find((file) => file.startsWith(`dd-${name}-`));
-    if (tarball === undefined) throw new Error(`pnpm pack left no dd-${name}-*.tgz in ${packs}`);
-    renameSync(join(packs, tarball), join(packs, `dd-${name}.tgz`));
-  }
+  // package.json names the tarballs without their version: file:.packs/dd-<name>.tgz.
+  for (const name of packages) copyFileSync(tarballOf(tarballs, `@dd/${name}`), join(packs, `dd-${name}.tgz`));
   run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], project);
   run('node', [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], project);
   run(join(project, 'node_modules', '.bin', 'vitest'), ['run'], project);

@@ -15,7 +15,7 @@ afterEach(() => {
 /** The decoder blocks `local` hold request `tag`'s KV from prompt blocks `remote`, in every tensor. */
 function expectKv(tag: number, remote: readonly number[], local: readonly number[]): void {
   for (let tensor = 0; tensor < w.decoderCache.numTensors; tensor += 1) {
-    remote.forEach((block, i) => expect([...w.decoderCache.block(tensor, local[i] as number)]).toEqual([...kvBytes(tag, tensor, block)]));
+    remote.forEach((block, i) => expect([...w.decoderCache.readBlock(tensor, local[i] as number)]).toEqual([...kvBytes(tag, tensor, block)]));
   }
 }
 

@@ -2,7 +2,7 @@ import { DataType, LlmDataDist, type KvCache } from '@dd/core';
 import { FakeNetwork } from '@dd/testing';
 import { KvRouter, type PromptInstance } from '../src/index.js';
 
-/** 2 layers × K/V, 8 blocks of 16 bytes. */
+/** 2 layers × K/V, 8 blocks of 16 bytes, in device memory (registerHostCache allocates it through ACL). */
 export const KV_DESC = { placement: 'device', dataType: DataType.DT_UINT8, shape: [8, 16], numTensors: 4 } as const;
 
 export const PROMPT: PromptInstance = { clusterId: 1n, ip: '10.0.0.1', port: 26000 };
@@ -21,7 +21,7 @@ export function startPrompt(network: FakeNetwork, prompt: PromptInstance = PROMP
 /** Prefill stand-in: writes a request's KV into the given prompt blocks. */
 export function prefill(cache: KvCache, requestTag: number, blocks: readonly number[]): void {
   for (let tensor = 0; tensor < cache.numTensors; tensor += 1) {
-    for (const block of blocks) cache.block(tensor, block).set(kvBytes(requestTag, tensor, block));
+    for (const block of blocks) cache.writeBlock(tensor, block, kvBytes(requestTag, tensor, block));
   }
 }
 

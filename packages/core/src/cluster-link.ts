@@ -11,7 +11,12 @@ export interface PeerAddress {
 
 /** A remote cluster to link to. */
 export interface ClusterPeer {
-  /** The remote engine's cluster id (bigint, or a non-negative safe-integer number). */
+  /**
+   * The remote engine's own cluster id, the one it was created with (bigint, or a non-negative
+   * safe-integer number). The backend names the link by the id the peer reports when the link is
+   * made, so transfers must name that id; another value here still links, but `engine.links` then
+   * lists it under the wrong name and unlinking by it leaves the real link in place (V2 rule A1).
+   */
   readonly clusterId: bigint | number;
   /** The address the remote engine listens on. */
   readonly remote: PeerAddress;
@@ -50,8 +55,10 @@ export interface UnlinkOutcome {
 /** A cluster to unlink: its id, a ClusterLink from `engine.links`, or a ClusterPeer. */
 export type UnlinkTarget = bigint | number | ClusterPeer;
 
-/** The most links one engine holds upstream, hence the most clusters one call can name. */
-export const MAX_LINKS_PER_ENGINE = 512;
+/** The links one engine may hold unless `maxLinks` says otherwise (`dd.MaxLinks`; V2 has no cap, docs/compat.md D12). */
+export const DEFAULT_MAX_LINKS = 4096;
+/** The largest `maxLinks`, hence the most clusters one call can name. */
+export const MAX_LINKS_LIMIT = 1_048_576;
 
 /** A checked IPv4 address and port. */
 export function toPeerAddress(op: OperationName, argument: string, value: unknown, allowZeroPort: boolean): PeerAddress {
@@ -59,11 +66,11 @@ export function toPeerAddress(op: OperationName, argument: string, value: unknow
   return Object.freeze({ ip: toIPv4(op, `${argument}.ip`, obj.ip), port: toPort(op, `${argument}.port`, obj.port, allowZeroPort) });
 }
 
-/** One cluster or a non-empty list of at most 512. */
+/** One cluster or a non-empty list of at most MAX_LINKS_LIMIT. */
 export function toClusterList(op: OperationName, argument: string, value: unknown): readonly unknown[] {
   const list: readonly unknown[] = Array.isArray(value) ? value : [value];
-  if (list.length === 0 || list.length > MAX_LINKS_PER_ENGINE) {
-    throw new DataDistArgumentError(op, argument, `must name 1 to ${MAX_LINKS_PER_ENGINE} clusters`, describe(value));
+  if (list.length === 0 || list.length > MAX_LINKS_LIMIT) {
+    throw new DataDistArgumentError(op, argument, `must name 1 to ${MAX_LINKS_LIMIT} clusters`, describe(value));
   }
   return list;
 }

@@ -1,4 +1,5 @@
 import { OptionKey, type Bindings, type LlmRole } from '@dd/sys';
+import { closestName } from './closest-name.js';
 import { DataDistArgumentError, type OperationName } from './errors.js';
 import { toNativeRole, type Role } from './role.js';
 import { describe, requireObject, toIP, toIntInRange, toPort, toTimeoutMs, toU64 } from './validate.js';
@@ -28,6 +29,11 @@ export interface EngineOptions {
    * This is the deadline the backend enforces; a per-call `timeoutMs` can only give up earlier.
    */
   readonly syncTimeoutMs?: number | undefined;
+  /**
+   * The most links this engine holds, made and accepted (`dd.MaxLinks`, an integer in [1, 1048576],
+   * default 4096). V2 has no such cap; dd bounds it so no peer can exhaust an engine (docs/compat.md D12).
+   */
+  readonly maxLinks?: number | undefined;
   /** Local communication resources (`llm.LocalCommRes`): the JSON rank table, as text or an object. */
   readonly localCommResources?: string | Readonly<Record<string, unknown>>;
   /** Further raw options passed through unchanged (e.g. `'llm.MemPoolConfig'`); must not repeat a key set above. */
@@ -45,10 +51,55 @@ export interface ResolvedEngineOptions {
   readonly nativeRole: LlmRole;
   readonly listen: ListenAddress | undefined;
   readonly hasLocalCommResources: boolean;
+  /** `llm.DeviceId`: the device the engine runs on and allocates device memory on. */
+  readonly deviceId: number;
   readonly nativeOptions: Readonly<Record<string, string>>;
 }
 
 const OP: OperationName = 'create';
+
+/** Every key of EngineOptions; anything else is a typo caught before it silently does nothing. */
+const OPTION_NAMES: readonly (keyof EngineOptions)[] = [
+  'clusterId',
+  'role',
+  'deviceId',
+  'listen',
+  'syncTimeoutMs',
+  'maxLinks',
+  'localCommResources',
+  'extraOptions',
+  'bindings',
+  'nativeLibrary',
+];
+
+const MAX_LINKS_KEY = 'dd.MaxLinks';
+
+/** `localCommResources` given as an object, as JSON text; a value JSON cannot hold is an argument error. */
+function toJson(value: object): string {
+  try {
+    return JSON.stringify(value);
+  } catch (cause) {
+    throw new DataDistArgumentError(OP, 'options.localCommResources', `must be JSON-serializable (${(cause as Error).message})`);
+  }
+}
+
+/** Throws for a key EngineOptions does not have, naming the closest one. */
+function rejectUnknownKeys(options: Record<string, unknown>): void {
+  for (const key of Object.keys(options)) {
+    if ((OPTION_NAMES as readonly string[]).includes(key)) continue;
+    const closest = closestName(key, OPTION_NAMES);
+    const hint = closest === undefined ? `; the options are ${OPTION_NAMES.join(', ')}` : `; did you mean \`${closest}\`?`;
+    throw new DataDistArgumentError(OP, `options.${key}`, `is not an engine option${hint}`);
+  }
+}
+
+/** A raw option key or value as the native map takes it: a string without NUL (C strings end there). */
+function toOptionText(argument: string, value: unknown, what: 'key' | 'value'): string {
+  if (typeof value !== 'string') throw new DataDistArgumentError(OP, argument, 'must be a string', describe(value));
+  if (value.includes('\0')) throw new DataDistArgumentError(OP, argument, `must not contain a NUL character (the native ${what} would end there)`, describe(value));
+  if (what === 'key' && value.length === 0) throw new DataDistArgumentError(OP, argument, 'must not be empty');
+  return value;
+}
 
 /** `ip:port`, with IPv6 in brackets, as `llm.ListenIpInfo` expects. */
 export function formatListenAddress(address: ListenAddress): string {
@@ -64,6 +115,7 @@ export function toListenAddress(op: OperationName, argument: string, value: unkn
 /** Validates the options and builds the native option map. */
 export function resolveEngineOptions(value: unknown): ResolvedEngineOptions {
   const options = requireObject(OP, 'options', value);
+  rejectUnknownKeys(options);
   const clusterId = toU64(OP, 'options.clusterId', options.clusterId);
   const nativeRole = toNativeRole(OP, 'options.role', options.role);
   const role = options.role as Role;
@@ -78,23 +130,26 @@ export function resolveEngineOptions(value: unknown): ResolvedEngineOptions {
   if (options.syncTimeoutMs !== undefined) {
     native[OptionKey.OPTION_SYNC_CACHE_WAIT_TIME] = String(toTimeoutMs(OP, 'options.syncTimeoutMs', options.syncTimeoutMs));
   }
+  if (options.maxLinks !== undefined) {
+    native[MAX_LINKS_KEY] = String(toIntInRange(OP, 'options.maxLinks', options.maxLinks, 1, 1_048_576));
+  }
   const comm = options.localCommResources;
   if (comm !== undefined) {
-    if (typeof comm === 'string' && comm.length > 0) native[OptionKey.OPTION_LOCAL_COMM_RES] = comm;
-    else if (typeof comm === 'object' && comm !== null && !Array.isArray(comm)) native[OptionKey.OPTION_LOCAL_COMM_RES] = JSON.stringify(comm);
+    if (typeof comm === 'string' && comm.length > 0) native[OptionKey.OPTION_LOCAL_COMM_RES] = toOptionText('options.localCommResources', comm, 'value');
+    else if (typeof comm === 'object' && comm !== null && !Array.isArray(comm)) native[OptionKey.OPTION_LOCAL_COMM_RES] = toJson(comm);
     else throw new DataDistArgumentError(OP, 'options.localCommResources', 'must be a non-empty JSON string or an object', describe(comm));
   }
   if (options.extraOptions !== undefined) {
     const extra = requireObject(OP, 'options.extraOptions', options.extraOptions);
     for (const [key, raw] of Object.entries(extra)) {
-      if (typeof raw !== 'string') {
-        throw new DataDistArgumentError(OP, `options.extraOptions[${JSON.stringify(key)}]`, 'must be a string', describe(raw));
-      }
+      const argument = `options.extraOptions[${JSON.stringify(key)}]`;
+      toOptionText(`${argument} (its key)`, key, 'key');
+      const text = toOptionText(argument, raw, 'value');
       if (Object.hasOwn(native, key)) {
-        throw new DataDistArgumentError(OP, `options.extraOptions[${JSON.stringify(key)}]`, 'repeats an option set by a typed field (deviceId, listen, syncTimeoutMs, localCommResources); set it there');
+        throw new DataDistArgumentError(OP, argument, 'repeats an option set by a typed field (deviceId, listen, syncTimeoutMs, maxLinks, localCommResources); set it there');
       }
-      native[key] = raw;
+      native[key] = text;
     }
   }
-  return { clusterId, role, nativeRole, listen, hasLocalCommResources: comm !== undefined, nativeOptions: native };
+  return { clusterId, role, nativeRole, listen, deviceId, hasLocalCommResources: comm !== undefined, nativeOptions: native };
 }

@@ -28,6 +28,7 @@ import {
   type ClusterFailure,
   type OperationName,
 } from './errors.js';
+import { AclTensors } from './device-memory.js';
 import { allocateHostTensors, type SizedCacheDesc } from './host-tensors.js';
 import { KvCache, cacheInternals, type CacheOwner, type TensorMemory } from './kv-cache.js';
 import { toNativeRole, type Role } from './role.js';
@@ -43,7 +44,7 @@ import {
   type TransferPlan,
   type TransferReport,
 } from './transfer-plan.js';
-import { describe, requireObject, toSignal, toTimeoutMs, toU64 } from './validate.js';
+import { describe, requireObject, toIntInRange, toSignal, toTimeoutMs, toU64 } from './validate.js';
 
 /** Options of `linkClusters()` / `link()`. */
 export interface LinkOptions {
@@ -109,6 +110,7 @@ export class LlmDataDist {
   readonly #bindings: Bindings;
   readonly #handle: LlmDataDistHandle;
   readonly #hasLocalCommResources: boolean;
+  readonly #deviceId: number;
   readonly #owner: CacheOwner;
   #role: Role;
   #listen: ListenAddress | undefined;
@@ -117,8 +119,17 @@ export class LlmDataDist {
   readonly #caches = new Set<KvCache>();
   readonly #inFlight = new Set<Promise<void>>();
 
-  private constructor(bindings: Bindings, handle: LlmDataDistHandle, clusterId: bigint, role: Role, listen: ListenAddress | undefined, hasLocalCommResources: boolean) {
+  private constructor(
+    bindings: Bindings,
+    handle: LlmDataDistHandle,
+    clusterId: bigint,
+    role: Role,
+    listen: ListenAddress | undefined,
+    hasLocalCommResources: boolean,
+    deviceId: number,
+  ) {
     this.#bindings = bindings;
+    this.#deviceId = deviceId;
     this.#handle = handle;
     this.clusterId = clusterId;
     this.#role = role;
@@ -151,7 +162,12 @@ export class LlmDataDist {
       throw error;
     }
     endOperation(span, { status, statusName: 'LLM_SUCCESS' });
-    return new LlmDataDist(bindings, created.handle, resolved.clusterId, resolved.role, resolved.listen, resolved.hasLocalCommResources);
+    return new LlmDataDist(bindings, created.handle, resolved.clusterId, resolved.role, resolved.listen, resolved.hasLocalCommResources, resolved.deviceId);
+  }
+
+  /** The device this engine runs on (`llm.DeviceId`): where `allocateCache` puts device memory. */
+  get deviceId(): number {
+    return this.#deviceId;
   }
 
   /** The current role. */
@@ -316,6 +332,13 @@ export class LlmDataDist {
     let addresses: BigUint64Array;
     let memory: TensorMemory[] | undefined;
     if (opts.tensors !== undefined) {
+      if (geometry.placement === 'device') {
+        throw new DataDistArgumentError(
+          op,
+          'tensors',
+          "are JS memory, which is host memory; placement 'device' registers device memory (A22): use engine.allocateCache(desc), or register aclrtMalloc memory by `addresses`",
+        );
+      }
       memory = (opts.tensors as readonly unknown[]).map((buffer, i) => {
         if (!(buffer instanceof ArrayBuffer) && !ArrayBuffer.isView(buffer)) {
           throw new DataDistArgumentError(op, `tensors[${i}]`, 'must be an ArrayBuffer, Buffer or typed array', describe(buffer));
@@ -335,6 +358,52 @@ export class LlmDataDist {
         addresses[i] = address;
       }
     }
+    this.#checkRegistrable(op, argument, count);
+    return this.#register(op, geometry, native, addresses, memory, undefined);
+  }
+
+  /**
+   * Allocates zeroed memory of exactly the right size for every tensor of `desc`, and registers
+   * it: JS memory for placement `'host'` (its bytes are views: `cache.tensor()`, `cache.block()`),
+   * and device memory for `'device'`, as {@link allocateCache} does.
+   */
+  registerHostCache(desc: SizedCacheDesc): KvCache {
+    this.#assertOpen('registerCache');
+    if ((desc as { placement?: unknown } | undefined)?.placement === 'device') return this.allocateCache(desc);
+    return this.registerCache({ desc, tensors: allocateHostTensors(desc) });
+  }
+
+  /**
+   * Allocates ACL memory on this engine's device for every tensor of `desc`, zeroed, and registers
+   * it: device memory (aclrtMalloc, huge pages, 2 MiB-aligned bases for HCCS) for placement
+   * `'device'`, page-locked host memory (aclrtMallocHost, what RDMA reads) for `'host'`. The cache
+   * owns the memory: it is freed when the cache is unregistered or the engine closes, never while
+   * a transfer on it runs. Copy bytes in and out with `cache.write()` / `cache.read()`.
+   * @throws AclError when the ACL runtime refuses (with the ACL code and its name); the errors of
+   *   registerCache otherwise, with nothing left allocated.
+   */
+  allocateCache(desc: SizedCacheDesc): KvCache {
+    const op = 'allocateCache';
+    this.#assertOpen(op);
+    const obj = requireObject(op, 'desc', desc);
+    const count = toIntInRange(op, 'desc.numTensors', obj.numTensors, 1, MAX_REGISTERED_ADDRESSES);
+    const { geometry, native } = resolveCacheDesc(op, 'desc', desc, count);
+    this.#checkRegistrable(op, 'desc.numTensors', count);
+    const acl = AclTensors.allocate(this.#bindings, op, geometry.placement === 'device' ? 'device' : 'pinned', this.#deviceId, count, geometry.tensorBytes);
+    try {
+      return this.#register(op, geometry, native, acl.addresses, undefined, acl);
+    } catch (error) {
+      try {
+        acl.free(op);
+      } catch {
+        // The registration error is the one to report; a free that failed leaves the runtime to clean up.
+      }
+      throw error;
+    }
+  }
+
+  /** The engine-side rules every registration checks first: at most 240 addresses, and no links yet. */
+  #checkRegistrable(op: OperationName, argument: string, count: number): void {
     const registered = [...this.#caches].reduce((sum, c) => sum + c.numTensors, 0);
     if (registered + count > MAX_REGISTERED_ADDRESSES) {
       throw new DataDistArgumentError(
@@ -351,18 +420,22 @@ export class LlmDataDist {
         `register caches before linking: clusters ${this.#linkIds()} are linked and would not see this cache; unlink them, register, then link again`,
       );
     }
+  }
+
+  #register(
+    op: OperationName,
+    geometry: ReturnType<typeof resolveCacheDesc>['geometry'],
+    native: ReturnType<typeof resolveCacheDesc>['native'],
+    addresses: BigUint64Array,
+    memory: TensorMemory[] | undefined,
+    acl: AclTensors | undefined,
+  ): KvCache {
     const span = beginOperation({ operation: op, clusterId: this.clusterId });
     const result = this.#bindings.LlmDataDist_RegisterKvCache(this.#handle, native, addresses);
     this.#checkSync(op, span, result.status);
-    const cache = new KvCache({ owner: this.#owner, id: BigInt(result.cache_id), geometry, nativeDesc: native, addresses, memory });
+    const cache = new KvCache({ owner: this.#owner, id: BigInt(result.cache_id), geometry, nativeDesc: native, addresses, memory, acl });
     this.#caches.add(cache);
     return cache;
-  }
-
-  /** Allocates zeroed JS memory of exactly the right size for every tensor of `desc`, and registers it. */
-  registerHostCache(desc: SizedCacheDesc): KvCache {
-    this.#assertOpen('registerCache');
-    return this.registerCache({ desc, tensors: allocateHostTensors(desc) });
   }
 
   /**
@@ -438,12 +511,22 @@ export class LlmDataDist {
     const nativeMessage = status === StatusCode.LLM_SUCCESS ? '' : this.#bindings.lastError();
     this.#bindings.LlmDataDist_destroy(this.#handle);
     this.#closed = true;
-    for (const cache of this.#caches) cacheInternals.markReleased(cache);
+    // Finalize deregistered every cache and no call runs any more: the memory they owned can go.
+    let freeError: unknown;
+    for (const cache of this.#caches) {
+      cacheInternals.markReleased(cache);
+      try {
+        cacheInternals.freeMemory(cache, op);
+      } catch (failure) {
+        freeError ??= failure;
+      }
+    }
     this.#caches.clear();
     this.#links.clear();
     const error = status === StatusCode.LLM_SUCCESS ? undefined : errorFromStatus({ status, operation: op, nativeMessage });
     endOperation(span, { status, statusName: statusNameOf(status), ...(error === undefined ? {} : { error }) });
     if (error !== undefined) throw error;
+    if (freeError !== undefined) throw freeError;
   }
 
   /**
@@ -493,6 +576,19 @@ export class LlmDataDist {
         message: `${op}: engine of cluster ${this.clusterId} is closed; create a new one`,
       });
     }
+  }
+
+  /**
+   * Why a transfer to `clusterId` found no link: links are named by the id the peer's engine was
+   * created with, whatever `clusterId` the link call gave (A1), and a peer that linked to this
+   * engine can be named too.
+   */
+  #notLinkedHint(clusterId: bigint): string {
+    const made = this.#links.size === 0 ? 'none' : this.#linkIds();
+    return (
+      `No link is named ${clusterId}. A link is named by the peer's own cluster id (the one its engine was created with), ` +
+      `both on the side that linked and on the side that accepted; links this engine made: ${made}.`
+    );
   }
 
   #linkIds(): string {
@@ -573,6 +669,9 @@ export class LlmDataDist {
       (status) => status,
       method,
       (status, nativeMessage) => {
+        if (status === StatusCode.LLM_NOT_YET_LINK) {
+          throw errorFromStatus({ status, operation: op, nativeMessage, hint: this.#notLinkedHint(plan.remoteClusterId) });
+        }
         if (status !== StatusCode.LLM_SUCCESS) throw errorFromStatus({ status, operation: op, nativeMessage });
         return { bytes: plan.bytes, durationMs: performance.now() - started };
       },
@@ -669,5 +768,7 @@ export class LlmDataDist {
     this.#checkSync(op, span, this.#bindings.LlmDataDist_UnregisterKvCache(this.#handle, cache.id));
     cacheInternals.markReleased(cache);
     this.#caches.delete(cache);
+    // Unregistered, and no transfer of ours runs on it (checked above): its own memory can go.
+    cacheInternals.freeMemory(cache, op);
   }
 }

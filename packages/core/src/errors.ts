@@ -1,4 +1,4 @@
-import { STATUS_TABLE, StatusCode, type StatusName } from '@dd/sys';
+import { AclStatusCode, STATUS_TABLE, StatusCode, type StatusName } from '@dd/sys';
 
 /** Every operation of the API, as named in errors and diagnostics events. */
 export type OperationName =
@@ -9,28 +9,48 @@ export type OperationName =
   | 'link'
   | 'unlink'
   | 'registerCache'
+  | 'allocateCache'
   | 'unregisterCache'
   | 'viewCache'
+  | 'readCache'
+  | 'writeCache'
   | 'pullBlocks'
   | 'pullCache'
   | 'pushBlocks'
   | 'pushCache';
 
-/** The status name of a code, or `'UNKNOWN_STATUS'` for codes outside the LLM table (ACL/HCCL leaks). */
-export type DataDistStatusName = StatusName | 'UNKNOWN_STATUS';
+/** The name of an ACL runtime code (`ACL_ERROR_RT_MEMORY_ALLOCATION`…), from headers/acl. */
+export type AclStatusName = keyof typeof AclStatusCode;
+
+/**
+ * The status name of a code: an LLM status, an ACL code (ACL functions, and what LLM-DataDist
+ * passes through from its own ACL calls, A27), or `'UNKNOWN_STATUS'` for anything else (HCCL…).
+ */
+export type DataDistStatusName = StatusName | AclStatusName | 'UNKNOWN_STATUS';
 
 const statusByValue = new Map<number, { readonly name: StatusName; readonly meaning: string }>(
   STATUS_TABLE.map((row) => [row.value >>> 0, { name: row.name, meaning: row.meaning }]),
 );
 
-/** Name of a status code; `'UNKNOWN_STATUS'` when the code is not an LLM status. */
+// The first name of each ACL code: ACL_SUCCESS, not its older alias ACL_ERROR_NONE.
+const aclNameByValue = new Map<number, AclStatusName>();
+for (const [name, value] of Object.entries(AclStatusCode) as [AclStatusName, number][]) if (!aclNameByValue.has(value)) aclNameByValue.set(value, name);
+
+/** Name of an ACL code, or undefined when it is not one of headers/acl's. */
+export function aclStatusNameOf(code: number): AclStatusName | undefined {
+  return aclNameByValue.get(code);
+}
+
+/** Name of a status code; `'UNKNOWN_STATUS'` when it is neither an LLM status nor a known ACL code. */
 export function statusNameOf(status: number): DataDistStatusName {
-  return statusByValue.get(status >>> 0)?.name ?? 'UNKNOWN_STATUS';
+  return statusByValue.get(status >>> 0)?.name ?? aclStatusNameOf(status) ?? 'UNKNOWN_STATUS';
 }
 
 /** One-line meaning of a status code from the generated status table. */
 export function statusMeaningOf(status: number): string {
-  return statusByValue.get(status >>> 0)?.meaning ?? 'A status outside the LLM-DataDist table.';
+  const meaning = statusByValue.get(status >>> 0)?.meaning;
+  if (meaning !== undefined) return meaning;
+  return aclStatusNameOf(status) === undefined ? 'A status outside the LLM-DataDist table.' : 'An ACL runtime error code (AclStatusCode).';
 }
 
 /**
@@ -62,14 +82,18 @@ export interface DataDistErrorInit {
   readonly nativeMessage?: string;
   /** Overrides the generated message. */
   readonly message?: string;
+  /** What to do about it, appended to the generated message. */
+  readonly hint?: string;
   readonly cause?: unknown;
 }
 
 function defaultMessage(init: DataDistErrorInit): string {
   const status = init.status >>> 0;
-  const hex = `0x${status.toString(16).padStart(8, '0')}`;
+  // ACL codes are written in decimal, LLM statuses in hex.
+  const hex = aclStatusNameOf(status) === undefined ? `0x${status.toString(16).padStart(8, '0')}` : String(status);
   const native = init.nativeMessage ? ` Native: ${init.nativeMessage}` : '';
-  return `${init.operation} failed with ${statusNameOf(status)} (${hex}): ${statusMeaningOf(status)}${native}`;
+  const hint = init.hint ? ` ${init.hint}` : '';
+  return `${init.operation} failed with ${statusNameOf(status)} (${hex}): ${statusMeaningOf(status)}${native}${hint}`;
 }
 
 /**
@@ -186,6 +210,26 @@ export class OperationAbortedError extends DataDistError {
   }
 }
 
+/**
+ * An ACL runtime call failed: device or page-locked memory could not be allocated, copied or
+ * freed, the device could not be set, or an LLM-DataDist call passed an ACL code through (A27).
+ * `status` is the ACL code (decimal, e.g. 207001) and `statusName` its name
+ * (`'ACL_ERROR_RT_MEMORY_ALLOCATION'`); `nativeMessage` is the backend's reason.
+ */
+export class AclError extends DataDistError {
+  /** The ACL function that failed (`'aclrtMalloc'`…), or undefined when an LLM-DataDist call returned the code. */
+  readonly aclFunction: string | undefined;
+
+  constructor(init: DataDistErrorInit & { readonly aclFunction?: string }) {
+    const name = aclStatusNameOf(init.status) ?? `ACL code ${init.status}`;
+    const native = init.nativeMessage ? ` Native: ${init.nativeMessage}` : '';
+    const hint = init.hint ? ` ${init.hint}` : '';
+    const where = init.aclFunction === undefined ? '' : ` in ${init.aclFunction}`;
+    super({ ...init, message: init.message ?? `${init.operation} failed${where} with ${name} (${init.status}).${native}${hint}` });
+    this.aclFunction = init.aclFunction;
+  }
+}
+
 /** One cluster of a link or unlink call that did not succeed. */
 export interface ClusterFailure {
   readonly clusterId: bigint;
@@ -235,8 +279,8 @@ const familyByStatus = new Map<number, ErrorClass>([
   [StatusCode.LLM_ENGINE_FINALIZED, EngineClosedError],
 ]);
 
-/** The error of the right family for a non-success native status. */
+/** The error of the right family for a non-success native status (an ACL code passed through is an AclError). */
 export function errorFromStatus(init: DataDistErrorInit): DataDistError {
-  const Family = familyByStatus.get(init.status >>> 0) ?? DataDistError;
+  const Family = familyByStatus.get(init.status >>> 0) ?? (aclStatusNameOf(init.status) === undefined ? DataDistError : AclError);
   return new Family(init);
 }

@@ -1,4 +1,6 @@
 import { MAX_REGISTERED_ADDRESSES, resolveCacheDesc, type CacheDesc, type CacheGeometry } from './cache-desc.js';
+import { constants } from 'node:buffer';
+import { DataDistArgumentError } from './errors.js';
 import { requireObject, toIntInRange } from './validate.js';
 
 /** A cache description with its tensor count spelled out, for sizing memory before registering. */
@@ -17,5 +19,24 @@ export function cacheGeometry(desc: SizedCacheDesc): CacheGeometry {
  */
 export function allocateHostTensors(desc: SizedCacheDesc): Uint8Array[] {
   const geometry = cacheGeometry(desc);
-  return Array.from({ length: geometry.numTensors }, () => new Uint8Array(geometry.tensorBytes));
+  // The largest typed array this Node can make; past it (or when memory runs out) the engine
+  // cannot hold the cache in JS memory at all.
+  if (geometry.tensorBytes > constants.MAX_LENGTH) {
+    throw new DataDistArgumentError(
+      'registerCache',
+      'desc.shape',
+      `describes ${geometry.tensorBytes}-byte tensors; JS memory holds at most ${constants.MAX_LENGTH} bytes per tensor (register native memory by address instead)`,
+    );
+  }
+  const tensors: Uint8Array[] = [];
+  try {
+    for (let t = 0; t < geometry.numTensors; t += 1) tensors.push(new Uint8Array(geometry.tensorBytes));
+  } catch (cause) {
+    throw new DataDistArgumentError(
+      'registerCache',
+      'desc',
+      `needs ${geometry.numTensors} × ${geometry.tensorBytes} bytes of JS memory, which cannot be allocated (${(cause as Error).message})`,
+    );
+  }
+  return tensors;
 }

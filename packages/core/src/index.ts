@@ -6,10 +6,11 @@
 export { LlmDataDist, type CloseOptions, type LinkOptions, type RegisterCacheOptions, type SetRoleOptions, type UnlinkOptions } from './engine.js';
 export type { EngineOptions, ListenAddress } from './engine-options.js';
 export type { Role } from './role.js';
-export { KvCache, type TensorMemory } from './kv-cache.js';
+export { KvCache, type CacheMemory, type TensorMemory } from './kv-cache.js';
+export { HCCS_ALIGNMENT } from './device-memory.js';
 export { MAX_REGISTERED_ADDRESSES, type CacheDesc, type CacheGeometry, type Placement } from './cache-desc.js';
 export { allocateHostTensors, cacheGeometry, type SizedCacheDesc } from './host-tensors.js';
-export { MAX_LINKS_PER_ENGINE, type ClusterLink, type ClusterPeer, type LinkOutcome, type PeerAddress, type UnlinkOutcome, type UnlinkTarget } from './cluster-link.js';
+export { DEFAULT_MAX_LINKS, MAX_LINKS_LIMIT, type ClusterLink, type ClusterPeer, type LinkOutcome, type PeerAddress, type UnlinkOutcome, type UnlinkTarget } from './cluster-link.js';
 export type { LayerRange } from './layer-range.js';
 export type {
   PullBlocksOptions,
@@ -23,6 +24,7 @@ export type {
 } from './transfer-plan.js';
 export type { BlockList } from './validate.js';
 export {
+  AclError,
   AggregateLinkError,
   CacheNotFoundError,
   DataDistArgumentError,
@@ -39,6 +41,8 @@ export {
   isRetryableStatus,
   statusMeaningOf,
   statusNameOf,
+  aclStatusNameOf,
+  type AclStatusName,
   type ClusterFailure,
   type DataDistErrorInit,
   type DataDistStatusName,
@@ -51,4 +55,4 @@ export {
   type OperationEndEvent,
   type OperationStartEvent,
 } from './diagnostics.js';
-export { DataType, StatusCode, STATUS_TABLE, type Bindings, type BackendInfo, type StatusName } from '@dd/sys';
+export { AclStatusCode, DataType, StatusCode, STATUS_TABLE, type Bindings, type BackendInfo, type StatusName } from '@dd/sys';

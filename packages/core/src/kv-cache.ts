@@ -1,10 +1,18 @@
-import { makeCache, type Bindings, type Cache, type CacheDesc as NativeCacheDesc, type DataType } from '@dd/sys';
+import { StatusCode, makeCache, type Bindings, type Cache, type CacheDesc as NativeCacheDesc, type DataType } from '@dd/sys';
 import type { CacheGeometry, Placement } from './cache-desc.js';
-import { DataDistArgumentError } from './errors.js';
+import { readDevice, writeDevice, type AclTensors } from './device-memory.js';
+import { CacheNotFoundError, DataDistArgumentError, FeatureNotEnabledError, type OperationName } from './errors.js';
 import { describe } from './validate.js';
 
 /** JS memory a cache tensor can live in. */
 export type TensorMemory = ArrayBuffer | ArrayBufferView;
+
+/**
+ * What holds a cache's bytes: `'js'` JS buffers, `'address'` memory the caller registered by
+ * address, `'device'` device memory the cache owns (aclrtMalloc), `'pinned'` page-locked host
+ * memory the cache owns (aclrtMallocHost).
+ */
+export type CacheMemory = 'js' | 'address' | 'device' | 'pinned';
 
 /** What a KvCache needs from the engine that registered it. */
 export interface CacheOwner {
@@ -22,6 +30,8 @@ export interface CacheRegistration {
   readonly addresses: BigUint64Array;
   /** The JS memory of each tensor, held so it stays alive (and unmoved) while registered; undefined for raw addresses. */
   readonly memory: readonly TensorMemory[] | undefined;
+  /** ACL memory the cache owns, freed by the engine after unregistering. */
+  readonly acl: AclTensors | undefined;
 }
 
 interface CacheState {
@@ -42,8 +52,9 @@ function stateOf(cache: KvCache): CacheState {
 
 /**
  * A registered KV cache: it owns the registration, knows its geometry, keeps its JS memory alive
- * while registered, and unregisters on `unregister()` / `using`. Create one with
- * `engine.registerCache()` or `engine.registerHostCache()`.
+ * while registered (and owns the ACL memory `engine.allocateCache()` gave it, freed after it is
+ * unregistered), and unregisters on `unregister()` / `using`. Create one with
+ * `engine.registerCache()`, `engine.registerHostCache()` or `engine.allocateCache()`.
  */
 export class KvCache implements CacheGeometry {
   /** The cache id the backend assigned (ids start at 1 per engine); peers address this cache by it. */
@@ -99,12 +110,29 @@ export class KvCache implements CacheGeometry {
     return stateOf(this).registration.addresses.slice();
   }
 
-  /** The bytes of tensor `index` (a view, not a copy). */
+  /** What holds the bytes; `'device'` and `'pinned'` memory belong to the cache and are freed with it. */
+  get memory(): CacheMemory {
+    const { registration } = stateOf(this);
+    if (registration.acl !== undefined) return registration.acl.kind;
+    return registration.memory === undefined ? 'address' : 'js';
+  }
+
+  /**
+   * The bytes of tensor `index` (a view, not a copy). Host memory only: device memory has no view
+   * on the host (on Ascend it is not addressable from the CPU), so a `'device'` cache throws a
+   * FeatureNotEnabledError; use {@link read} and {@link write}.
+   */
   tensor(index: number): Uint8Array {
     const { registration } = stateOf(this);
-    if (!Number.isInteger(index) || index < 0 || index >= this.numTensors) {
-      throw new DataDistArgumentError('viewCache', 'index', `must be a tensor index in [0, ${this.numTensors})`, describe(index));
+    this.#tensorIndex('viewCache', index);
+    if (this.placement === 'device') {
+      throw new FeatureNotEnabledError({
+        status: StatusCode.LLM_FEATURE_NOT_ENABLED,
+        operation: 'viewCache',
+        message: `viewCache: cache ${this.id} is in device memory, which has no host view; copy with cache.read()/cache.write() (aclrtMemcpy)`,
+      });
     }
+    this.#assertMemoryLive('viewCache');
     const memory = registration.memory?.[index];
     if (memory === undefined) return registration.owner.bindings.view(registration.addresses[index] as bigint, this.tensorBytes);
     return memory instanceof ArrayBuffer
@@ -118,6 +146,94 @@ export class KvCache implements CacheGeometry {
       throw new DataDistArgumentError('viewCache', 'block', `must be a block index in [0, ${this.numBlocks})`, describe(block));
     }
     return this.tensor(tensorIndex).subarray(block * this.bytesPerBlock, (block + 1) * this.bytesPerBlock);
+  }
+
+  /**
+   * A copy of `length` bytes of tensor `tensorIndex` from byte `offset` (default: the whole tensor).
+   * Device memory is copied with aclrtMemcpy (DEVICE_TO_HOST), host memory from its view.
+   */
+  read(tensorIndex: number, range: { readonly offset?: number; readonly length?: number } = {}): Uint8Array {
+    const op = 'readCache';
+    this.#tensorIndex(op, tensorIndex);
+    const offset = range.offset ?? 0;
+    this.#offset(op, 'range.offset', offset);
+    const length = range.length ?? this.tensorBytes - offset;
+    if (!Number.isSafeInteger(length) || length < 0 || offset + length > this.tensorBytes) {
+      throw new DataDistArgumentError(op, 'range.length', `must be a byte count with offset + length ≤ the tensor's ${this.tensorBytes} bytes`, describe(range.length));
+    }
+    this.#assertMemoryLive(op);
+    if (this.placement !== 'device') return this.tensor(tensorIndex).slice(offset, offset + length);
+    const { registration } = stateOf(this);
+    const into = new Uint8Array(length);
+    readDevice(registration.owner.bindings, op, (registration.addresses[tensorIndex] as bigint) + BigInt(offset), into);
+    return into;
+  }
+
+  /**
+   * Copies `bytes` into tensor `tensorIndex` from byte `offset` (default 0). Device memory is
+   * written with aclrtMemcpy (HOST_TO_DEVICE), host memory through its view.
+   */
+  write(tensorIndex: number, bytes: ArrayBufferView | ArrayBuffer, offset = 0): void {
+    const op = 'writeCache';
+    this.#tensorIndex(op, tensorIndex);
+    this.#offset(op, 'offset', offset);
+    if (!(bytes instanceof ArrayBuffer) && !ArrayBuffer.isView(bytes)) {
+      throw new DataDistArgumentError(op, 'bytes', 'must be an ArrayBuffer, Buffer or typed array', describe(bytes));
+    }
+    const source = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (offset + source.length > this.tensorBytes) {
+      throw new DataDistArgumentError(op, 'bytes', `must fit the tensor: ${offset} + ${source.length} bytes is more than its ${this.tensorBytes}`);
+    }
+    this.#assertMemoryLive(op);
+    if (this.placement !== 'device') {
+      this.tensor(tensorIndex).set(source, offset);
+      return;
+    }
+    const { registration } = stateOf(this);
+    writeDevice(registration.owner.bindings, op, (registration.addresses[tensorIndex] as bigint) + BigInt(offset), this.tensorBytes - offset, source);
+  }
+
+  /** A copy of block `block` of tensor `tensorIndex` (`bytesPerBlock` bytes), from any memory. */
+  readBlock(tensorIndex: number, block: number): Uint8Array {
+    this.#blockIndex('readCache', block);
+    return this.read(tensorIndex, { offset: block * this.bytesPerBlock, length: this.bytesPerBlock });
+  }
+
+  /** Writes `bytes` (at most `bytesPerBlock`) at the start of block `block` of tensor `tensorIndex`, in any memory. */
+  writeBlock(tensorIndex: number, block: number, bytes: ArrayBufferView | ArrayBuffer): void {
+    this.#blockIndex('writeCache', block);
+    const length = bytes instanceof ArrayBuffer || ArrayBuffer.isView(bytes) ? bytes.byteLength : 0;
+    if (length > this.bytesPerBlock) throw new DataDistArgumentError('writeCache', 'bytes', `must fit one block of ${this.bytesPerBlock} bytes`, `${length} bytes`);
+    this.write(tensorIndex, bytes, block * this.bytesPerBlock);
+  }
+
+  #tensorIndex(op: OperationName, index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.numTensors) {
+      throw new DataDistArgumentError(op, op === 'viewCache' ? 'index' : 'tensorIndex', `must be a tensor index in [0, ${this.numTensors})`, describe(index));
+    }
+  }
+
+  #blockIndex(op: OperationName, block: number): void {
+    if (!Number.isInteger(block) || block < 0 || block >= this.numBlocks) {
+      throw new DataDistArgumentError(op, 'block', `must be a block index in [0, ${this.numBlocks})`, describe(block));
+    }
+  }
+
+  #offset(op: OperationName, argument: string, offset: unknown): void {
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0 || offset > this.tensorBytes) {
+      throw new DataDistArgumentError(op, argument, `must be a byte offset in [0, ${this.tensorBytes}]`, describe(offset));
+    }
+  }
+
+  /** Memory the cache owned is gone once it was unregistered. */
+  #assertMemoryLive(op: OperationName): void {
+    if (stateOf(this).registration.acl?.freed === true) {
+      throw new CacheNotFoundError({
+        status: StatusCode.LLM_KV_CACHE_NOT_EXIST,
+        operation: op,
+        message: `${op}: cache ${this.id} was unregistered and its ${this.memory} memory freed`,
+      });
+    }
   }
 
   /** Resolves once no transfer on this cache is running natively (abandoned ones included). */
@@ -160,6 +276,10 @@ export const cacheInternals = {
   },
   markReleased(cache: KvCache): void {
     stateOf(cache).registered = false;
+  },
+  /** Frees the ACL memory the cache owns (once); only after it is unregistered and no transfer runs. */
+  freeMemory(cache: KvCache, op: OperationName): void {
+    stateOf(cache).registration.acl?.free(op);
   },
   beginTransfer(cache: KvCache): void {
     stateOf(cache).pending += 1;

@@ -41,6 +41,14 @@ const cases: readonly Case[] = [
   ['zero sync timeout', 'options.syncTimeoutMs', () => create({ ...base, syncTimeoutMs: 0 })],
   ['extra option repeating a typed one', 'options.extraOptions["llm.DeviceId"]', () => create({ ...base, extraOptions: { 'llm.DeviceId': '1' } })],
   ['extra option that is not a string', 'options.extraOptions["llm.X"]', () => create({ ...base, extraOptions: { 'llm.X': 1 } })],
+  ['extra option value with a NUL', 'options.extraOptions["llm.X"]', () => create({ ...base, extraOptions: { 'llm.X': 'a\0b' } })],
+  ['extra option key with a NUL', 'options.extraOptions["llm.\\u0000X"] (its key)', () => create({ ...base, extraOptions: { 'llm.\0X': '1' } })],
+  ['empty extra option key', 'options.extraOptions[""] (its key)', () => create({ ...base, extraOptions: { '': '1' } })],
+  ['an option key with a typo', 'options.syncTimeoutMS', () => create({ ...base, syncTimeoutMS: 100 })],
+  ['an option key that is no option', 'options.colour', () => create({ ...base, colour: 'red' })],
+  ['maxLinks of 0', 'options.maxLinks', () => create({ ...base, maxLinks: 0 })],
+  ['localCommResources JSON cannot hold', 'options.localCommResources', () => create({ ...base, localCommResources: { version: 1n } })],
+  ['a host cache too large for JS memory (2 TiB)', 'desc.shape', (c) => c.engine.registerHostCache({ placement: 'host', dataType: DataType.DT_UINT8, shape: [2048, 2 ** 30], numTensors: 1 })],
   ['bindings that are not Bindings', 'options.bindings', () => create({ ...base, bindings: {} })],
 
   ['unknown role in setRole', 'role', (c) => c.engine.setRole('leader' as 'prompt')],
@@ -98,6 +106,20 @@ const cases: readonly Case[] = [
   ['tensor view out of range', 'index', (c) => c.cache.tensor(4)],
   ['block view out of range', 'block', (c) => c.cache.block(0, 8)],
 ];
+
+describe('option keys', () => {
+  it('an unknown key names the closest known one', () => {
+    const error = (() => {
+      try {
+        create({ ...base, syncTimeoutMS: 100 });
+      } catch (e) {
+        return e as DataDistArgumentError;
+      }
+      throw new Error('expected a DataDistArgumentError');
+    })();
+    expect(error.message).toContain('did you mean `syncTimeoutMs`?');
+  });
+});
 
 describe.each(backends)('argument checks over the $name backend', (backend) => {
   it.each(cases)('%s → DataDistArgumentError naming `%s`, before native code', async (_name, argument, call) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AclError,
   AggregateLinkError,
   CacheNotFoundError,
   DataDistArgumentError,
@@ -14,6 +15,7 @@ import {
   StatusCode,
   TimeoutError,
   isRetryableStatus,
+  statusMeaningOf,
   statusNameOf,
 } from '../src/index.js';
 import { errorFromStatus } from '../src/errors.js';
@@ -71,6 +73,16 @@ describe('errors', () => {
     expect(error.statusName).toBe('UNKNOWN_STATUS');
     expect(error.message).toContain('0x0007bcad');
     expect(statusNameOf(-1)).toBe('LLM_FAILED');
+  });
+
+  it('an ACL code an LLM-DataDist call passes through (A27) is an AclError named after the code', () => {
+    const error = errorFromStatus({ status: 207001, operation: 'pullBlocks', nativeMessage: 'PullKvBlocks: 207001' });
+    expect(error).toBeInstanceOf(AclError);
+    expect(error).toMatchObject({ status: 207001, statusName: 'ACL_ERROR_RT_MEMORY_ALLOCATION', aclFunction: undefined, retryable: false });
+    expect(error.message).toBe('pullBlocks failed with ACL_ERROR_RT_MEMORY_ALLOCATION (207001). Native: PullKvBlocks: 207001');
+    expect(statusNameOf(0)).toBe('LLM_SUCCESS');
+    expect(statusNameOf(100000)).toBe('ACL_ERROR_INVALID_PARAM');
+    expect(statusMeaningOf(107000)).toBe('An ACL runtime error code (AclStatusCode).');
   });
 
   it('argument errors carry LLM_PARAM_INVALID, the argument and the rule', () => {

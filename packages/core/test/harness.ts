@@ -79,13 +79,10 @@ export function smallCache(engine: LlmDataDist, numTensors = 4, numBlocks = 8, p
   return engine.registerHostCache({ placement, dataType: DataType.DT_INT32, shape: [numBlocks, 16], numTensors });
 }
 
-/** Fills every block of every tensor with a byte pattern that names (tensor, block). */
+/** Fills every block of every tensor with a byte pattern that names (tensor, block); host or device memory. */
 export function fillPattern(cache: KvCache, salt: number): void {
   for (let t = 0; t < cache.numTensors; t += 1) {
-    for (let b = 0; b < cache.numBlocks; b += 1) {
-      const block = cache.block(t, b);
-      for (let i = 0; i < block.length; i += 1) block[i] = (salt * 31 + t * 17 + b * 7 + i) & 0xff;
-    }
+    for (let b = 0; b < cache.numBlocks; b += 1) cache.writeBlock(t, b, patternBlock(cache.bytesPerBlock, salt, t, b));
   }
 }
 

@@ -1,8 +1,10 @@
 import { OptionKey, loadNativeBindings } from '@dd/sys';
 import { describe, expect, it } from 'vitest';
+import { FakeNetwork } from '@dd/testing';
 import {
   DataDistArgumentError,
   DataDistError,
+  DataType,
   EngineClosedError,
   LinkError,
   LlmDataDist,
@@ -211,5 +213,27 @@ describe('native backend loading', () => {
     expect(caught).toBeInstanceOf(DataDistError);
     expect(caught).toMatchObject({ operation: 'create', statusName: 'LLM_FAILED' });
     expect((caught as Error).message).toContain('/nonexistent/libdd_llm_datadist.so');
+  });
+});
+
+describe('an engine whose process vanished (fake)', () => {
+  it('can still be disposed: unregister, close and await using do not throw', async () => {
+    const network = new FakeNetwork();
+    const promptPort = await freePort();
+    const prompt = LlmDataDist.create({ clusterId: 1n, role: 'prompt', listen: { ip: '127.0.0.1', port: promptPort }, bindings: network.bindings });
+    const cache = prompt.registerHostCache({ placement: 'host', dataType: DataType.DT_INT32, shape: [4, 16], numTensors: 2 });
+    const other = prompt.registerHostCache({ placement: 'host', dataType: DataType.DT_INT32, shape: [4, 16], numTensors: 2 });
+    {
+      await using decoder = LlmDataDist.create({ clusterId: 2n, role: 'decoder', bindings: network.bindings });
+      await decoder.link({ clusterId: 1n, remote: { ip: '127.0.0.1', port: promptPort }, local: { ip: '127.0.0.1', port: 0 } });
+      network.faults.vanish(1n);
+      // The prompt's process is gone: its objects still release without throwing.
+      cache.unregister();
+      expect(cache.registered).toBe(false);
+      await prompt[Symbol.asyncDispose]();
+      expect(prompt.closed).toBe(true);
+      expect(other.registered).toBe(false);
+      // The decoder's await using unlinks a link whose peer is gone: its failure is not thrown.
+    }
   });
 });

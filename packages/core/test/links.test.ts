@@ -1,9 +1,87 @@
 import { describe, expect, it } from 'vitest';
-import { AggregateLinkError, DataDistArgumentError, LinkError, LlmDataDist, OperationAbortedError, StatusCode } from '../src/index.js';
+import { AggregateLinkError, DataDistArgumentError, LinkError, LlmDataDist, NotLinkedError, OperationAbortedError, StatusCode } from '../src/index.js';
 import { backends, freePort } from './backends.js';
-import { createPair, recordingBindings } from './harness.js';
+import { createPair, fillPattern, patternBlock, recordingBindings, smallCache } from './harness.js';
 
 describe.each(backends)('links over the $name backend', (backend) => {
+  it('A1: the side that accepted a link pulls and pushes over it, naming the side that linked by its own id', async () => {
+    const pair = await createPair(backend);
+    try {
+      const served = smallCache(pair.decoder);
+      fillPattern(served, 3);
+      const local = smallCache(pair.prompt);
+      await pair.decoder.link({ clusterId: 1n, remote: { ip: '127.0.0.1', port: pair.promptPort } });
+      // The prompt never linked: it holds the link the decoder made, named 2 (the decoder's id).
+      expect(pair.prompt.links).toEqual([]);
+      await pair.prompt.pullBlocks({ from: { clusterId: 2n, cacheId: served.id }, into: local, srcBlocks: [5, 6], dstBlocks: [0, 1] });
+      expect(local.block(1, 0)).toEqual(patternBlock(local.bytesPerBlock, 3, 1, 5));
+      expect(local.block(3, 1)).toEqual(patternBlock(local.bytesPerBlock, 3, 3, 6));
+      await pair.decoder.unlink(1n);
+    } finally {
+      await pair.dispose();
+    }
+  });
+
+  it('A1: a link is named by the id the peer reports; transfers naming another id fail with a hint', async () => {
+    const pair = await createPair(backend);
+    try {
+      const served = smallCache(pair.prompt);
+      fillPattern(served, 4);
+      const local = smallCache(pair.decoder);
+      // The prompt engine is cluster 1; linking to it under the name 9 still links (to cluster 1).
+      await pair.decoder.link({ clusterId: 9n, remote: { ip: '127.0.0.1', port: pair.promptPort } });
+      const wrong = await pair.decoder.pullBlocks({ from: { clusterId: 9n, cacheId: served.id }, into: local, srcBlocks: [1], dstBlocks: [1] }).catch((e: unknown) => e);
+      expect(wrong).toBeInstanceOf(NotLinkedError);
+      expect((wrong as NotLinkedError).message).toContain("named by the peer's own cluster id");
+      await pair.decoder.pullBlocks({ from: { clusterId: 1n, cacheId: served.id }, into: local, srcBlocks: [1], dstBlocks: [1] });
+      expect(local.block(0, 1)).toEqual(patternBlock(local.bytesPerBlock, 4, 0, 1));
+      // Only a forced unlink naming the real id clears this side (A1, A20).
+      await pair.decoder.unlink({ clusterId: 1n, remote: { ip: '127.0.0.1', port: pair.promptPort } }, { force: true });
+      await pair.prompt.unlink(2n, { force: true });
+    } finally {
+      await pair.dispose();
+    }
+  });
+
+  it('A17: setRole of an engine that accepted a link is refused with LLM_EXIST_LINK', async () => {
+    const pair = await createPair(backend);
+    try {
+      await pair.decoder.link({ clusterId: 1n, remote: { ip: '127.0.0.1', port: pair.promptPort } });
+      const refused = (() => {
+        try {
+          pair.prompt.setRole('decoder');
+        } catch (error) {
+          return error;
+        }
+        return undefined;
+      })();
+      expect(refused).toBeInstanceOf(LinkError);
+      expect((refused as LinkError).statusName).toBe('LLM_EXIST_LINK');
+      expect(pair.prompt.role).toBe('prompt');
+      await pair.decoder.unlink(1n);
+      pair.prompt.setRole('decoder');
+      expect(pair.prompt.role).toBe('decoder');
+    } finally {
+      await pair.dispose();
+    }
+  });
+
+  it('D12: maxLinks bounds the links an engine holds; past it a cluster fails with LLM_LINK_FAILED', async () => {
+    const pair = await createPair(backend, { maxLinks: 1 });
+    const thirdPort = await freePort();
+    const third = LlmDataDist.create({ clusterId: 3n, role: 'prompt', listen: { ip: '127.0.0.1', port: thirdPort }, bindings: pair.bindings });
+    try {
+      await pair.decoder.link({ clusterId: 1n, remote: { ip: '127.0.0.1', port: pair.promptPort } });
+      const outcome = await pair.decoder.linkClusters({ clusterId: 3n, remote: { ip: '127.0.0.1', port: thirdPort } });
+      expect(outcome.failures.map((f) => [f.clusterId, f.error.statusName])).toEqual([[3n, 'LLM_LINK_FAILED']]);
+      expect(pair.decoder.links.map((l) => l.clusterId)).toEqual([1n]);
+      await pair.decoder.unlink(1n);
+    } finally {
+      third.close({ force: true });
+      await pair.dispose();
+    }
+  });
+
   it('links, lists and unlinks a cluster', async () => {
     const pair = await createPair(backend);
     try {

@@ -92,12 +92,12 @@ describe.each(backends)('transfers over the $name backend', (backend) => {
       const blocks = await pair.prompt.pushBlocks({ from: src, to: { clusterId: 2n, cacheId: target.id }, srcBlocks: [5, 6, 7], dstBlocks: [5, 6, 7], layers: { start: 1, end: 2 } });
       expect(blocks.bytes).toBe(2 * 3 * BLOCK);
       for (const b of [5, 6, 7]) {
-        expect(target.block(0, b)).toEqual(zeroed(BLOCK));
-        expect(target.block(2, b)).toEqual(patternBlock(BLOCK, 3, 2, b));
-        expect(target.block(3, b)).toEqual(patternBlock(BLOCK, 3, 3, b));
+        expect(target.readBlock(0, b)).toEqual(zeroed(BLOCK));
+        expect(target.readBlock(2, b)).toEqual(patternBlock(BLOCK, 3, 2, b));
+        expect(target.readBlock(3, b)).toEqual(patternBlock(BLOCK, 3, 3, b));
       }
       await pair.prompt.pushCache({ from: src, batchIndex: 1, to: { clusterId: 2n, cacheId: target.id, batchIndex: 4 } });
-      for (let t = 0; t < 4; t += 1) expect(target.block(t, 4)).toEqual(patternBlock(BLOCK, 3, t, 1));
+      for (let t = 0; t < 4; t += 1) expect(target.readBlock(t, 4)).toEqual(patternBlock(BLOCK, 3, t, 1));
       await pair.prompt.unlink(2n);
     } finally {
       await pair.dispose();

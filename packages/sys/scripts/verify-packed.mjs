@@ -1,16 +1,17 @@
 #!/usr/bin/env node
-// Proves @dd/sys installs on its own: packs it (prepack builds the linux-x64 prebuild), installs
-// the tarball with npm into a clean folder outside the workspace, and there
+// Proves @dd/sys installs on its own: takes its tarball from `pnpm pack:all` (prepack builds the
+// linux-x64 and linux-arm64 prebuilds), installs it with npm into a clean folder outside the workspace, and there
 //   1. moves bytes between two engines through the installed package (prebuild, no compiler used),
 //   2. rebuilds the library from the shipped sources with the shipped build script,
 //   3. checks the build script's message when CMake is missing.
+// Usage: node packages/sys/scripts/verify-packed.mjs [--packs <dir>] [--keep]
+// Without --packs it runs scripts/pack-all.mjs into a temporary folder first.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packsFolder, tarballOf } from '../../../scripts/lib/packs.mjs';
 
-const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const work = mkdtempSync(join(tmpdir(), 'dd-sys-packed-'));
 const step = (text) => console.log(`[verify-packed] ${text}`);
 const keep = process.argv.includes('--keep');
@@ -25,12 +26,10 @@ function run(command, args, options = {}) {
 }
 
 try {
-  step(`packing @dd/sys into ${work}`);
-  run('npx', ['-y', 'pnpm@12.4.2', 'pack', '--pack-destination', work], { cwd: packageDir, stdio: 'inherit' });
-  const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
-  if (!tarball) throw new Error('pnpm pack produced no tarball');
-  const listing = execFileSync('tar', ['-tzf', join(work, tarball)], { encoding: 'utf8' });
-  for (const needed of ['package/prebuilds/linux-x64-host/libdd_llm_datadist.so', 'package/native/host/', 'package/native/generated/dd_shim.cc', 'package/native/headers/llm_datadist/llm_datadist.h', 'package/scripts/build-native.mjs']) {
+  const tarball = tarballOf(packsFolder(process.argv.slice(2)), '@dd/sys');
+  step(`checking ${tarball}`);
+  const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' });
+  for (const needed of ['package/prebuilds/linux-x64-host/libdd_llm_datadist.so', 'package/prebuilds/linux-arm64-host/libdd_llm_datadist.so', 'package/native/cmake/aarch64-linux-gnu.cmake', 'package/native/host/', 'package/native/generated/dd_shim.cc', 'package/native/headers/llm_datadist/llm_datadist.h', 'package/scripts/build-native.mjs']) {
     if (!listing.includes(needed)) throw new Error(`the tarball lacks ${needed}`);
   }
 
@@ -38,7 +37,7 @@ try {
   run('mkdir', ['-p', app]);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'dd-sys-consumer', private: true, type: 'module' }));
   step('npm install of the tarball into a clean folder');
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', join(work, tarball)], { cwd: app, stdio: 'inherit' });
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app, stdio: 'inherit' });
 
   writeFileSync(
     join(app, 'smoke.mjs'),

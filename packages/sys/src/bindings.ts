@@ -1,4 +1,4 @@
-import type { LlmDataDistBindings } from './generated/index.js';
+import type { AclBindings, LlmDataDistBindings } from './generated/index.js';
 import type { HostMemory } from './memory.js';
 
 /** Which implementation stands behind a Bindings object. */
@@ -12,14 +12,16 @@ export interface BackendInfo {
 }
 
 /**
- * Everything @dd/core needs from a backend: the generated LLM-DataDist functions, host memory
- * access, the text of the last failure, and what the backend is.
+ * Everything @dd/core needs from a backend: the generated LLM-DataDist functions, the ACL runtime's
+ * memory functions (device memory, page-locked host memory, copies), host memory access, the text
+ * of the last failure, and what the backend is.
  */
-export interface Bindings extends LlmDataDistBindings, HostMemory {
+export interface Bindings extends LlmDataDistBindings, AclBindings, HostMemory {
   readonly backend: BackendInfo;
   /**
    * The detail of the most recent non-success status returned to JavaScript by these bindings,
-   * sync or async (`"<Method>: <STATUS_NAME>[: <reason>]"`); '' after a success, and before any call.
+   * sync or async (`"<Method>: <STATUS_NAME>[: <reason>]"`, `"aclrtMalloc: ACL_ERROR_…[: <reason>]"`
+   * for an ACL function); '' after a success, and before any call.
    */
   lastError(): string;
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,34 @@ export const LIBRARY_PATH_ENV = 'DD_LIBRARY_PATH';
 export const BACKEND_ENV = 'DD_BACKEND';
 
 const LIBRARY_FILE = 'libdd_llm_datadist.so';
+
+/** The CPUs this package ships prebuilds for (see `cpu` in package.json). */
+export const SHIPPED_ARCHES: readonly string[] = ['x64', 'arm64'];
+
+/** `linux-x64`, `linux-arm64`: the platform a library must be built for to load here. */
+export function platformTag(): string {
+  return `${process.platform}-${process.arch}`;
+}
+
+// ELF e_machine values of the CPUs Node runs on here.
+const ELF_MACHINES: Readonly<Record<number, string>> = { 0x3e: 'x64', 0xb7: 'arm64' };
+
+/** The CPU an ELF shared library was built for ('x64', 'arm64', 'machine 0x…'), or undefined if it is not ELF. */
+export function libraryArch(path: string): string | undefined {
+  const header = Buffer.alloc(20);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    if (readSync(fd, header, 0, header.length, 0) < header.length) return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (header.readUInt32BE(0) !== 0x7f454c46) return undefined;
+  const machine = header[5] === 2 ? header.readUInt16BE(18) : header.readUInt16LE(18);
+  return ELF_MACHINES[machine] ?? `machine 0x${machine.toString(16)}`;
+}
 
 /** No native library could be found or loaded; the message says what was tried and how to build. */
 export class NativeLibraryError extends Error {
@@ -68,7 +96,7 @@ export function libraryCandidates(options: LoadOptions = {}): { path: string; so
   } else {
     candidates.push({ path: join(root, 'native', 'build', backend, LIBRARY_FILE), source: 'package build' });
     candidates.push({
-      path: join(root, 'prebuilds', `${process.platform}-${process.arch}-${backend}`, LIBRARY_FILE),
+      path: join(root, 'prebuilds', `${platformTag()}-${backend}`, LIBRARY_FILE),
       source: 'package prebuild',
     });
   }
@@ -87,12 +115,21 @@ export function loadNativeBindings(options: LoadOptions = {}): Bindings {
   const backend = backendFrom(options);
   const candidates = libraryCandidates(options);
   const tried = candidates.map((c) => `${c.path} (${c.source})`);
-  const found = candidates.find((c) => existsSync(c.path));
+  // Why each candidate was passed over: missing, or built for another CPU.
+  const passedOver = candidates.map((c) => {
+    if (!existsSync(c.path)) return 'not found';
+    const arch = libraryArch(c.path);
+    return arch === undefined || arch === process.arch ? undefined : `built for ${arch}, not ${process.arch}`;
+  });
+  const found = candidates.find((_c, i) => passedOver[i] === undefined);
   if (!found) {
+    const shipped = SHIPPED_ARCHES.includes(process.arch)
+      ? ''
+      : ` This package ships prebuilds for linux-${SHIPPED_ARCHES.join(' and linux-')} only; build from source here.`;
     throw new NativeLibraryError(
       [
-        `No native LLM-DataDist library for backend '${backend}'. Tried:`,
-        ...tried.map((t) => `  - ${t}: not found`),
+        `No native LLM-DataDist library for backend '${backend}' on ${platformTag()}.${shipped} Tried:`,
+        ...tried.map((t, i) => `  - ${t}: ${passedOver[i]}`),
         `Build it with: node ${join(packageRoot(), 'scripts', 'build-native.mjs')} --backend ${backend}`,
         `(in the dd repository: npx -y pnpm@12.4.2 --filter @dd/sys build), or set ${LIBRARY_PATH_ENV} to the library file.`,
       ].join('\n'),
@@ -109,7 +146,7 @@ export function loadNativeBindings(options: LoadOptions = {}): Bindings {
     lib = koffi.load(found.path);
   } catch (cause) {
     throw new NativeLibraryError(
-      `Could not load ${found.path} (${found.source}): ${(cause as Error).message}`,
+      `Could not load ${found.path} (${found.source}) on ${platformTag()}: ${(cause as Error).message}`,
       tried,
       backend,
       { cause },

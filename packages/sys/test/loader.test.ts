@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NativeLibraryError, SHIM_VERSION, libraryCandidates, loadNativeBindings } from '../src/index.js';
+import { NativeLibraryError, SHIM_VERSION, libraryArch, libraryCandidates, loadNativeBindings } from '../src/index.js';
 
 const saved = { path: process.env.DD_LIBRARY_PATH, backend: process.env.DD_BACKEND };
 afterEach(() => {
@@ -38,9 +38,9 @@ describe('loadNativeBindings', () => {
     delete process.env.DD_LIBRARY_PATH;
     process.env.DD_BACKEND = 'cann';
     const message = messageOf(() => loadNativeBindings());
-    expect(message).toContain("No native LLM-DataDist library for backend 'cann'");
+    expect(message).toContain(`No native LLM-DataDist library for backend 'cann' on linux-${process.arch}`);
     expect(message).toMatch(/native\/build\/cann\/libdd_llm_datadist\.so \(package build\): not found/);
-    expect(message).toMatch(/prebuilds\/linux-x64-cann\/libdd_llm_datadist\.so \(package prebuild\): not found/);
+    expect(message).toContain(`prebuilds/linux-${process.arch}-cann/libdd_llm_datadist.so (package prebuild): not found`);
     expect(message).toMatch(/build-native\.mjs --backend cann/);
   });
 
@@ -57,6 +57,26 @@ describe('loadNativeBindings', () => {
     expect(message).toContain('was built from shim 0.0.1+000000000000');
     expect(message).toContain(`expects shim ${SHIM_VERSION}`);
     expect(message).toMatch(/Rebuild it: node .*build-native\.mjs/);
+  });
+
+  it('passes over a library built for another CPU and says which CPU it was built for', () => {
+    // The first 20 bytes of an ELF header are all the loader reads to tell the CPU.
+    const elfHeader = (machine: number): Buffer => {
+      const header = Buffer.alloc(64);
+      header.writeUInt32BE(0x7f454c46, 0);
+      header[4] = 2; // 64-bit
+      header[5] = 1; // little-endian
+      header.writeUInt16LE(machine, 18);
+      return header;
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'dd-loader-'));
+    const other = process.arch === 'arm64' ? { machine: 0x3e, arch: 'x64' } : { machine: 0xb7, arch: 'arm64' };
+    writeFileSync(join(dir, 'other.so'), elfHeader(other.machine));
+    expect(libraryArch(join(dir, 'other.so'))).toBe(other.arch);
+    expect(libraryArch(join(dir, 'missing.so'))).toBeUndefined();
+    const message = messageOf(() => loadNativeBindings({ library: join(dir, 'other.so') }));
+    expect(message).toContain(`on linux-${process.arch}`);
+    expect(message).toContain(`other.so (options.library): built for ${other.arch}, not ${process.arch}`);
   });
 
   it('says when a file is not a loadable library', () => {

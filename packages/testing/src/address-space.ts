@@ -65,6 +65,25 @@ export class AddressSpace implements HostMemory {
     return { memory, offset: Number(offset) };
   }
 
+  /**
+   * Maps `memory` (not seen before) at the next base aligned to `alignment` (a power of two, at
+   * least a page), as ACL memory is mapped; `unmap` takes it away again.
+   */
+  mapAligned(memory: ArrayBuffer, alignment: bigint): bigint {
+    if (this.bases.has(memory)) throw new Error('mapAligned: this buffer already has an address');
+    this.nextBase = ((this.nextBase + alignment - 1n) / alignment) * alignment;
+    return this.baseOf(memory);
+  }
+
+  /** The region at `base` is no memory any more: views and transfers of it fail from now on. */
+  unmap(base: bigint): void {
+    const index = this.regions.findIndex((region) => region.base === base);
+    if (index < 0) return;
+    const memory = (this.regions[index] as Region).memory.deref();
+    if (memory !== undefined) this.bases.delete(memory);
+    this.regions.splice(index, 1);
+  }
+
   private baseOf(memory: Memory): bigint {
     const known = this.bases.get(memory);
     if (known !== undefined) return known;

@@ -1,4 +1,5 @@
-import { StatusCode, type CacheDesc } from '@dd/sys';
+import { CachePlacement, StatusCode, type CacheDesc } from '@dd/sys';
+import type { FakeAclRuntime } from './acl-runtime.js';
 import type { AddressSpace } from './address-space.js';
 import { cacheGeometry, rankProblem } from './cache-geometry.js';
 import { fail, invalid, ok, type Outcome } from './outcome.js';
@@ -28,6 +29,7 @@ function tableEntryBytes(tensors: number): number {
 
 export interface RegistryContext {
   readonly memory: AddressSpace;
+  readonly acl: FakeAclRuntime;
   nextSeq(): number;
 }
 
@@ -56,6 +58,8 @@ export class CacheRegistry {
     const geometry = cacheGeometry(desc);
     if (!geometry.ok) return geometry;
     const { tensorBytes, rows, stride } = geometry.value;
+    const device = desc.placement === CachePlacement.kDevice ? this.deviceMemory(addrs, tensorBytes) : null;
+    if (device !== null) return device;
     const pinned = this.pin(addrs, tensorBytes);
     if (!pinned.ok) return pinned;
     const table = TABLE_HEADER_BYTES + [...this.caches.values()].reduce((sum, cache) => sum + tableEntryBytes(cache.addrs.length), 0) + tableEntryBytes(addrs.length);
@@ -69,6 +73,18 @@ export class CacheRegistry {
   /** An unknown id (≤ 0 included) is SUCCESS. Each cache keeps its own registration (D4). */
   unregister(cacheId: bigint): void {
     this.caches.delete(cacheId);
+  }
+
+  /**
+   * A22: kDevice registers device memory, which on Ascend is aclrtMalloc memory; anything else
+   * fails as V2's memory registration does (LLM_FAILED).
+   */
+  private deviceMemory(addrs: BigUint64Array, tensorBytes: bigint): Outcome<never> | null {
+    for (const [index, addr] of addrs.entries()) {
+      const problem = this.context.acl.deviceMemoryProblem(addr, tensorBytes);
+      if (problem !== null) return fail(StatusCode.LLM_FAILED, `tensor ${index} at 0x${addr.toString(16)} (+${tensorBytes} bytes) ${problem}: placement kDevice registers device memory (A22)`);
+    }
+    return null;
   }
 
   /** The fake's memory registration: every tensor must lie in memory from this network's addressOf(). */

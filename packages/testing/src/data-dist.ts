@@ -1,4 +1,5 @@
 import { LlmRole, StatusCode, type CacheDesc } from '@dd/sys';
+import type { FakeAclRuntime } from './acl-runtime.js';
 import type { AddressSpace } from './address-space.js';
 import { CacheRegistry, type RegisteredCache } from './cache-registry.js';
 import { checkEngineLimits, checkEngineSetup, type EngineOptions, type TransferBackend } from './engine-options.js';
@@ -11,6 +12,8 @@ import { fail, invalid, ok, type Outcome } from './outcome.js';
 /** What an instance needs from the network it lives on. */
 export interface NetworkContext {
   readonly memory: AddressSpace;
+  /** The process's ACL runtime: what is device memory (A22). */
+  readonly acl: FakeAclRuntime;
   readonly faults: FaultScript;
   readonly enforceRegisterBeforeLink: boolean;
   /** Monotonic event counter: orders registrations against link creation without a clock. */
@@ -33,6 +36,8 @@ export class FakeDataDist {
   private registry: CacheRegistry | null = null;
   private listenKey: string | null = null;
   private listening: ListenAddress | null = null;
+  /** Its process died (vanish): the handle outlives it only in the test that holds it. */
+  private vanished = false;
   /** Bumped by every Initialize and Finalize: links made to an earlier incarnation dangle. */
   generation = 0;
   /** Default backend: `llm.LocalCommRes` as stored, generated at Initialize or at the first link (A7). */
@@ -78,6 +83,7 @@ export class FakeDataDist {
   /** Initialize in V2's order (A10); whatever fails leaves nothing listening (D10). */
   initialize(options: Readonly<Record<string, string>>): Outcome<void> {
     if (this.engine !== null) return ok(undefined); // a repeat Initialize does nothing, new options ignored
+    this.vanished = false;
     if (!VALID_ROLES.includes(this.role)) return invalid(`role ${this.role} is not kPrompt, kDecoder or kMix`);
     const setup = checkEngineSetup(options);
     if (!setup.ok) return setup;
@@ -112,9 +118,14 @@ export class FakeDataDist {
     this.generation += 1;
   }
 
-  /** The process died: its peers see exactly what they see after a Finalize. */
+  /**
+   * The process died: its peers see exactly what they see after a Finalize. The test that still
+   * holds its handle can release what it held (UnregisterKvCache succeeds: the memory went with
+   * the process) until it initializes the handle again; any other call fails as after Finalize.
+   */
   vanish(): void {
     this.finalize();
+    this.vanished = true;
   }
 
   /** SetRole (A17): FAILED, role, ListenIpInfo, then the backend's own step. */
@@ -152,6 +163,7 @@ export class FakeDataDist {
   }
 
   unregister(cacheId: bigint): Outcome<void> {
+    if (this.registry === null && this.vanished) return ok(undefined);
     if (this.registry === null) return fail(StatusCode.LLM_FAILED, 'UnregisterKvCache before Initialize');
     this.registry.unregister(cacheId);
     return ok(undefined);

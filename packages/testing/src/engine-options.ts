@@ -129,11 +129,33 @@ function checkPoolConfig(key: string, text: string | undefined): Outcome<void> {
   return ok(undefined);
 }
 
-/** dd's own keys (D16): known ones are validated, an unknown one is refused so a typo shows. */
+const MIB = 1_048_576;
+
+/** Decimal digits only, within [min, max] (the host backend's reader). */
+function integerIn(min: number, max: number): (value: string) => boolean {
+  return (value) => isDigits(value) && Number(value) >= min && Number(value) <= max;
+}
+
+/**
+ * dd's own keys (D16): known ones are validated, an unknown one is refused so a typo shows. The
+ * ranges are the host backend's (packages/sys/native/host/own_options.cc); the fake accepts every key
+ * the host backend does, whether or not it has a use for it.
+ */
 const DD_OPTIONS: Readonly<Record<string, (value: string) => boolean>> = {
-  'dd.MaxLinks': (value) => isDigits(value) && Number(value) >= 1 && Number(value) <= MAX_LINKS_LIMIT,
+  'dd.MaxLinks': integerIn(1, MAX_LINKS_LIMIT),
   'dd.DataPath': (value) => value === 'auto' || value === 'tcp',
-  'dd.HeartbeatIntervalMs': (value) => isDigits(value) && Number(value) >= 10 && Number(value) <= 600_000,
+  'dd.HeartbeatIntervalMs': integerIn(10, 600_000),
+  // A shared secret of 16..4096 bytes (UTF-8).
+  'dd.AuthSecret': (value) => {
+    const bytes = new TextEncoder().encode(value).length;
+    return bytes >= 16 && bytes <= 4096;
+  },
+  'dd.HandshakeTimeoutMs': integerIn(100, 600_000),
+  'dd.HandshakeMaxBytes': integerIn(1024, 16 * MIB),
+  'dd.MaxPendingHandshakes': integerIn(1, 65_536),
+  'dd.LinkWindowBytes': integerIn(65_536, 1024 * MIB),
+  'dd.PieceBytes': integerIn(4096, 256 * MIB),
+  'dd.StreamsPerLink': integerIn(1, 16),
 };
 
 function checkDdOptions(options: Readonly<Record<string, string>>): Outcome<void> {

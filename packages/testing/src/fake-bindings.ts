@@ -1,4 +1,5 @@
 import {
+  AclStatusCode,
   StatusCode,
   makeCache,
   makeKvCacheExtParam,
@@ -12,13 +13,15 @@ import {
   type LlmRole,
   type Status,
   type StatusWithRets,
+  type AclStatus,
 } from '@dd/sys';
+import type { AclOutcome } from './acl-runtime.js';
 import * as check from './argument-checks.js';
 import { linkClusters, unlinkClusters, type LinkCallResult } from './cluster-calls.js';
 import type { FakeDataDist } from './data-dist.js';
 import type { TransferKind } from './inspection.js';
 import type { NetworkState } from './network-state.js';
-import { statusName, type Outcome } from './outcome.js';
+import { aclStatusName, statusName, type Outcome } from './outcome.js';
 import { planPullKvBlocks, planPullKvCache } from './pull-plan.js';
 import { planPushKvBlocks, planPushKvCache } from './push-plan.js';
 import type { TransferPlan } from './transfer-plan.js';
@@ -34,6 +37,12 @@ export function createFakeBindings(state: NetworkState): Bindings {
   function settle(method: string, status: Status, detail: string): Status {
     lastError = status === StatusCode.LLM_SUCCESS ? '' : `${method}: ${statusName(status)}${detail === '' ? '' : `: ${detail}`}`;
     return status;
+  }
+
+  /** An ACL function: its status unchanged, and the last error as the shim writes it for one. */
+  function settleAcl(fn: string, outcome: AclOutcome<unknown>): AclStatus {
+    lastError = outcome.status === AclStatusCode.ACL_SUCCESS ? '' : `${fn}: ${aclStatusName(outcome.status)}${outcome.detail === '' ? '' : `: ${outcome.detail}`}`;
+    return outcome.status;
   }
 
   function settleOutcome(method: string, outcome: Outcome<unknown>): Status {
@@ -267,6 +276,55 @@ export function createFakeBindings(state: NetworkState): Bindings {
         (dd) => pushRequest('PushKvBlocks', dd, src_cache, dst_cache_index, [src_blocks, dst_blocks]),
         (dd) => planPushKvBlocks(dd, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param),
       );
+    },
+
+    aclInit(configPath) {
+      if (configPath !== null) check.cString('configPath', configPath);
+      return settleAcl('aclInit', state.acl.init());
+    },
+    aclFinalize() {
+      return settleAcl('aclFinalize', state.acl.finalize());
+    },
+    aclrtSetDevice(deviceId) {
+      check.int32('deviceId', deviceId);
+      return settleAcl('aclrtSetDevice', state.acl.setDevice(deviceId));
+    },
+    aclrtResetDevice(deviceId) {
+      check.int32('deviceId', deviceId);
+      return settleAcl('aclrtResetDevice', state.acl.resetDevice(deviceId));
+    },
+    aclrtGetDeviceCount() {
+      const outcome = state.acl.getDeviceCount();
+      return { status: settleAcl('aclrtGetDeviceCount', outcome), count: outcome.value ?? 0 };
+    },
+    aclrtMalloc(size, policy) {
+      check.uint64('size', size);
+      check.int32('policy', policy);
+      const outcome = state.acl.malloc(size, policy);
+      return { status: settleAcl('aclrtMalloc', outcome), devPtr: outcome.value ?? 0n };
+    },
+    aclrtFree(devPtr) {
+      check.uint64('devPtr', devPtr);
+      return settleAcl('aclrtFree', state.acl.free(devPtr, 'device'));
+    },
+    aclrtMallocHost(size) {
+      check.uint64('size', size);
+      const outcome = state.acl.mallocHost(size);
+      return { status: settleAcl('aclrtMallocHost', outcome), hostPtr: outcome.value ?? 0n };
+    },
+    aclrtFreeHost(hostPtr) {
+      check.uint64('hostPtr', hostPtr);
+      return settleAcl('aclrtFreeHost', state.acl.free(hostPtr, 'pinned'));
+    },
+    aclrtMemcpy(dst, destMax, src, count, kind) {
+      for (const [name, value] of [['dst', dst], ['destMax', destMax], ['src', src], ['count', count]] as const) check.uint64(name, value);
+      check.int32('kind', kind);
+      return settleAcl('aclrtMemcpy', state.acl.memcpy(dst, destMax, src, count, kind));
+    },
+    aclrtMemset(devPtr, maxCount, value, count) {
+      for (const [name, v] of [['devPtr', devPtr], ['maxCount', maxCount], ['count', count]] as const) check.uint64(name, v);
+      check.int32('value', value);
+      return settleAcl('aclrtMemset', state.acl.memset(devPtr, maxCount, value, count));
     },
 
     LlmDataDist_RegisterKvCache(self, cache_desc, addrs) {

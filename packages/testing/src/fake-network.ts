@@ -11,11 +11,14 @@ export interface FakeNetworkOptions {
    * enforces it (default true) so that ordering bugs show up in tests, not on Ascend.
    */
   readonly enforceRegisterBeforeLink?: boolean;
+  /** How many devices the fake ACL runtime has (aclrtGetDeviceCount; ids are checked against it), 1..64; default 8 as the host backend's DD_HOST_DEVICE_COUNT. */
+  readonly deviceCount?: number;
 }
 
 /**
  * A virtual network of LLM-DataDist instances in this process, keyed by `ip:port`. Every
- * instance created through `bindings` lives on it; memory is real bytes in ArrayBuffers.
+ * instance created through `bindings` lives on it; memory is real bytes in ArrayBuffers, and the
+ * ACL functions of `bindings` allocate device and page-locked memory in it, as one process would.
  */
 export class FakeNetwork {
   readonly bindings: Bindings;
@@ -23,7 +26,7 @@ export class FakeNetwork {
   private readonly state: NetworkState;
 
   constructor(options: FakeNetworkOptions = {}) {
-    this.state = new NetworkState(options.enforceRegisterBeforeLink ?? true);
+    this.state = new NetworkState(options.enforceRegisterBeforeLink ?? true, options.deviceCount);
     this.faults = this.state.faults;
     this.bindings = createFakeBindings(this.state);
   }

@@ -1,4 +1,5 @@
 import { StatusCode, type LlmDataDistHandle, type LlmRole } from '@dd/sys';
+import { FakeAclRuntime } from './acl-runtime.js';
 import { AddressSpace } from './address-space.js';
 import { FakeDataDist, type NetworkContext } from './data-dist.js';
 import { FaultScript } from './faults.js';
@@ -16,6 +17,8 @@ const FIRST_EPHEMERAL_PORT = 49152;
 /** Everything on one fake network: instances by handle, listeners by address, memory, faults, history. */
 export class NetworkState implements NetworkContext {
   readonly memory = new AddressSpace();
+  /** The process's ACL runtime: device memory and page-locked host memory in `memory`. */
+  readonly acl: FakeAclRuntime;
   readonly faults: FaultScript;
   private readonly instances = new Map<bigint, FakeDataDist>();
   private readonly listeners = new Map<string, FakeDataDist>();
@@ -24,7 +27,11 @@ export class NetworkState implements NetworkContext {
   private nextHandle = FIRST_HANDLE;
   private seq = 0;
 
-  constructor(readonly enforceRegisterBeforeLink: boolean) {
+  constructor(
+    readonly enforceRegisterBeforeLink: boolean,
+    deviceCount?: number,
+  ) {
+    this.acl = new FakeAclRuntime(this.memory, deviceCount);
     this.faults = new FaultScript((peer) => this.vanish(peer), (handle) => this.instance(handle).vanish());
   }
 

@@ -1,9 +1,11 @@
 import {
+  AclStatusCode,
   CachePlacement,
   DataType,
   LlmRole,
   OptionKey,
   StatusCode,
+  aclrtMemMallocPolicy,
   makeCache,
   makeCacheDesc,
   makeCacheIndex,
@@ -40,11 +42,23 @@ export function create(b: Bindings, clusterId: bigint, options: Record<string, s
   return handle;
 }
 
-/** `tensors` buffers of ROWS × ROW_BYTES, byte i of tensor t = seed + t·64 + i (mod 256). */
+/**
+ * `tensors` device buffers (aclrtMalloc: kDevice registers device memory, A22) of ROWS × ROW_BYTES,
+ * byte i of tensor t = seed + t·64 + i (mod 256). `buffers` are the fake's views of them: the fake
+ * keeps device memory in its ArrayBuffers, so these tests read and write it directly.
+ */
 export function kvMemory(b: Bindings, seed: number, tensors = 2) {
-  const buffers = Array.from({ length: tensors }, (_x, t) => new Uint8Array(ROWS * ROW_BYTES).map((_byte, i) => (seed + t * 64 + i) & 0xff));
+  expect([AclStatusCode.ACL_SUCCESS, AclStatusCode.ACL_ERROR_REPEAT_INITIALIZE]).toContain(b.aclInit(null));
+  expect(b.aclrtSetDevice(0)).toBe(AclStatusCode.ACL_SUCCESS);
+  const addrs = BigUint64Array.from({ length: tensors }, () => {
+    const allocated = b.aclrtMalloc(BigInt(ROWS * ROW_BYTES), aclrtMemMallocPolicy.ACL_MEM_MALLOC_HUGE_FIRST);
+    expect(allocated.status).toBe(AclStatusCode.ACL_SUCCESS);
+    return allocated.devPtr;
+  });
+  const buffers = [...addrs].map((address, t) => b.view(address, ROWS * ROW_BYTES).map((_byte, i) => (seed + t * 64 + i) & 0xff));
+  buffers.forEach((bytes, t) => b.view(addrs[t] as bigint, bytes.length).set(bytes));
   const desc = makeCacheDesc({ placement: CachePlacement.kDevice, num_tensors: tensors, data_type: DataType.DT_UINT8, shape: BigInt64Array.from([BigInt(ROWS), BigInt(ROW_BYTES)]) });
-  return { buffers, desc, addrs: BigUint64Array.from(buffers.map((buffer) => b.addressOf(buffer))) };
+  return { buffers: [...addrs].map((address) => b.view(address, ROWS * ROW_BYTES)), desc, addrs };
 }
 
 export function register(b: Bindings, handle: LlmDataDistHandle, memory: ReturnType<typeof kvMemory>): bigint {

@@ -1,4 +1,4 @@
-import { LlmRole, OptionKey, StatusCode, makeCache, makeCacheIndex } from '@dd/sys';
+import { CachePlacement, LlmRole, OptionKey, StatusCode, makeCache, makeCacheIndex } from '@dd/sys';
 import { describe, expect, it } from 'vitest';
 import { FakeNetwork } from '../src/index.js';
 import { SERVER_ADDRESS, blocks, clusterInfo, create, fakePair, kvMemory, register, row } from './fake-pair.js';
@@ -46,12 +46,16 @@ describe('fake: memory and registration', () => {
     const b = network.bindings;
     const dd = create(b, 1n);
     const memory = kvMemory(b, 1);
-    expect(b.LlmDataDist_RegisterKvCache(dd, memory.desc, BigUint64Array.from([memory.addrs[0] as bigint, 0x1000n])).status).toBe(StatusCode.LLM_FAILED);
+    const asHost = { ...memory.desc, placement: CachePlacement.kHost };
+    expect(b.LlmDataDist_RegisterKvCache(dd, asHost, BigUint64Array.from([memory.addrs[0] as bigint, 0x1000n])).status).toBe(StatusCode.LLM_FAILED);
+    expect(b.lastError()).toMatch(/not memory from this network's addressOf/);
     const tooShort = { ...memory.desc, shape: BigInt64Array.from([8n, 16n]) }; // 128 bytes in a 64-byte buffer
     expect(b.LlmDataDist_RegisterKvCache(dd, tooShort, memory.addrs).status).toBe(StatusCode.LLM_FAILED);
+    expect(b.lastError()).toMatch(/runs past the end of its aclrtMalloc allocation/);
+    expect(b.LlmDataDist_RegisterKvCache(dd, { ...tooShort, placement: CachePlacement.kHost }, memory.addrs).status).toBe(StatusCode.LLM_FAILED);
     expect(b.lastError()).toMatch(/not memory from this network's addressOf/);
-    expect(register(b, dd, memory)).toBe(3n);
-    expect(network.inspect().registrations.map((entry) => entry.cacheId)).toEqual([3n]);
+    expect(register(b, dd, memory)).toBe(4n);
+    expect(network.inspect().registrations.map((entry) => entry.cacheId)).toEqual([4n]);
   });
 
   it('inspect() lists registrations with their geometry', () => {

@@ -5,12 +5,13 @@ import { defaultConfigPath, loadConfig } from './config.js';
 import { CodegenError } from './errors.js';
 import { generate, type GenerateResult } from './generate.js';
 
-const USAGE = `Usage: dd-codegen [--check] [--headers <dir>] [--out <dir>] [--config <file>] [--include <dir>]…
+const USAGE = `Usage: dd-codegen [--check] [--strict] [--headers <dir>] [--out <dir>] [--config <file>] [--include <dir>]…
 
 Parses the LLM-DataDist C++ headers and writes the IR, the C ABI shim and the TypeScript bindings.
 
   (no options)      regenerate from headers/ into packages/sys and tools/codegen/ir
-  --check           regenerate in memory and exit 1 if any committed file differs (writes nothing)
+  --check           regenerate in memory and exit 1 if any committed file differs (writes nothing; implies --strict)
+  --strict          fail on any line of the entry headers that is neither bound nor skipped (unclassified)
   --headers <dir>   read this header tree instead (e.g. "$ASCEND_HOME_PATH/include")
   --out <dir>       write ir.json, native/dd_shim.{h,cc} and ts/*.ts into <dir> instead
   --config <file>   JSON merged over tools/codegen/codegen.config.json (see docs/codegen.md)
@@ -19,6 +20,7 @@ Parses the LLM-DataDist C++ headers and writes the IR, the C ABI shim and the Ty
 
 interface CliOptions {
   check: boolean;
+  strict: boolean;
   help: boolean;
   headers?: string;
   out?: string;
@@ -31,7 +33,7 @@ function usageError(message: string): CodegenError {
 }
 
 function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { check: false, help: false, includes: [] };
+  const options: CliOptions = { check: false, strict: false, help: false, includes: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -43,6 +45,9 @@ function parseArgs(argv: readonly string[]): CliOptions {
     switch (flag) {
       case '--check':
         options.check = true;
+        break;
+      case '--strict':
+        options.strict = true;
         break;
       case '--help':
       case '-h':
@@ -116,11 +121,19 @@ function readOr(file: string): string | undefined {
 }
 
 function summary(result: GenerateResult): string {
-  const methods = result.ir.coverage.filter((c) => c.kind === 'method');
-  const bound = methods.filter((m) => m.status === 'bound').length;
-  const skipped = result.ir.coverage.filter((c) => c.status === 'skipped').length;
-  const constants = result.ir.coverage.filter((c) => c.kind === 'constant' && c.status === 'bound').length;
-  return `${result.ir.inputs.length} headers, ${bound} methods bound, ${result.api.structs.length} structs, ${result.api.enums.length} enums, ${constants} constants, ${skipped} skipped with a reason`;
+  const { coverage, unclassified, inputs } = result.ir;
+  const bound = coverage.filter((c) => c.kind === 'method' && c.status === 'bound').length;
+  const skipped = coverage.filter((c) => c.status === 'skipped').length;
+  const constants = coverage.filter((c) => c.kind === 'constant' && c.status === 'bound').length;
+  const functions = coverage.filter((c) => c.kind === 'function' && c.status === 'bound').length;
+  return `${inputs.length} headers, ${bound} methods bound, ${functions} functions bound, ${result.api.structs.length} structs, ${result.api.enums.length} enums, ${constants} constants, ${skipped} skipped with a reason, ${unclassified.length} unclassified`;
+}
+
+/** Strict mode: the first unclassified line is the error, and the others are named with it. */
+function strictError(unclassified: GenerateResult['ir']['unclassified']): CodegenError {
+  const [first, ...others] = unclassified;
+  const more = others.length === 0 ? '' : ` (${others.length} more: ${others.map((u) => `${u.file}:${u.line}`).join(', ')})`;
+  return new CodegenError(`"${first!.text}" is not classified: ${first!.what}${more}.`, first!.file, first!.line, first!.fix);
 }
 
 /** Runs the CLI; returns the exit code. Every user error is one line on stderr. */
@@ -142,6 +155,8 @@ export async function main(argv: readonly string[], log: (line: string) => void 
     const configFile = options.config === undefined ? undefined : userPath(options.config);
     const config = loadConfig(defaultConfigPath(root), configFile, options.includes.map(userPath));
     const result = await generate({ headersDir, headersDisplay, config, configName: options.config ?? relative(repoRoot, defaultConfigPath(root)) });
+    if ((options.strict || options.check) && result.ir.unclassified.length > 0) throw strictError(result.ir.unclassified);
+    for (const u of result.ir.unclassified) fail(`dd-codegen: warning: ${new CodegenError(`"${u.text}" is not classified: ${u.what}.`, u.file, u.line, u.fix).oneLine()}`);
     const paths = outputPaths(repoRoot, options.out === undefined ? undefined : userPath(options.out));
     const planned = plannedFiles(result, paths);
     const stale = staleFiles(paths, planned);

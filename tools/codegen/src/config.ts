@@ -42,6 +42,35 @@ export interface ConstantRule {
   readonly skip?: string;
 }
 
+/**
+ * Classifies free functions of the entry headers; the first rule whose namespace and name pattern
+ * match wins. A function is bound into a group (`functionGroups`) or skipped with a reason.
+ */
+export interface FunctionRule {
+  /** Regular expression tested against the unqualified function name. */
+  readonly match: string;
+  /** Namespaces the rule applies to (any when absent; `""` is the global namespace). */
+  readonly namespaces?: readonly string[];
+  /** Bind into this entry of `functionGroups`. */
+  readonly group?: string;
+  /** Leave unbound, for this reason. */
+  readonly skip?: string;
+}
+
+/**
+ * Free functions bound together: one TypeScript interface (`<name>Bindings`) and one status type
+ * (`<name>Status`), whose codes are a constant group.
+ */
+export interface FunctionGroup {
+  /** The alias every function of the group returns (`aclError`). */
+  readonly statusType: string;
+  /** The constant group that lists its codes (`AclStatusCode`). */
+  readonly statusGroup: string;
+  /** The code of success, and the one the shim returns itself for a NULL out-pointer. */
+  readonly success: string;
+  readonly paramInvalid: string;
+}
+
 export interface CodegenConfig {
   /** Headers whose declarations make up the API, relative to the header folder; others are read only for types. */
   readonly entryHeaders: readonly string[];
@@ -60,6 +89,9 @@ export interface CodegenConfig {
   /** Status names the shim returns itself. */
   readonly statusNames: { readonly success: string; readonly failed: string; readonly paramInvalid: string; readonly outOfMemory: string };
   readonly constants: readonly ConstantRule[];
+  /** Free functions: bound into a `functionGroups` entry or skipped (docs/codegen.md, "Free functions"). */
+  readonly functions?: readonly FunctionRule[];
+  readonly functionGroups?: Readonly<Record<string, FunctionGroup>>;
   /** Declarations left unbound on purpose: qualified name (`ns::Class::Method`) → reason. */
   readonly skip: Readonly<Record<string, string>>;
   /** Methods (`ns::Class::Method`) that wait on the network and get an `…Async` twin. */
@@ -72,6 +104,16 @@ export interface CodegenConfig {
   readonly dataTypeEnum: string;
   /** JSON file `{ "bits": { "<enumerator>": <bits per element> } }` (absolute once loaded). */
   readonly dataTypeSizes: string;
+  /**
+   * Macros for `#if`/`#ifdef`, merged over the build's (parse/build-defines.ts): `"NAME": "value"`,
+   * `"NAME(a, b)": "replacement"`, or `"NAME": null` to leave a default one undefined.
+   */
+  readonly defines?: Readonly<Record<string, string | null>>;
+  /**
+   * Names the generated bindings must export, by constant group or enum (`StatusCode`, `LlmRole`):
+   * the ones `@dd/core` and `@dd/testing` use. A release without one fails the run, not their build.
+   */
+  readonly required: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Where the default configuration lives, next to this package's package.json. */
@@ -79,10 +121,10 @@ export function defaultConfigPath(packageRoot: string): string {
   return resolve(packageRoot, 'codegen.config.json');
 }
 
-const OBJECT_KEYS = ['typeMap', 'skip', 'outVectorLengths', 'statusNames'] as const;
+const OBJECT_KEYS = ['typeMap', 'skip', 'outVectorLengths', 'statusNames', 'defines', 'required', 'functionGroups'] as const;
 const APPENDED_LISTS = ['includeDirs', 'visibilityMacros', 'classes', 'asyncMethods'] as const;
 const REPLACED = ['entryHeaders', 'shimIncludes', 'statusType', 'outStructVectorCapacity', 'dataTypeEnum', 'dataTypeSizes'] as const;
-const KNOWN_KEYS = new Set<string>(['$comment', 'constants', ...OBJECT_KEYS, ...APPENDED_LISTS, ...REPLACED]);
+const KNOWN_KEYS = new Set<string>(['$comment', 'constants', 'functions', ...OBJECT_KEYS, ...APPENDED_LISTS, ...REPLACED]);
 
 function readJson(file: string): Record<string, unknown> {
   let text: string;
@@ -139,7 +181,7 @@ function checkTypeMapEntry(file: string, name: string, entry: unknown): TypeMapE
 }
 
 function checkRules(file: string, value: unknown): ConstantRule[] {
-  if (!Array.isArray(value)) throw new CodegenError('"constants" must be a list of rules.', file, lineOfKey(file, 'constants'), 'see docs/codegen.md, "Constants".');
+  if (!Array.isArray(value)) throw new CodegenError('"constants" must be a list of rules.', file, lineOfKey(file, 'constants'), 'see docs/codegen.md, "The config file".');
   return value.map((rule: unknown) => {
     const r = rule as ConstantRule;
     const actions = [r.group !== undefined, r.single === true, r.skip !== undefined].filter(Boolean).length;
@@ -161,6 +203,47 @@ function checkRules(file: string, value: unknown): ConstantRule[] {
   });
 }
 
+function checkFunctionRules(file: string, value: unknown): FunctionRule[] {
+  if (!Array.isArray(value)) throw new CodegenError('"functions" must be a list of rules.', file, lineOfKey(file, 'functions'), 'see docs/codegen.md, "Free functions".');
+  return value.map((rule: unknown) => {
+    const r = rule as FunctionRule;
+    let validPattern = typeof r.match === 'string';
+    try {
+      new RegExp(r.match);
+    } catch {
+      validPattern = false;
+    }
+    const actions = [typeof r.group === 'string', typeof r.skip === 'string'].filter(Boolean).length;
+    const namespacesOk = r.namespaces === undefined || (Array.isArray(r.namespaces) && r.namespaces.every((n) => typeof n === 'string'));
+    if (!validPattern || actions !== 1 || !namespacesOk) {
+      throw new CodegenError(
+        `function rule ${JSON.stringify(rule)} is invalid.`,
+        file,
+        lineOfKey(file, 'functions'),
+        'give each rule a "match" regular expression, optionally "namespaces", and exactly one of "group": "<functionGroups key>" or "skip": "<reason>".',
+      );
+    }
+    return r;
+  });
+}
+
+function checkFunctionGroups(file: string, value: unknown): Record<string, FunctionGroup> {
+  const map = expectRecord(file, 'functionGroups', value);
+  const keys = ['statusType', 'statusGroup', 'success', 'paramInvalid'] as const;
+  for (const [name, group] of Object.entries(map)) {
+    const g = group as Record<string, unknown>;
+    if (!/^[A-Z][A-Za-z0-9]*$/.test(name) || typeof g !== 'object' || g === null || keys.some((k) => typeof g[k] !== 'string')) {
+      throw new CodegenError(
+        `function group "${name}" is invalid.`,
+        file,
+        lineOfKey(file, name),
+        `name it in PascalCase (it prefixes <name>Bindings and <name>Status) and give ${keys.map((k) => `"${k}"`).join(', ')} as strings.`,
+      );
+    }
+  }
+  return map as Record<string, FunctionGroup>;
+}
+
 function resolvePath(base: string, path: string): string {
   return isAbsolute(path) ? path : resolve(base, path);
 }
@@ -175,6 +258,8 @@ function normalise(file: string, raw: Record<string, unknown>): Partial<CodegenC
     }
     if (key === '$comment') continue;
     if (key === 'constants') out[key] = checkRules(file, value);
+    else if (key === 'functions') out[key] = checkFunctionRules(file, value);
+    else if (key === 'functionGroups') out[key] = checkFunctionGroups(file, value);
     else if (key === 'typeMap') {
       const map = expectRecord(file, key, value);
       out[key] = Object.fromEntries(Object.entries(map).map(([name, entry]) => [name, checkTypeMapEntry(file, name, entry)]));
@@ -184,6 +269,15 @@ function normalise(file: string, raw: Record<string, unknown>): Partial<CodegenC
         throw new CodegenError(`"${key}" values must be strings.`, file, lineOfKey(file, key), `write "${key}": { "name": "…" }.`);
       }
       out[key] = map;
+    } else if (key === 'defines') {
+      const map = expectRecord(file, key, value);
+      if (Object.values(map).some((v) => typeof v !== 'string' && v !== null)) {
+        throw new CodegenError(`"defines" values must be strings (or null to leave a macro undefined).`, file, lineOfKey(file, key), 'write "defines": { "NAME": "1", "NAME(a)": "a", "OTHER": null }.');
+      }
+      out[key] = map;
+    } else if (key === 'required') {
+      const map = expectRecord(file, key, value);
+      out[key] = Object.fromEntries(Object.entries(map).map(([group, names]) => [group, expectStrings(file, group, names)]));
     } else if (key === 'outStructVectorCapacity') {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
         throw new CodegenError(`"${key}" must be a positive integer.`, file, lineOfKey(file, key), `write "${key}": 256.`);
@@ -202,8 +296,8 @@ function normalise(file: string, raw: Record<string, unknown>): Partial<CodegenC
 
 /**
  * Loads the default config and merges `userFile` over it: objects merge key by key, the lists
- * includeDirs/visibilityMacros/classes/asyncMethods are appended to, user constant rules are tried
- * before the default ones, and every other key replaces the default.
+ * includeDirs/visibilityMacros/classes/asyncMethods are appended to, user constant and function rules
+ * are tried before the default ones, and every other key replaces the default.
  */
 export function loadConfig(defaultFile: string, userFile?: string, extraIncludeDirs: readonly string[] = []): CodegenConfig {
   const defaults = normalise(defaultFile, readJson(defaultFile)) as CodegenConfig;
@@ -216,6 +310,7 @@ export function loadConfig(defaultFile: string, userFile?: string, extraIncludeD
       if ((OBJECT_KEYS as readonly string[]).includes(key)) next[key] = { ...(current as object), ...(value as object) };
       else if ((APPENDED_LISTS as readonly string[]).includes(key)) next[key] = [...(current as string[]), ...(value as string[])];
       else if (key === 'constants') next[key] = [...(value as ConstantRule[]), ...defaults.constants];
+      else if (key === 'functions') next[key] = [...(value as FunctionRule[]), ...(defaults.functions ?? [])];
       else next[key] = value;
     }
     merged = next as unknown as CodegenConfig;

@@ -13,8 +13,9 @@ import { emitNative } from './emit/ts-native.js';
 import { CodegenError } from './errors.js';
 import type { IrDocument } from './ir.js';
 import { loadCppParser } from './parse/cpp-parser.js';
-import { readHeaderSet } from './parse/header-set.js';
+import { HeaderLocator } from './parse/header-set.js';
 import { buildIr } from './parse/ir-builder.js';
+import { preprocessHeaders } from './parse/preprocess.js';
 
 export interface GenerateOptions {
   /** The header tree to read (absolute or relative to the working directory). */
@@ -76,15 +77,17 @@ function formatted(project: Project, name: string, banner: string, fill: (sf: So
 /** Parses the headers, binds them and emits every output, in memory. */
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
   const { config } = options;
-  const headers = readHeaderSet(options.headersDir, config.entryHeaders, config.includeDirs, options.headersDisplay);
+  const locator = new HeaderLocator(options.headersDir, config.includeDirs, options.headersDisplay);
+  const headers = preprocessHeaders(locator, config.entryHeaders, { erased: config.visibilityMacros, configName: options.configName, ...(config.defines ? { defines: config.defines } : {}) });
   const parser = await loadCppParser();
-  const { ir: parsed, symbols } = buildIr(parser, headers, config.visibilityMacros, config.typeMap);
+  const { ir: parsed, symbols, unrecognized, writtenLine } = buildIr(parser, headers, config.typeMap);
   const sizes = readJsonFile(config.dataTypeSizes, 'dataTypeSizes') as { bits?: Record<string, number> };
-  const api = bindApi({ ir: parsed, symbols, config, configName: options.configName, dataTypeBits: sizes.bits ?? {} });
-  const ir: IrDocument = { ...parsed, coverage: api.coverage };
+  const api = bindApi({ ir: parsed, symbols, unrecognized, writtenLine, config, configName: options.configName, dataTypeBits: sizes.bits ?? {} });
+  const ir: IrDocument = { ...parsed, coverage: api.coverage, unclassified: api.unclassified };
 
-  // Paths are left out of the hash: it must be the same on every machine.
-  const { includeDirs: _dirs, dataTypeSizes: _sizes, ...portableConfig } = config;
+  // Paths are left out of the hash (it must be the same on every machine), and so are the
+  // required constants, which can fail a run but never change what it writes.
+  const { includeDirs: _dirs, dataTypeSizes: _sizes, required: _required, ...portableConfig } = config;
   const hash = createHash('sha256');
   for (const f of [...headers.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) hash.update(`${f.path}\0${f.sha256}\n`);
   hash.update(stableJson(portableConfig));

@@ -4,7 +4,7 @@
  * header change shows up as a reviewable IR diff. Names are as written; `qualifiedName`s are
  * resolved (`ns::Name`, global names have no prefix, anonymous namespaces are transparent).
  */
-export const IR_VERSION = 1;
+export const IR_VERSION = 2;
 
 /** Where a declaration is: header path relative to its include root, and 1-based line. */
 export interface IrLocation {
@@ -65,6 +65,38 @@ export interface IrConstant extends IrDecl {
   /** `[]` for `const char NAME[] = "…"`. */
   readonly array?: true;
   readonly value: IrValue;
+  /** The macro the declaration was written through (`GE_ERRORNO_DEFINE(…)`), when it was. */
+  readonly macro?: string;
+  /** An object-like macro with an integer body (`#define NAME 107000`): code names it as written, never qualified. */
+  readonly define?: true;
+}
+
+/** A namespace-scope variable that is not a constant: an object of class type, a mutable or `extern` variable. */
+export interface IrVariable extends IrDecl {
+  readonly type: IrType;
+  /** The initializer as written (`(LLM_X, "LLM_X")`, `= 3`), when there is one. */
+  readonly initializer?: string;
+  readonly macro?: string;
+}
+
+/** A `#define` the preprocessor read in a compiled branch. */
+export interface IrMacro extends IrLocation {
+  readonly name: string;
+  /** Parameters of a function-like macro (`...` for the variadic one). */
+  readonly params?: readonly string[];
+  /** The replacement list, whitespace collapsed. */
+  readonly body: string;
+}
+
+/** A namespace-scope line of an entry header that no rule binds or skips, and what to do about it. */
+export interface IrUnclassified extends IrLocation {
+  /** The line(s) as written, whitespace collapsed. */
+  readonly text: string;
+  /** What the codegen takes it for. */
+  readonly what: string;
+  readonly fix: string;
+  /** The qualified name it declares, when it has one (a `skip` entry for it classifies it). */
+  readonly name?: string;
 }
 
 export interface IrField extends IrLocation {
@@ -142,7 +174,11 @@ export interface IrInput {
 }
 
 export interface IrCoverageEntry {
-  readonly kind: 'method' | 'constructor' | 'destructor' | 'constant' | 'class' | 'struct' | 'enum' | 'function';
+  /**
+   * `declaration`: a template, union or other declaration the contract has no shape for;
+   * `include`: an `#include "…"` no include folder has, skipped on purpose.
+   */
+  readonly kind: 'method' | 'constructor' | 'destructor' | 'constant' | 'class' | 'struct' | 'enum' | 'function' | 'variable' | 'declaration' | 'include';
   readonly name: string;
   readonly file: string;
   readonly status: 'bound' | 'skipped';
@@ -159,6 +195,8 @@ export interface IrDocument {
   readonly unresolvedIncludes: readonly (IrLocation & { readonly include: string })[];
   /** Syntax errors in dependency headers (in entry headers they are fatal). */
   readonly diagnostics: readonly (IrLocation & { readonly message: string })[];
+  /** Every `#define` read, in reading order (header guards included). */
+  readonly macros: readonly IrMacro[];
   readonly aliases: readonly IrAlias[];
   readonly usings: readonly IrUsing[];
   readonly usingNamespaces: readonly IrUsingNamespace[];
@@ -167,6 +205,12 @@ export interface IrDocument {
   readonly structs: readonly IrStruct[];
   readonly classes: readonly IrClass[];
   readonly functions: readonly IrFunction[];
-  /** Filled in by the binder: every method, constant, class, struct, enum and function of the entry headers. */
+  readonly variables: readonly IrVariable[];
+  /** Filled in by the binder: every method, constant, class, struct, enum, function and variable of the entry headers. */
   readonly coverage: readonly IrCoverageEntry[];
+  /** Filled in by the binder: namespace-scope lines of the entry headers that are neither bound nor skipped. */
+  readonly unclassified: readonly IrUnclassified[];
 }
+
+/** The IR as the parser leaves it, before the binder adds coverage and the unclassified lines. */
+export type ParsedIr = Omit<IrDocument, 'coverage' | 'unclassified'>;

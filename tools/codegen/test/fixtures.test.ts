@@ -15,10 +15,14 @@ interface Fixture {
   readonly copy?: readonly { from: string; to: string }[];
   readonly config?: Record<string, unknown>;
   readonly includes?: readonly string[];
+  /** Run with --strict. */
+  readonly strict?: boolean;
   readonly expect:
     | { outcome: 'error'; file: string; line: number; contains: readonly string[] }
     | {
         outcome: 'ok';
+        /** One warning line per entry, each containing these strings; none when absent. */
+        warnings?: readonly (readonly string[])[];
         sameBindingsAsBase?: boolean;
         compile?: boolean;
         tsContains?: readonly string[];
@@ -82,6 +86,7 @@ function prepare(name: string, fixture: Fixture): { root: string; args: string[]
     args.push('--config', 'codegen.json');
   }
   for (const dir of fixture.includes ?? []) args.push('--include', dir);
+  if (fixture.strict) args.push('--strict');
   return { root, args };
 }
 
@@ -129,13 +134,17 @@ describe.each(cases)('fixture %s', (name) => {
       expect(result.code).toBe(1);
       expect(result.err).toHaveLength(1);
       const line = result.err[0]!;
-      expect(line).toMatch(new RegExp(`^dd-codegen: error: ${expected.file.replace(/[.]/g, '\\.')}:${expected.line}: `));
+      expect(line).toMatch(new RegExp(`^dd-codegen: error: ${expected.file.replace(/[.]/g, '\\.')}${expected.line > 0 ? `:${expected.line}` : ''}: `));
       expect(line).toContain(' Fix: ');
       for (const part of expected.contains) expect(line).toContain(part);
       expect(existsSync(join(root, 'out'))).toBe(false);
       return;
     }
-    expect(result.err).toEqual([]);
+    expect(result.err).toHaveLength(expected.warnings?.length ?? 0);
+    (expected.warnings ?? []).forEach((parts, i) => {
+      expect(result.err[i]).toMatch(/^dd-codegen: warning: /);
+      for (const part of parts) expect(result.err[i]).toContain(part);
+    });
     expect(result.code).toBe(0);
     if (expected.shimVersion === 'same') expect(shimVersionOf(root)).toBe(shimVersionOf(base.root));
     if (expected.shimVersion === 'different') expect(shimVersionOf(root)).not.toBe(shimVersionOf(base.root));

@@ -33,9 +33,62 @@ describe('IR of headers/', () => {
       'entry:llm_datadist/llm_error_codes.h',
       'entry:llm_datadist/llm_datadist.h',
       'entry:llm_datadist/llm_engine_types.h',
+      'entry:acl/acl_base_rt.h',
+      'entry:acl/error_codes/rt_error_codes.h',
+      'entry:acl/acl_rt.h',
     ]);
     expect(ir.unresolvedIncludes).toEqual([]);
     expect(ir.diagnostics).toEqual([]);
+  });
+
+  it('classifies every namespace-scope line: nothing unclassified, no variables, and the macros read (guards, export macros)', () => {
+    expect(ir.unclassified).toEqual([]);
+    expect(ir.variables).toEqual([]);
+    expect(ir.macros.map((m) => m.name)).toEqual([
+      'DD_HEADERS_LLM_DATADIST_LLM_DATADIST_H_',
+      'DD_HEADERS_GE_GE_ERROR_CODES_H_',
+      'DD_HEADERS_GRAPH_ASCEND_STRING_H_',
+      'GE_FUNC_VISIBILITY',
+      'DD_HEADERS_GRAPH_TYPES_H_',
+      'DD_HEADERS_LLM_DATADIST_LLM_ERROR_CODES_H_',
+      'LLM_DATADIST_API',
+      'DD_HEADERS_LLM_DATADIST_LLM_ENGINE_TYPES_H_',
+      'DD_HEADERS_ACL_ACL_BASE_RT_H_',
+      'ACL_FUNC_VISIBILITY',
+      'DD_HEADERS_ACL_ACL_RT_H_',
+      'DD_HEADERS_ACL_ERROR_CODES_RT_ERROR_CODES_H_',
+      'ACL_ERROR_RT_PARAM_INVALID',
+      'ACL_ERROR_RT_INVALID_DEVICEID',
+      'ACL_ERROR_RT_MEMORY_ALLOCATION',
+      'ACL_ERROR_RT_DEV_SETUP_ERROR',
+    ]);
+    expect(ir.constants.filter((c) => c.macro !== undefined)).toEqual([]);
+  });
+
+  it('reads object-like macros with integer bodies as constants of the global namespace, and nothing else', () => {
+    expect(ir.constants.filter((c) => c.define).map((c) => [c.qualifiedName, c.value.kind === 'integer' ? c.value.value : null, c.type.text, c.file])).toEqual([
+      ['ACL_ERROR_RT_PARAM_INVALID', '107000', 'int', 'acl/error_codes/rt_error_codes.h'],
+      ['ACL_ERROR_RT_INVALID_DEVICEID', '107001', 'int', 'acl/error_codes/rt_error_codes.h'],
+      ['ACL_ERROR_RT_MEMORY_ALLOCATION', '207001', 'int', 'acl/error_codes/rt_error_codes.h'],
+      ['ACL_ERROR_RT_DEV_SETUP_ERROR', '507033', 'int', 'acl/error_codes/rt_error_codes.h'],
+    ]);
+    expect(ir.constants.find((c) => c.name === 'ACL_ERROR_RT_INVALID_DEVICEID')!.doc).toBe('The device id is out of range.');
+  });
+
+  it('binds the ACL memory functions of headers/acl as group Acl, with their C shapes', () => {
+    expect(ir.coverage.filter((c) => c.kind === 'function').map((c) => [c.name, c.status, c.as])).toEqual(
+      ['aclInit', 'aclFinalize', 'aclrtSetDevice', 'aclrtResetDevice', 'aclrtGetDeviceCount', 'aclrtMalloc', 'aclrtFree', 'aclrtMallocHost', 'aclrtFreeHost', 'aclrtMemcpy', 'aclrtMemset'].map((f) => [f, 'bound', `dd_${f}`]),
+    );
+    const group = result.api.functionGroups.find((g) => g.name === 'Acl')!;
+    expect([group.statusType, group.scalar, group.statusGroup.name, group.success.name, group.paramInvalid.name]).toEqual(['aclError', 'int32', 'AclStatusCode', 'ACL_SUCCESS', 'ACL_ERROR_INVALID_PARAM']);
+    const shape = (name: string) =>
+      group.functions.find((f) => f.name === name)!.params.map((p) => `${p.direction} ${p.name}:${p.type.kind === 'scalar' ? `${p.type.scalar}${p.type.address ? ' address' : ''}` : p.type.kind === 'string' ? `string${p.type.nullable ? '|null' : ''}` : p.type.kind === 'enum' ? p.type.enum.name : p.type.kind}${p.byPointer ? ' *' : ''}`);
+    expect(shape('aclInit')).toEqual(['in configPath:string|null']);
+    expect(shape('aclrtGetDeviceCount')).toEqual(['out count:uint32 *']);
+    expect(shape('aclrtMalloc')).toEqual(['out devPtr:uintptr address *', 'in size:size', 'in policy:aclrtMemMallocPolicy']);
+    expect(shape('aclrtMemcpy')).toEqual(['in dst:uintptr address', 'in destMax:size', 'in src:uintptr address', 'in count:size', 'in kind:aclrtMemcpyKind']);
+    expect(enumValues('aclrtMemMallocPolicy')).toMatchObject({ ACL_MEM_MALLOC_HUGE_ONLY: 1, ACL_MEM_MALLOC_HUGE1G_ONLY_P2P: 7, ACL_MEM_TYPE_LOW_BAND_WIDTH: 0x100, ACL_MEM_ACCESS_USER_SPACE_READONLY: 0x100000 });
+    expect(enumValues('aclrtMemcpyKind')).toMatchObject({ ACL_MEMCPY_HOST_TO_HOST: 0, ACL_MEMCPY_INTER_DEVICE_TO_DEVICE: 7 });
   });
 
   it('computes enumerator values the header leaves implicit', () => {
@@ -47,7 +100,7 @@ describe('IR of headers/', () => {
   });
 
   it('records aliases, using-declarations and constants with their evaluated values', () => {
-    expect(ir.aliases.map((a) => `${a.qualifiedName}=${a.target.text}`)).toEqual(['ge::Status=uint32_t', 'llm_datadist::Status=ge::Status', 'llm_datadist::AscendString=ge::AscendString']);
+    expect(ir.aliases.map((a) => `${a.qualifiedName}=${a.target.text}`)).toEqual(['ge::Status=uint32_t', 'llm_datadist::Status=ge::Status', 'llm_datadist::AscendString=ge::AscendString', 'aclError=int']);
     expect(ir.usings.length).toBe(42);
     expect(ir.usings[0]).toMatchObject({ namespace: 'llm_datadist', target: 'ge::DataType' });
     const constant = (q: string) => ir.constants.find((c) => c.qualifiedName === q)!;

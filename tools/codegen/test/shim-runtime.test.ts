@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ABI_LAYOUT,
+  AclStatusCode,
   CachePlacement,
   DataType,
   LlmRole,
@@ -20,6 +21,9 @@ import {
   makeClusterInfo,
   makeIpInfo,
   makeKvCacheExtParam,
+  aclrtMemcpyKind,
+  aclrtMemMallocPolicy,
+  type AclBindings,
   type LlmDataDistBindings,
   type LlmDataDistHandle,
 } from '../../../packages/sys/src/generated/index.js';
@@ -28,7 +32,7 @@ import { codegenRoot, compileCxx, headersDir, shimDir, sysKoffi, tempDir } from 
 const koffi = sysKoffi();
 const tmp = tempDir('stub');
 let lib: ReturnType<typeof koffi.load>;
-let b: LlmDataDistBindings & { lastError(): string };
+let b: LlmDataDistBindings & AclBindings & { lastError(): string };
 let fn: ReturnType<typeof declareNativeFunctions>;
 let journal: () => string;
 /** dd_last_error() read on this, the JavaScript, thread. */
@@ -338,6 +342,65 @@ describe('async twins', () => {
   it('reject, rather than throw, on bad input', async () => {
     const pending = b.LlmDataDist_PushKvCacheAsync(handle, makeCache(), makeCacheIndex({ batch_index: 1.5 }));
     await expect(pending).rejects.toThrow(/dst_cache_index.batch_index must be an integer/);
+    expect(journal()).toBe('');
+  });
+});
+
+describe('free functions (group Acl): a pass-through of each ACL function', () => {
+  it('passes a NULL or a string config path, and reads an out-scalar', () => {
+    expect(b.aclInit(null)).toBe(AclStatusCode.ACL_SUCCESS);
+    expect(b.aclInit('/etc/acl.json')).toBe(AclStatusCode.ACL_SUCCESS);
+    expect(journal()).toBe('aclInit NULL\naclInit /etc/acl.json\n');
+    expect(b.aclrtGetDeviceCount()).toEqual({ status: 0, count: 3 });
+    expect(journal()).toBe('aclrtGetDeviceCount\n');
+  });
+
+  it('hands addresses over as 64-bit values both ways, and enums as their values', () => {
+    const malloc = b.aclrtMalloc(4096n, aclrtMemMallocPolicy.ACL_MEM_MALLOC_HUGE_ONLY);
+    expect(malloc).toEqual({ status: 0, devPtr: 0x7e0000200000n });
+    expect(b.aclrtMallocHost(8n)).toEqual({ status: 0, hostPtr: 0x7e0000400000n });
+    expect(b.aclrtMemcpy(0xfffffffffffffff0n, 18446744073709551615n, 0x10n, 0n, aclrtMemcpyKind.ACL_MEMCPY_INTER_DEVICE_TO_DEVICE)).toBe(0);
+    expect(b.aclrtMemset(malloc.devPtr, 64n, -1, 64n)).toBe(0);
+    expect(b.aclrtFree(malloc.devPtr)).toBe(0);
+    expect(b.aclrtFreeHost(0x7e0000400000n)).toBe(0);
+    expect(journal()).toBe(
+      [
+        'aclrtMalloc size=4096 policy=1',
+        'aclrtMallocHost size=8',
+        'aclrtMemcpy 0xfffffffffffffff0 18446744073709551615 0x10 0 kind=7',
+        'aclrtMemset 0x7e0000200000 64 -1 64',
+        'aclrtFree 0x7e0000200000',
+        'aclrtFreeHost 0x7e0000400000',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('returns the ACL status unchanged; the last error names it (or its number) and the reason once', () => {
+    expect(b.aclrtSetDevice(-5)).toBe(AclStatusCode.ACL_ERROR_RT_DEV_SETUP_ERROR);
+    expect(b.lastError()).toBe('aclrtSetDevice: ACL_ERROR_RT_DEV_SETUP_ERROR: device -5 refused');
+    expect(threadLastError()).toBe('aclrtSetDevice: ACL_ERROR_RT_DEV_SETUP_ERROR: device -5 refused');
+    expect(b.aclrtResetDevice(77)).toBe(123456);
+    expect(b.lastError()).toBe('aclrtResetDevice: 123456');
+    expect(b.aclFinalize()).toBe(AclStatusCode.ACL_ERROR_REPEAT_FINALIZE);
+    expect(b.lastError()).toBe('aclFinalize: ACL_ERROR_REPEAT_FINALIZE: already finalized');
+    expect(b.aclrtSetDevice(1)).toBe(0);
+    expect(b.lastError()).toBe('');
+    journal();
+  });
+
+  it('refuses a NULL out-pointer itself with the group\'s invalid-parameter code', () => {
+    expect(fn.dd_aclrtMalloc(null, 16, 0)).toBe(AclStatusCode.ACL_ERROR_INVALID_PARAM);
+    expect(threadLastError()).toBe('aclrtMalloc: ACL_ERROR_INVALID_PARAM: devPtr is NULL');
+    expect(journal()).toBe('');
+  });
+
+  it('range-checks every argument before koffi sees it', () => {
+    expect(() => b.aclrtSetDevice(2 ** 31)).toThrow(RangeError);
+    expect(() => b.aclrtMalloc(-1n, aclrtMemMallocPolicy.ACL_MEM_MALLOC_HUGE_FIRST)).toThrow(RangeError);
+    expect(() => b.aclrtMemcpy(1n << 64n, 1n, 1n, 1n, aclrtMemcpyKind.ACL_MEMCPY_DEFAULT)).toThrow(RangeError);
+    expect(() => b.aclInit('a\0b')).toThrow(RangeError);
+    expect(() => b.aclInit(7 as unknown as string)).toThrow(TypeError);
     expect(journal()).toBe('');
   });
 });

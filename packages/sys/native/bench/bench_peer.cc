@@ -98,7 +98,8 @@ void ServeRaw(int listener, uint8_t *region, uint64_t region_bytes) {
   }
 }
 
-[[noreturn]] void RunChild(uint64_t cluster_id, uint64_t region_bytes, int cpu, int from_parent, int to_parent) {
+[[noreturn]] void RunChild(uint64_t cluster_id, uint64_t region_bytes, int cpu, const std::string &auth_secret,
+                           int from_parent, int to_parent) {
   ::alarm(600);  // never outlive a stuck benchmark
   ::signal(SIGPIPE, SIG_IGN);
   PinToCpu(cpu);
@@ -124,6 +125,9 @@ void ServeRaw(int listener, uint8_t *region, uint64_t region_bytes) {
         {AscendString(OPTION_DEVICE_ID), AscendString("0")},
         {AscendString(OPTION_LISTEN_IP_INFO), AscendString(("127.0.0.1:" + std::to_string(port)).c_str())},
         {AscendString(OPTION_SYNC_CACHE_WAIT_TIME), AscendString("10000")}};
+    if (!auth_secret.empty()) {
+      options[AscendString("dd.AuthSecret")] = AscendString(auth_secret.c_str());
+    }
     info.status = static_cast<int32_t>(engine.Initialize(options));
     info.engine_port = port;
   }
@@ -148,7 +152,8 @@ void ServeRaw(int listener, uint8_t *region, uint64_t region_bytes) {
 }
 }  // namespace
 
-std::unique_ptr<BenchPeer> BenchPeer::Spawn(uint64_t cluster_id, uint64_t region_bytes, int cpu) {
+std::unique_ptr<BenchPeer> BenchPeer::Spawn(uint64_t cluster_id, uint64_t region_bytes, int cpu,
+                                            const std::string &auth_secret) {
   int down[2];
   int up[2];
   if (::pipe(down) != 0 || ::pipe(up) != 0) {
@@ -158,7 +163,7 @@ std::unique_ptr<BenchPeer> BenchPeer::Spawn(uint64_t cluster_id, uint64_t region
   if (pid == 0) {
     ::close(down[1]);
     ::close(up[0]);
-    RunChild(cluster_id, region_bytes, cpu, down[0], up[1]);
+    RunChild(cluster_id, region_bytes, cpu, auth_secret, down[0], up[1]);
   }
   ::close(down[0]);
   ::close(up[1]);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace ddbench {
@@ -28,7 +29,9 @@ struct PeerInfo {
 class BenchPeer {
  public:
   // Forks; the child pins itself to `cpu`, fills `region_bytes` and reports when ready (≤ 20 s).
-  static std::unique_ptr<BenchPeer> Spawn(uint64_t cluster_id, uint64_t region_bytes, int cpu);
+  // A non-empty `auth_secret` becomes the engine's dd.AuthSecret.
+  static std::unique_ptr<BenchPeer> Spawn(uint64_t cluster_id, uint64_t region_bytes, int cpu,
+                                          const std::string &auth_secret = std::string());
   ~BenchPeer();
   BenchPeer(const BenchPeer &) = delete;
   BenchPeer &operator=(const BenchPeer &) = delete;

@@ -4,8 +4,10 @@
 // process_vm_readv/writev, and a raw TCP block server. Also link setup, dead-peer detection and
 // the peak RSS of both processes next to the memory they registered.
 //
-//   dd_bench [--quick] [--json FILE] [--direct-only]
+//   dd_bench [--quick] [--json FILE] [--direct-only] [--auth]
 //     --quick        smaller budgets, whole run < 30 s
+//     --auth         every engine holds dd.AuthSecret (the data path is the same; the ratios to the
+//                    same-run baselines should not move)
 //     --json FILE    also write [{ name, value, unit, baseline?, ratio? }]; baseline names another
 //                    entry of the same array and ratio = value / baseline value
 //     --direct-only  only the C++-direct 64 KiB pulls (1 and 64 blocks, ns/op), the reference for
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -25,6 +28,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_peer.h"
@@ -162,12 +166,16 @@ struct ClientEngine {
   int64_t ids[kBlockSizeCount] = {};
   Status status = LLM_FAILED;
 
-  ClientEngine(uint64_t cluster_id, bool tcp, uint8_t *region, uint64_t region_bytes) {
+  ClientEngine(uint64_t cluster_id, bool tcp, uint8_t *region, uint64_t region_bytes,
+               const std::string &auth_secret = std::string()) {
     engine = std::make_unique<LlmDataDist>(cluster_id, LlmRole::kDecoder);
     std::map<AscendString, AscendString> options{{AscendString(OPTION_DEVICE_ID), AscendString("0")},
                                                  {AscendString(OPTION_SYNC_CACHE_WAIT_TIME), AscendString("10000")}};
     if (tcp) {
       options[AscendString("dd.DataPath")] = AscendString("tcp");
+    }
+    if (!auth_secret.empty()) {
+      options[AscendString("dd.AuthSecret")] = AscendString(auth_secret.c_str());
     }
     status = engine->Initialize(options);
     for (size_t i = 0; i < kBlockSizeCount && status == LLM_SUCCESS; ++i) {
@@ -333,16 +341,19 @@ int main(int argc, char **argv) {
   bool quick = false;
   bool direct_only = false;
   std::string json;
+  std::string auth;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--quick") {
       quick = true;
     } else if (arg == "--direct-only") {
       direct_only = true;
+    } else if (arg == "--auth") {
+      auth = "dd_bench shared secret, 32 bytes";
     } else if (arg == "--json" && i + 1 < argc) {
       json = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--json FILE] [--direct-only]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--json FILE] [--direct-only] [--auth]\n", argv[0]);
       return 2;
     }
   }
@@ -356,7 +367,7 @@ int main(int argc, char **argv) {
     std::printf("dd_bench: memcpy baselines\n");
     memcpy_results = MemcpyBaselines(budget);
   }
-  auto peer = BenchPeer::Spawn(kPeerCluster, kRegionBytes, kPeerCpu);
+  auto peer = BenchPeer::Spawn(kPeerCluster, kRegionBytes, kPeerCpu, auth);
   if (peer == nullptr) {
     std::fprintf(stderr, "dd_bench: the serving process did not start\n");
     return 1;
@@ -364,8 +375,8 @@ int main(int argc, char **argv) {
   PinToCpu(kClientCpu);
   const PeerInfo &info = peer->info();
   uint8_t *local = MapRegion(kRegionBytes, 0);
-  ClientEngine same_host(20, false, local, kRegionBytes);
-  ClientEngine tcp(21, true, local, kRegionBytes);
+  ClientEngine same_host(20, false, local, kRegionBytes, auth);
+  ClientEngine tcp(21, true, local, kRegionBytes, auth);
   if (same_host.status != LLM_SUCCESS || tcp.status != LLM_SUCCESS || same_host.Link(kPeerCluster, info.engine_port) != LLM_SUCCESS ||
       tcp.Link(kPeerCluster, info.engine_port) != LLM_SUCCESS) {
     std::fprintf(stderr, "dd_bench: engines did not initialize or link: %s\n", dd_backend_error_detail());
@@ -456,26 +467,77 @@ int main(int argc, char **argv) {
   }
 
   if (!direct_only) {
-    // Link setup against a live engine, and the bare TCP connect + one round trip it builds on.
-    const int rounds = quick ? 10 : 40;
-    double total_ms = 0;
-    double worst_ms = 0;
-    for (int i = 0; i < rounds; ++i) {
-      if (same_host.Unlink(kPeerCluster, info.engine_port) != LLM_SUCCESS) {
-        std::fprintf(stderr, "dd_bench: unlink failed: %s\n", dd_backend_error_detail());
-        return 1;
-      }
+    // Four callers pulling on one TCP link at once share its window (issue 16: they were served
+    // one at a time), against one caller's figure from the same run.
+    {
+      const Schedule schedule = MakeSchedule(kRegionBytes / kBlockSizes[1], 64, 300);
+      const size_t per_caller = quick ? 8 : 32;
+      std::atomic<bool> ok{true};
       const auto start = Clock::now();
-      if (same_host.Link(kPeerCluster, info.engine_port) != LLM_SUCCESS) {
-        std::fprintf(stderr, "dd_bench: link failed: %s\n", dd_backend_error_detail());
+      std::vector<std::thread> callers;
+      for (size_t c = 0; c < 4; ++c) {
+        callers.emplace_back([&, c] {
+          for (size_t i = 0; i < per_caller; ++i) {
+            const size_t at = (c * per_caller + i) % schedule.src.size();
+            ok = ok && tcp.Pull(kPeerCluster, info.cache_ids[1], 1, schedule.src[at], schedule.dst[at]) == LLM_SUCCESS;
+          }
+        });
+      }
+      for (std::thread &caller : callers) {
+        caller.join();
+      }
+      if (!ok) {
+        std::fprintf(stderr, "dd_bench: concurrent pulls failed: %s\n", dd_backend_error_detail());
         return 1;
       }
-      const double ms = Seconds(start) * 1e3;
-      total_ms += ms;
-      worst_ms = std::max(worst_ms, ms);
+      const double gbps = static_cast<double>(4 * per_caller * 64 * kBlockSizes[1]) / Seconds(start) / 1e9;
+      report.AddVersus("pull tcp 64KiB x64, 4 callers on one link GB/s", gbps, "GB/s", Label("pull tcp", 1, 64) + " GB/s");
     }
-    report.Add("link setup (mean)", total_ms / rounds, "ms");
+    // Link setup against a live engine, without and with a shared secret.
+    const int rounds = quick ? 10 : 40;
+    const auto link_setup = [&](ClientEngine &client, uint64_t peer_cluster, uint16_t port, double &mean_ms,
+                                double &worst_ms) {
+      double total_ms = 0;
+      worst_ms = 0;
+      for (int i = 0; i < rounds; ++i) {
+        if (client.Unlink(peer_cluster, port) != LLM_SUCCESS) {
+          std::fprintf(stderr, "dd_bench: unlink failed: %s\n", dd_backend_error_detail());
+          return false;
+        }
+        const auto start = Clock::now();
+        if (client.Link(peer_cluster, port) != LLM_SUCCESS) {
+          std::fprintf(stderr, "dd_bench: link failed: %s\n", dd_backend_error_detail());
+          return false;
+        }
+        const double ms = Seconds(start) * 1e3;
+        total_ms += ms;
+        worst_ms = std::max(worst_ms, ms);
+      }
+      mean_ms = total_ms / rounds;
+      return true;
+    };
+    double mean_ms = 0;
+    double worst_ms = 0;
+    if (!link_setup(same_host, kPeerCluster, info.engine_port, mean_ms, worst_ms)) {
+      return 1;
+    }
+    report.Add("link setup (mean)", mean_ms, "ms");
     report.Add("link setup (worst)", worst_ms, "ms");
+    {
+      const std::string secret = "dd_bench shared secret, 32 bytes";
+      auto guarded = BenchPeer::Spawn(kPeerCluster + 2, 16ULL << 20U, kPeerCpu, secret);
+      ClientEngine with_secret(22, false, local, 16ULL << 20U, secret);
+      if (guarded == nullptr || with_secret.status != LLM_SUCCESS ||
+          with_secret.Link(kPeerCluster + 2, guarded->info().engine_port) != LLM_SUCCESS ||
+          !link_setup(with_secret, kPeerCluster + 2, guarded->info().engine_port, mean_ms, worst_ms)) {
+        std::fprintf(stderr, "dd_bench: link with dd.AuthSecret failed: %s\n", dd_backend_error_detail());
+        return 1;
+      }
+      report.AddVersus("link setup with dd.AuthSecret (mean)", mean_ms, "ms", "link setup (mean)");
+      report.AddVersus("link setup with dd.AuthSecret (worst)", worst_ms, "ms", "link setup (worst)");
+      with_secret.engine->Finalize();
+      guarded->Finish();
+    }
     report.Add("dead peer detected same-host", DeadPeerDetectionMs(false, local), "ms");
     report.Add("dead peer detected tcp", DeadPeerDetectionMs(true, local), "ms");
   }

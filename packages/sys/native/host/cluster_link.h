@@ -44,6 +44,9 @@ class ClusterLink {
 
   const PeerInfo &peer() const { return peer_; }
   bool initiated_locally() const { return initiated_locally_; }
+  // The accepting side's filing order (initiating side only; 0 otherwise).
+  uint64_t generation() const { return generation_; }
+  void set_generation(uint64_t generation) { generation_ = generation; }
 
   void SetTransport(std::weak_ptr<LinkTransport> transport);
   std::shared_ptr<LinkTransport> transport() const;
@@ -105,6 +108,7 @@ class ClusterLink {
  private:
   const PeerInfo peer_;
   const bool initiated_locally_;
+  uint64_t generation_ = 0;
   std::weak_ptr<LinkTransport> transport_;
   std::shared_timed_mutex use_mutex_;
 

@@ -29,6 +29,8 @@ struct EngineState {
   CommResource comm_res;
   LocalCacheRegistry registry;
   LinkTable links;
+  // Generations of the links this engine accepts, in filing order (docs: EncodeCommit).
+  std::atomic<uint64_t> link_generation{0};
   // Held while a peer is sent our cache table and while a cache is unregistered, so that a cache
   // is either left out of the table or revoked from every peer that got it.
   std::mutex sharing_mutex;

@@ -439,6 +439,8 @@ void HandshakeServer::Commit(PendingLink &pending) {
     }
   }
   pending_.erase(token);
+  frame.clear();
+  EncodeCommit(++state_.link_generation, frame);
   for (const int fd : answer_on) {
     // A fresh connection's send buffer takes a frame this small at once.
     if (::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT) != static_cast<ssize_t>(frame.size())) {

@@ -100,21 +100,16 @@ ge::Status Bind(const EngineState &state, const LinkTarget &target, const Handsh
   return LLM_SUCCESS;
 }
 
-// Reads the server's answer to a bind: its commit of the link.
-ge::Status ReadBindAnswer(int fd, const Deadline &deadline, std::string &why) {
+// Reads the server's answer to a bind: its commit of the link, or a refusal.
+ge::Status ReadBindAnswer(int fd, const Deadline &deadline, uint64_t &generation, std::string &why) {
   FrameAssembler rx;
-  ge::Status status = ReadHandshakeFrame(fd, FrameType::kResult, deadline, rx, why);
+  const ge::Status status = ReadHandshakeFrame(fd, FrameType::kCommit, deadline, rx, why);
   if (status != LLM_SUCCESS) {
     return status;
   }
-  ResultMessage bound;
-  if (!DecodeResult(rx.body().data(), rx.body().size(), bound, why)) {
+  if (!DecodeCommit(rx.body().data(), rx.body().size(), generation, why)) {
     why = "malformed answer: " + why;
     return LLM_PARAM_INVALID;
-  }
-  if (bound.status != LLM_SUCCESS) {
-    why = "peer refused the link: " + bound.detail;
-    return ReturnedByV2(bound.status) ? bound.status : LLM_FAILED;
   }
   return LLM_SUCCESS;
 }
@@ -127,8 +122,7 @@ LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const st
   if (hixl && state.links.HasLinkTo(address)) {
     return Failed(LLM_ALREADY_LINK, target, "this engine is already linked to " + address);
   }
-  // A1: force_link is true exactly when this side has no link under the id the caller named.
-  const bool force_link = !hixl && state.links.Find(target.remote_cluster_id) == nullptr;
+  const bool force_link = !hixl && target.force_link;
   UniqueFd requests;
   std::string why;
   ge::Status status = ConnectStatusCode(ConnectTcp(target.ip, target.port, deadline, requests, why));
@@ -224,9 +218,10 @@ LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const st
     }
     attempt.ours.push_back(std::move(more));
   }
+  uint64_t generation = 0;
   for (auto *group : {&attempt.theirs, &attempt.ours}) {
     for (size_t i = group == &attempt.ours ? 1U : 0U; i < group->size(); ++i) {
-      if ((status = ReadBindAnswer((*group)[i].get(), deadline, why)) != LLM_SUCCESS) {
+      if ((status = ReadBindAnswer((*group)[i].get(), deadline, generation, why)) != LLM_SUCCESS) {
         return Failed(status, target, why);
       }
     }
@@ -238,6 +233,7 @@ LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const st
   peer.host = welcome.host;
   peer.address = address;
   attempt.link = MakeLink(state, std::move(peer), true, attempt.ours.front().get(), same_host);
+  attempt.link->set_generation(generation);
   attempt.status = LLM_SUCCESS;
   return attempt;
 }

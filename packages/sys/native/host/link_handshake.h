@@ -19,6 +19,10 @@ struct LinkTarget {
   uint64_t remote_cluster_id = 0;
   std::string ip;
   uint16_t port = 0;
+  // A1: true when this side held no link under remote_cluster_id as the call started. V2 decides
+  // it in each cluster's task, and those all start at once; deciding it up front keeps a call that
+  // names one server twice from depending on thread timing.
+  bool force_link = true;
 };
 
 // The client's outcome. On success `link` is made but not yet in the table: file it under

@@ -62,6 +62,11 @@ std::shared_ptr<ClusterLink> LinkTable::File(uint64_t cluster_id, const std::sha
   }
   std::shared_ptr<ClusterLink> replaced;
   auto &slot = filed_[cluster_id];
+  if (slot != nullptr && !keep_replaced && slot->initiated_locally() && link->initiated_locally() &&
+      slot->peer().host.pid == link->peer().host.pid && slot->peer().host.boot_id == link->peer().host.boot_id &&
+      slot->generation() > link->generation()) {
+    return link;  // the peer filed the other one later: it stays on both sides
+  }
   replaced = std::move(slot);
   slot = link;
   all_[link.get()] = link;

@@ -39,7 +39,9 @@ class LinkTable {
   void ReleaseSlot();
 
   // Files `link` under `cluster_id`, using the slot reserved for it (when `reserved`). A link filed
-  // there before is returned: dropped from the table, or kept unfiled when `keep_replaced`.
+  // there before is returned: dropped from the table, or kept unfiled when `keep_replaced`. Of two
+  // links this side made at once to the same peer process, the one the peer filed later stays: if
+  // `link` is older than the one filed, `link` itself is returned and nothing changes.
   std::shared_ptr<ClusterLink> File(uint64_t cluster_id, const std::shared_ptr<ClusterLink> &link, bool reserved,
                                     bool keep_replaced);
   // Holds `link` unfiled, using its reserved slot.

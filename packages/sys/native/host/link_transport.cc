@@ -1,6 +1,7 @@
 #include "link_transport.h"
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 
@@ -8,7 +9,7 @@ namespace dd::host {
 namespace {
 // Work one stream may do per wake-up before the reactor turns to others.
 constexpr int kFramesPerWakeup = 64;
-constexpr size_t kBytesPerWakeup = 8U << 20U;
+constexpr size_t kBytesPerWakeup = 2U << 20U;
 }  // namespace
 
 class LinkTransport::StreamHandler final : public IoHandler {
@@ -154,7 +155,7 @@ void LinkTransport::ReadStream(LinkStream &stream, bool hung_up) {
       return;
     }
     if (st != FrameAssembler::State::kComplete) {
-      Break(Peer() + " broke the protocol: " + why);
+      Break(Peer() + " broke the protocol: " + why, true);
       return;
     }
     ++frames;
@@ -177,7 +178,7 @@ void LinkTransport::ReadStream(LinkStream &stream, bool hung_up) {
       ok = server_.OnFrame(stream, why);
     }
     if (!ok) {
-      Break(Peer() + " broke the protocol: " + why);
+      Break(Peer() + " broke the protocol: " + why, true);
       return;
     }
   }
@@ -230,7 +231,7 @@ void LinkTransport::Tick(int64_t now) {
     const bool waiting = !stream->out.empty() || stream->payload.active() || stream->rx.mid_frame();
     const int64_t stalled = now - stream->last_io_ms;
     if (waiting && stalled > limits_.serve_ms) {
-      Break(Peer() + " neither read its answers nor sent its bytes for " + std::to_string(stalled) + " ms");
+      Break(Peer() + " neither read its answers nor sent its bytes for " + std::to_string(stalled) + " ms", true);
       return;
     }
   }
@@ -239,6 +240,9 @@ void LinkTransport::Tick(int64_t now) {
     // Heartbeats go with our answers: the peer always reads those.
     for (LinkStream *stream : all_) {
       if (!stream->ours) {
+        if (stream->out.control_waiting()) {
+          break;  // the last one has not gone out yet
+        }
         std::vector<uint8_t> frame;
         EncodeEmpty(FrameType::kHeartbeat, 0, frame);
         stream->out.PushControl(std::move(frame));
@@ -252,8 +256,9 @@ void LinkTransport::Tick(int64_t now) {
   }
 }
 
-void LinkTransport::Break(const std::string &reason) {
+void LinkTransport::Break(const std::string &reason, bool abortive) {
   link_->RecordBroken(reason);
+  abort_ = abortive;
   Close();
 }
 
@@ -267,6 +272,10 @@ void LinkTransport::Close() {
                                     reason.empty() ? std::string("the link was unlinked") : reason});
   for (LinkStream *stream : all_) {
     reactor_.Unwatch(stream->fd.get());
+    if (abort_) {
+      const linger reset{1, 0};
+      ::setsockopt(stream->fd.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    }
     stream->out.Clear();
     stream->payload_keep.reset();
     stream->fd.reset();

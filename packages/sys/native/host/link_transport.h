@@ -62,7 +62,9 @@ class LinkTransport : public std::enable_shared_from_this<LinkTransport> {
   void FlushAll();
   void UpdateInterest(LinkStream &stream);
   bool Reading(const LinkStream &stream) const;
-  void Break(const std::string &reason);
+  // Records the first cause and closes. `abortive`: the peer misbehaved; reset the connections so
+  // the kernel drops what is queued for it at once.
+  void Break(const std::string &reason, bool abortive = false);
   void Moved(LinkStream &stream, size_t bytes, bool from_peer);
   std::string Peer() const;
 
@@ -78,6 +80,7 @@ class LinkTransport : public std::enable_shared_from_this<LinkTransport> {
   RequestServer server_;
   std::function<void(LinkTransport *)> on_closed_;
   bool open_ = false;
+  bool abort_ = false;
   int64_t last_from_peer_ms_ = 0;  // a byte read from the peer, on any stream
   int64_t last_heartbeat_ms_ = 0;
 };

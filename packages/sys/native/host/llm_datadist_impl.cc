@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <shared_mutex>
 #include <thread>
 
+#include "device_memory.h"
 #include "error_detail.h"
 #include "link_calls.h"
 #include "link_handshake.h"
@@ -97,7 +99,7 @@ class LinkUse {
   // a same-host move never involves the peer, so the socket is asked whether it dropped its side.
   Status FindRemote(int64_t cache_id) {
     if (!link_->broken() && link_->PeerHungUp()) {
-      link_->MarkBroken("the peer closed the link");
+      link_->MarkBroken("cluster " + std::to_string(link_->peer().cluster_id) + " closed the connection");
     }
     if (link_->broken()) {
       return LinkGone(*link_);
@@ -540,8 +542,8 @@ Status LlmDataDistImpl::SetRole(LlmRole role, const std::map<AscendString, Ascen
   return LLM_SUCCESS;
 }
 
-Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, dd::host::SlotReservation slot,
-                                const Deadline &deadline, std::string &detail) {
+Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, bool force_link,
+                                dd::host::SlotReservation slot, const Deadline &deadline, std::string &detail) {
   const std::string who = "cluster " + std::to_string(cluster.remote_cluster_id);
   if (cluster.remote_ip_infos.size() != 1U) {
     detail = who + ": " + std::to_string(cluster.remote_ip_infos.size()) + " remote_ip_infos; exactly 1 is needed";
@@ -559,8 +561,8 @@ Status LlmDataDistImpl::LinkOne(Runtime &rt, const ClusterInfo &cluster, dd::hos
   }
   const IpInfo &remote = cluster.remote_ip_infos[0];
   dd::host::LinkAttempt attempt = dd::host::EstablishLink(
-      rt.state, dd::host::LinkTarget{cluster.remote_cluster_id, remote.ip.GetString(), remote.port}, comm_res,
-      std::move(slot), deadline);
+      rt.state, dd::host::LinkTarget{cluster.remote_cluster_id, remote.ip.GetString(), remote.port, force_link},
+      comm_res, std::move(slot), deadline);
   if (attempt.status != LLM_SUCCESS) {
     detail = attempt.detail;
     return attempt.status;
@@ -598,8 +600,23 @@ Status LlmDataDistImpl::LinkLlmClusters(const std::vector<ClusterInfo> &clusters
   for (size_t i = 0; i < clusters.size(); ++i) {
     slots.emplace_back(rt->state.links);
   }
-  RunParallel(clusters.size(), [&](size_t i) {
-    rets[base + i] = LinkOne(*rt, clusters[i], std::move(slots[i]), deadline, details[i]);
+  // A1: force_link is true exactly when this side has no link under the id the caller named.
+  std::vector<char> force_link(clusters.size());
+  // Clusters naming the same id link one after another, in call order, so both sides end up
+  // holding the same (last) link; different ids link in parallel.
+  std::map<uint64_t, std::vector<size_t>> by_id;
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    force_link[i] = rt->state.links.Find(clusters[i].remote_cluster_id) == nullptr ? 1 : 0;
+    by_id[clusters[i].remote_cluster_id].push_back(i);
+  }
+  std::vector<const std::vector<size_t> *> groups;
+  for (const auto &[id, indices] : by_id) {
+    groups.push_back(&indices);
+  }
+  RunParallel(groups.size(), [&](size_t g) {
+    for (const size_t i : *groups[g]) {
+      rets[base + i] = LinkOne(*rt, clusters[i], force_link[i] != 0, std::move(slots[i]), deadline, details[i]);
+    }
   });
   return Summarize(rets.data() + base, clusters.size(), details);
 }
@@ -907,6 +924,12 @@ Status LlmDataDistImpl::RegisterKvCache(const CacheDesc &cache_desc, const std::
                                                 data_type, cache_desc.shape, geometry);
   if (status != LLM_SUCCESS) {
     return status;
+  }
+  // A22: kDevice registers device memory; anything else fails as V2's memory registration does.
+  if (geometry.placement == 1U) {
+    if (const Status device = dd::host::CheckDeviceTensors(addrs, geometry.tensor_bytes); device != LLM_SUCCESS) {
+      return device;
+    }
   }
   // The caller's memory is used in place: only its addresses are recorded.
   switch (rt->state.registry.Add(id, std::move(geometry), addrs, rt->state.options.hixl())) {

@@ -51,7 +51,7 @@ class LlmDataDistImpl {
 
 
   std::shared_ptr<Runtime> runtime() const { return std::atomic_load(&runtime_); }
-  Status LinkOne(Runtime &rt, const ClusterInfo &cluster, dd::host::SlotReservation slot,
+  Status LinkOne(Runtime &rt, const ClusterInfo &cluster, bool force_link, dd::host::SlotReservation slot,
                  const dd::host::Deadline &deadline, std::string &detail);
   Status UnlinkOne(Runtime &rt, const ClusterInfo &cluster, bool force, const dd::host::Deadline &deadline,
                    std::string &detail);

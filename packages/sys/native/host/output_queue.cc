@@ -37,6 +37,15 @@ void OutputQueue::PushControl(std::vector<uint8_t> frame) {
   items_.insert(at, std::move(item));
 }
 
+bool OutputQueue::control_waiting() const {
+  for (const OutputItem &item : items_) {
+    if (!item.liveness && item.sent == 0U) {
+      return true;
+    }
+  }
+  return false;
+}
+
 OutputQueue::Flushed OutputQueue::Flush(int fd) {
   Flushed result;
   while (!items_.empty()) {

@@ -50,6 +50,8 @@ class OutputQueue {
   void Detach(const void *owner, std::vector<uint32_t> &removed);
 
   bool empty() const { return items_.empty(); }
+  // Whether a control frame is waiting that has not started.
+  bool control_waiting() const;
   // Bytes still to send.
   uint64_t queued_bytes() const { return queued_; }
   // Drops everything (the connection is going away).

@@ -39,9 +39,6 @@ class RequestPipeline {
   // Every call finishes with `outcome` (the link is going away).
   void FailAll(const TransferOutcome &outcome);
 
-  // Requests sent and not answered yet (also those whose caller gave up).
-  size_t in_flight() const { return in_flight_.size(); }
-
  private:
   struct InFlight {
     std::shared_ptr<TransferCall> call;  // null once the caller gave up: the answer is skipped

@@ -13,8 +13,8 @@
 
 namespace dd::host {
 // The most bytes one process_vm call moves: the deadline is checked between calls, so a transfer
-// overshoots it by at most one chunk (about 1-4 ms at the speeds of this path).
-constexpr uint64_t kSameHostChunkBytes = 8ULL << 20U;
+// overshoots it by at most one chunk (about 1-2 ms at the speeds of this path, more under load).
+constexpr uint64_t kSameHostChunkBytes = 4ULL << 20U;
 
 class SameHostDataPath final : public DataPath {
  public:

@@ -84,49 +84,9 @@ IoResult SendFully(int fd, iovec *iov, size_t count, const Deadline &deadline) {
   return result;
 }
 
-IoResult RecvFully(int fd, iovec *iov, size_t count, const Deadline &deadline) {
-  IoResult result;
-  SkipEmpty(iov, count);
-  while (count > 0U) {
-    const int chunk = count < static_cast<size_t>(IOV_MAX) ? static_cast<int>(count) : IOV_MAX;
-    const ssize_t n = ::readv(fd, iov, chunk);
-    if (n > 0) {
-      result.bytes += static_cast<size_t>(n);
-      ConsumeIovecs(iov, count, static_cast<size_t>(n));
-      SkipEmpty(iov, count);
-      continue;
-    }
-    if (n == 0) {
-      result.status = IoStatus::kClosed;
-      return result;
-    }
-    if (errno == EINTR) {
-      continue;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      const IoResult waited = WaitFor(fd, POLLIN, deadline);
-      if (waited.status != IoStatus::kOk) {
-        result.status = waited.status;
-        result.error = waited.error;
-        return result;
-      }
-      continue;
-    }
-    result.error = errno;
-    result.status = errno == ECONNRESET ? IoStatus::kClosed : IoStatus::kError;
-    return result;
-  }
-  return result;
-}
-
 IoResult SendBuffer(int fd, const void *data, size_t len, const Deadline &deadline) {
   iovec iov{const_cast<void *>(data), len};
   return SendFully(fd, &iov, 1, deadline);
-}
-
-IoResult RecvBuffer(int fd, void *data, size_t len, const Deadline &deadline) {
-  iovec iov{data, len};
-  return RecvFully(fd, &iov, 1, deadline);
 }
 
 IoResult RecvAvailable(int fd, void *data, size_t len, size_t *got) {

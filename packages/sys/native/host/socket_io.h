@@ -26,10 +26,7 @@ std::string DescribeIo(const IoResult &result, const char *operation);
 
 // Sends every byte described by iov[0..count), advancing the array as bytes go out.
 IoResult SendFully(int fd, iovec *iov, size_t count, const Deadline &deadline);
-// Receives exactly the bytes described by iov[0..count), advancing the array.
-IoResult RecvFully(int fd, iovec *iov, size_t count, const Deadline &deadline);
 IoResult SendBuffer(int fd, const void *data, size_t len, const Deadline &deadline);
-IoResult RecvBuffer(int fd, void *data, size_t len, const Deadline &deadline);
 // One non-blocking receive: *got = 0 with kOk means nothing is available now.
 IoResult RecvAvailable(int fd, void *data, size_t len, size_t *got);
 

@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -78,27 +81,64 @@ uint64_t FindInode(const char *table, const std::string &local, const std::strin
   }
   return 0;
 }
-}  // namespace
 
-uint64_t PeerSocketInode(int fd, std::string &why) {
-  sockaddr_storage ours{};
-  sockaddr_storage theirs{};
-  socklen_t len = sizeof(ours);
-  if (::getsockname(fd, reinterpret_cast<sockaddr *>(&ours), &len) != 0) {
-    why = std::string("getsockname: ") + std::strerror(errno);
+// Asks the kernel (sock_diag) for the TCP socket of `family` whose local end is `local` and whose
+// remote end is `remote`: one exact lookup, however many sockets the host has. 0 when there is
+// none, or when sock_diag is unavailable (then `unavailable` is set).
+uint64_t DiagLookup(int family, const Endpoint &local, const Endpoint &remote, bool &unavailable) {
+  const int nl = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) {
+    unavailable = true;
     return 0;
   }
-  len = sizeof(theirs);
-  if (::getpeername(fd, reinterpret_cast<sockaddr *>(&theirs), &len) != 0) {
-    why = std::string("getpeername: ") + std::strerror(errno);
-    return 0;
+  struct {
+    nlmsghdr header;
+    inet_diag_req_v2 request;
+  } query{};
+  query.header.nlmsg_len = sizeof(query);
+  query.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  query.header.nlmsg_flags = NLM_F_REQUEST;
+  query.request.sdiag_family = static_cast<uint8_t>(family);
+  query.request.sdiag_protocol = IPPROTO_TCP;
+  query.request.idiag_states = ~0U;
+  query.request.id.idiag_sport = htons(local.port);
+  query.request.id.idiag_dport = htons(remote.port);
+  if (family == AF_INET) {
+    std::memcpy(query.request.id.idiag_src, local.addr + 12, 4);
+    std::memcpy(query.request.id.idiag_dst, remote.addr + 12, 4);
+  } else {
+    std::memcpy(query.request.id.idiag_src, local.addr, 16);
+    std::memcpy(query.request.id.idiag_dst, remote.addr, 16);
   }
-  Endpoint local;
-  Endpoint remote;
-  if (!ToEndpoint(ours, local) || !ToEndpoint(theirs, remote)) {
-    why = "not a TCP/IP socket";
-    return 0;
+  query.request.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+  query.request.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  uint64_t inode = 0;
+  timeval bound{1, 0};  // the kernel answers at once; this only keeps a wait bounded
+  ::setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
+  if (::sendto(nl, &query, sizeof(query), 0, reinterpret_cast<sockaddr *>(&kernel), sizeof(kernel)) < 0) {
+    unavailable = true;
+  } else {
+    alignas(nlmsghdr) uint8_t answer[8192];
+    const ssize_t n = ::recv(nl, answer, sizeof(answer), 0);
+    const auto *h = reinterpret_cast<const nlmsghdr *>(answer);
+    if (n < 0) {
+      unavailable = true;
+    } else if (NLMSG_OK(h, static_cast<uint32_t>(n)) && h->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+               h->nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+      inode = reinterpret_cast<const inet_diag_msg *>(NLMSG_DATA(h))->idiag_inode;
+    } else if (NLMSG_OK(h, static_cast<uint32_t>(n)) && h->nlmsg_type == NLMSG_ERROR) {
+      const int error = -reinterpret_cast<const nlmsgerr *>(NLMSG_DATA(h))->error;
+      unavailable = error != ENOENT;  // ENOENT: no such socket, a real answer
+    }
   }
+  ::close(nl);
+  return inode;
+}
+
+// The fallback: a scan of /proc/net/tcp{,6} for the socket listed with these ends.
+uint64_t PeerSocketInodeFromProc(const Endpoint &local, const Endpoint &remote) {
   // The peer socket is listed with our remote endpoint as its local one. An IPv4 connection may
   // end in an IPv6 (dual-stack) socket, listed with mapped addresses in tcp6.
   uint64_t inode = 0;
@@ -108,8 +148,67 @@ uint64_t PeerSocketInode(int fd, std::string &why) {
   if (inode == 0U) {
     inode = FindInode("/proc/net/tcp6", ProcEndpoint(remote, true), ProcEndpoint(local, true));
   }
+  return inode;
+}
+
+// Our end and the other end of the connected socket `fd`.
+bool Endpoints(int fd, Endpoint &local, Endpoint &remote, std::string &why) {
+  sockaddr_storage ours{};
+  sockaddr_storage theirs{};
+  socklen_t len = sizeof(ours);
+  if (::getsockname(fd, reinterpret_cast<sockaddr *>(&ours), &len) != 0) {
+    why = std::string("getsockname: ") + std::strerror(errno);
+    return false;
+  }
+  len = sizeof(theirs);
+  if (::getpeername(fd, reinterpret_cast<sockaddr *>(&theirs), &len) != 0) {
+    why = std::string("getpeername: ") + std::strerror(errno);
+    return false;
+  }
+  if (!ToEndpoint(ours, local) || !ToEndpoint(theirs, remote)) {
+    why = "not a TCP/IP socket";
+    return false;
+  }
+  return true;
+}
+
+const char kNotHere[] = "the other end of the connection is not a socket of this host's network namespace";
+}  // namespace
+
+uint64_t PeerSocketInode(int fd, std::string &why) {
+  Endpoint local;
+  Endpoint remote;
+  if (!Endpoints(fd, local, remote, why)) {
+    return 0;
+  }
+  // The peer socket's local end is our remote one and the reverse. An IPv4 connection may end in
+  // an IPv6 (dual-stack) socket, with mapped addresses.
+  bool unavailable = false;
+  uint64_t inode = 0;
+  if (local.v4 && remote.v4) {
+    inode = DiagLookup(AF_INET, remote, local, unavailable);
+  }
   if (inode == 0U) {
-    why = "the other end of the connection is not a socket of this host's network namespace";
+    inode = DiagLookup(AF_INET6, remote, local, unavailable);
+  }
+  if (inode == 0U && unavailable) {
+    inode = PeerSocketInodeFromProc(local, remote);
+  }
+  if (inode == 0U) {
+    why = kNotHere;
+  }
+  return inode;
+}
+
+uint64_t PeerSocketInodeByScan(int fd, std::string &why) {
+  Endpoint local;
+  Endpoint remote;
+  if (!Endpoints(fd, local, remote, why)) {
+    return 0;
+  }
+  const uint64_t inode = PeerSocketInodeFromProc(local, remote);
+  if (inode == 0U) {
+    why = kNotHere;
   }
   return inode;
 }

@@ -13,8 +13,11 @@
 
 namespace dd::host {
 // The inode of the socket at the other end of the connected TCP socket `fd`, when that socket lives
-// in this network namespace (same host); 0 with `why` otherwise.
+// in this network namespace (same host); 0 with `why` otherwise. Asks sock_diag (one lookup), or
+// scans /proc/net/tcp{,6} where sock_diag is unavailable.
 uint64_t PeerSocketInode(int fd, std::string &why);
+// The same answer from the /proc scan alone (the fallback, tens of ms on a host with many sockets).
+uint64_t PeerSocketInodeByScan(int fd, std::string &why);
 
 // Whether process `pid` (in this pid namespace) has socket `inode` open; `why` says why not.
 bool ProcessHoldsSocket(pid_t pid, uint64_t inode, std::string &why);

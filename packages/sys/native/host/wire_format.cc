@@ -298,7 +298,7 @@ bool DecodeHeader(const uint8_t in[kFrameHeaderSize], FrameHeader &out, std::str
     why = "unsupported protocol version " + std::to_string(version);
     return false;
   }
-  if (type < static_cast<uint16_t>(FrameType::kHello) || type > static_cast<uint16_t>(FrameType::kRevoke)) {
+  if (type < static_cast<uint16_t>(FrameType::kHello) || type > static_cast<uint16_t>(FrameType::kCommit)) {
     why = "unknown frame type " + std::to_string(type);
     return false;
   }
@@ -388,6 +388,14 @@ void EncodeRevoke(uint32_t request_id, int64_t cache_id, std::vector<uint8_t> &o
 
 bool DecodeRevoke(const uint8_t *body, size_t len, int64_t &cache_id, std::string &why) {
   return DecodeBody(body, len, why, "revoke", [&](FieldReader &wire) { wire(cache_id); });
+}
+
+void EncodeCommit(uint64_t generation, std::vector<uint8_t> &out) {
+  EncodeFrame(FrameType::kCommit, 0, out, [&](FieldWriter &wire) { wire(generation); });
+}
+
+bool DecodeCommit(const uint8_t *body, size_t len, uint64_t &generation, std::string &why) {
+  return DecodeBody(body, len, why, "commit", [&](FieldReader &wire) { wire(generation); });
 }
 
 void EncodeCacheTable(const std::vector<CacheTableEntry> &table, std::vector<uint8_t> &out) {

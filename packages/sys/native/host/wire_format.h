@@ -45,6 +45,7 @@ enum class FrameType : uint16_t {
   kHeartbeat = 9,  // liveness, no answer
   kTable = 10,     // cache table request (a link's first transfer); the answer carries the table
   kRevoke = 11,    // a cache of the sender is gone; answered once no transfer uses it
+  kCommit = 12,    // server → client on every bound connection: the link is filed (its generation)
 };
 
 struct FrameHeader {
@@ -155,6 +156,9 @@ void EncodeWelcome(const WelcomeMessage &m, std::vector<uint8_t> &out);
 void EncodeBind(const BindMessage &m, std::vector<uint8_t> &out);
 void EncodeResult(uint32_t request_id, const ResultMessage &m, std::vector<uint8_t> &out);
 void EncodeRevoke(uint32_t request_id, int64_t cache_id, std::vector<uint8_t> &out);
+// `generation`: the order in which the server filed its links; of two links between the same two
+// engines made at once, both sides keep the later one.
+void EncodeCommit(uint64_t generation, std::vector<uint8_t> &out);
 // A cache table as the payload of the answer to a kTable request (no frame header).
 void EncodeCacheTable(const std::vector<CacheTableEntry> &table, std::vector<uint8_t> &out);
 void EncodeEmpty(FrameType type, uint32_t request_id, std::vector<uint8_t> &out);
@@ -171,6 +175,7 @@ bool DecodeWelcome(const uint8_t *body, size_t len, WelcomeMessage &out, std::st
 bool DecodeBind(const uint8_t *body, size_t len, BindMessage &out, std::string &why);
 bool DecodeResult(const uint8_t *body, size_t len, ResultMessage &out, std::string &why);
 bool DecodeRevoke(const uint8_t *body, size_t len, int64_t &cache_id, std::string &why);
+bool DecodeCommit(const uint8_t *body, size_t len, uint64_t &generation, std::string &why);
 // Checks counts and ids, and recomputes every entry's sizes from its shape.
 bool DecodeCacheTable(const uint8_t *body, size_t len, std::vector<CacheTableEntry> &table, std::string &why);
 // Checks the count cap and that total_len is the overflow-free sum of the segment lengths.

@@ -3,9 +3,17 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+
+#include "acl/acl_rt.h"
+
+extern "C" const char *dd_backend_error_detail(void);
 
 namespace ddtest {
 int BindLoopback(uint16_t &port) {
@@ -64,6 +72,28 @@ TestEngine::TestEngine(uint64_t id, bool listen, const std::map<std::string, std
 }
 
 TestEngine::~TestEngine() { engine->Finalize(); }
+
+bool UseAclDevice(int32_t device) {
+  const aclError init = aclInit(nullptr);
+  return (init == ACL_SUCCESS || init == ACL_ERROR_REPEAT_INITIALIZE) && aclrtSetDevice(device) == ACL_SUCCESS;
+}
+
+DeviceBuffers::DeviceBuffers(size_t count, size_t bytes) {
+  for (size_t i = 0; i < count; ++i) {
+    void *p = nullptr;
+    if (aclrtMalloc(&p, bytes, ACL_MEM_MALLOC_HUGE_FIRST) != ACL_SUCCESS) {
+      std::fprintf(stderr, "DeviceBuffers: aclrtMalloc(%zu) failed: %s\n", bytes, dd_backend_error_detail());
+      std::abort();
+    }
+    addrs.push_back(reinterpret_cast<uintptr_t>(p));
+  }
+}
+
+DeviceBuffers::~DeviceBuffers() {
+  for (const uint64_t addr : addrs) {
+    (void)aclrtFree(reinterpret_cast<void *>(static_cast<uintptr_t>(addr)));
+  }
+}
 
 HostCache::HostCache(uint32_t n, uint64_t r, uint64_t rb)
     : num_tensors(n), rows(r), row_bytes(rb), tensors(n, std::vector<uint8_t>(r * rb)) {}
@@ -180,5 +210,15 @@ int64_t Register(LlmDataDist &engine, HostCache &cache, CachePlacement placement
     return -1;
   }
   return id;
+}
+std::string SameHostPathUnavailable() {
+  char source[8] = "probe";
+  char seen[8] = {};
+  iovec local{seen, sizeof(seen)};
+  iovec remote{source, sizeof(source)};
+  if (::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(sizeof(seen))) {
+    return "";
+  }
+  return std::string("process_vm_readv fails here (") + std::strerror(errno) + ")";
 }
 }  // namespace ddtest

@@ -57,6 +57,19 @@ struct HostCache {
   std::vector<std::vector<uint8_t>> tensors;
 };
 
+// ACL memory of the host backend (headers/acl): aclInit once for the process (a repeat is fine)
+// and device `device` set on this thread; false when either fails.
+bool UseAclDevice(int32_t device = 0);
+
+// `count` aclrtMalloc buffers of `bytes` each on the current device, freed by the destructor.
+struct DeviceBuffers {
+  DeviceBuffers(size_t count, size_t bytes);
+  ~DeviceBuffers();
+  DeviceBuffers(const DeviceBuffers &) = delete;
+  DeviceBuffers &operator=(const DeviceBuffers &) = delete;
+  std::vector<uint64_t> addrs;
+};
+
 ClusterInfo ClusterTo(uint64_t remote_cluster_id, uint16_t port, const char *ip = "127.0.0.1");
 Status Link(LlmDataDist &engine, uint64_t remote_cluster_id, uint16_t port, int32_t timeout_ms = 2000);
 Status Unlink(LlmDataDist &engine, uint64_t remote_cluster_id, uint16_t port, bool force = false);
@@ -64,6 +77,10 @@ Cache CacheWithId(int64_t id, uint32_t num_tensors = 0);
 CacheIndex IndexOf(uint64_t cluster_id, int64_t cache_id, uint32_t batch_index = 0);
 KvCacheExtParam Ext(int32_t src_first, int32_t src_second, int32_t dst_first, int32_t dst_second, uint8_t per_layer);
 int64_t Register(LlmDataDist &engine, HostCache &cache, CachePlacement placement = CachePlacement::kHost);
+// Why the same-host data path (process_vm_readv) cannot work in this process, or "" when it can:
+// qemu-user, which runs the arm64 tests, does not implement the call (ENOSYS).
+std::string SameHostPathUnavailable();
+
 // Polls `predicate` every 5 ms for at most `ms`.
 template <typename Predicate>
 bool WaitUntil(Predicate predicate, int ms);

@@ -169,15 +169,10 @@ bool ForgedPeer::Bind(uint16_t port) {
   std::vector<uint8_t> frame;
   EncodeBind(bind, frame);
   std::vector<uint8_t> body;
-  ResultMessage result;
+  uint64_t generation = 0;
   std::string why;
-  if (!SendAll(answers.get(), frame.data(), frame.size()) || !Expect(*this, answers.get(), FrameType::kResult, body) ||
-      !DecodeResult(body.data(), body.size(), result, why)) {
-    return false;
-  }
-  refused = result.status;
-  refusal = result.detail;
-  return result.status == 0U;
+  return SendAll(answers.get(), frame.data(), frame.size()) && Expect(*this, answers.get(), FrameType::kCommit, body) &&
+         DecodeCommit(body.data(), body.size(), generation, why);
 }
 
 bool ForgedPeer::Establish(uint16_t port) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "error_detail.h"
+#include "peer_process.h"
 
 namespace ddtest {
 namespace {
@@ -38,14 +39,18 @@ int RunAll(int argc, char **argv) {
   const char *filter = argc > 1 ? argv[1] : nullptr;
   int passed = 0;
   int failed = 0;
+  int skipped = 0;
   for (const Case &c : Cases()) {
     if (filter != nullptr && std::strstr(c.name, filter) == nullptr) {
       continue;
     }
     g_case_failures = 0;
     const auto start = std::chrono::steady_clock::now();
+    std::string skip_reason;
     try {
       c.fn();
+    } catch (const Skip &skip) {
+      skip_reason = skip.reason;
     } catch (const Abort &) {
       // REQUIRE already recorded why.
     } catch (const std::exception &e) {
@@ -54,13 +59,23 @@ int RunAll(int argc, char **argv) {
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
     const bool ok = g_case_failures == 0;
-    (ok ? passed : failed) += 1;
-    std::fprintf(stdout, "%s %s (%lld ms)\n", ok ? "PASS" : "FAIL", c.name, static_cast<long long>(ms));
+    if (ok && !skip_reason.empty()) {
+      ++skipped;
+      std::fprintf(stdout, "SKIP %s: %s\n", c.name, skip_reason.c_str());
+    } else {
+      (ok ? passed : failed) += 1;
+      std::fprintf(stdout, "%s %s (%lld ms)\n", ok ? "PASS" : "FAIL", c.name, static_cast<long long>(ms));
+    }
     std::fflush(stdout);
   }
-  std::fprintf(stdout, "%d passed, %d failed\n", passed, failed);
+  std::fprintf(stdout, "%d passed, %d failed, %d skipped\n", passed, failed, skipped);
   return failed == 0 && passed > 0 ? 0 : 1;
 }
 }  // namespace ddtest
 
-int main(int argc, char **argv) { return ddtest::RunAll(argc, argv); }
+int main(int argc, char **argv) {
+  if (argc > 1 && std::strcmp(argv[1], ddtest::kPeerFlag) == 0) {
+    return ddtest::RunPeerMain(argc, argv);
+  }
+  return ddtest::RunAll(argc, argv);
+}

@@ -1,5 +1,6 @@
 // A small test harness: DD_TEST cases, CHECK macros that record failures and go on, REQUIRE
-// macros that end the case, and a runner whose last line is "N passed, N failed".
+// macros that end the case, SKIP for a case the platform cannot run (said with its reason), and a
+// runner whose last line is "N passed, N failed, N skipped".
 #ifndef DD_TESTS_HARNESS_H_
 #define DD_TESTS_HARNESS_H_
 
@@ -14,6 +15,10 @@ void RecordFailure(const char *file, int line, const std::string &what);
 int RunAll(int argc, char **argv);
 // Thrown by REQUIRE to end the current case.
 struct Abort {};
+// Thrown by SKIP: the case cannot run here; `reason` is printed with it.
+struct Skip {
+  std::string reason;
+};
 // Readable status ("LLM_PARAM_INVALID (0x5010b005)").
 std::string StatusText(uint32_t status);
 
@@ -56,6 +61,8 @@ std::string Mismatch(const char *a_text, const char *b_text, const A &a, const B
                               std::string(#expr) + " gave " + ::ddtest::StatusText(dd_s_) + ", expected " + \
                                   ::ddtest::StatusText(dd_e_) + " [detail: " + dd_backend_error_detail() + "]"); \
   } while (0)
+
+#define SKIP(reason) throw ::ddtest::Skip{reason}
 
 #define REQUIRE(cond)                                                          \
   do {                                                                         \

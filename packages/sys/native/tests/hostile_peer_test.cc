@@ -169,7 +169,7 @@ DD_TEST(hostile_peer_frames_of_the_wrong_kind_break_only_its_link) {
   TestEngine server(kServer, true);
   const int64_t id = Register(*server.engine, cache);
   for (const FrameType wrong : {FrameType::kHello, FrameType::kChallenge, FrameType::kProof, FrameType::kWelcome,
-                                FrameType::kBind, FrameType::kResult}) {
+                                FrameType::kBind, FrameType::kResult, FrameType::kCommit}) {
     ForgedPeer forged(66);
     REQUIRE(forged.Establish(server.port));
     std::vector<uint8_t> frame;
@@ -260,6 +260,7 @@ DD_TEST(decoders_reject_every_truncation_and_survive_mutations) {
   BindMessage bind;
   ResultMessage result;
   int64_t revoked = 0;
+  uint64_t generation = 0;
   for (int i = 0; i < 20000; ++i) {
     const bool mutate_table = i % 2 == 0;
     const uint8_t *source = mutate_table ? table_bytes.data() : body;
@@ -283,6 +284,7 @@ DD_TEST(decoders_reject_every_truncation_and_survive_mutations) {
     DecodeBind(mutated.data(), mutated.size(), bind, why);
     DecodeResult(mutated.data(), mutated.size(), result, why);
     DecodeRevoke(mutated.data(), mutated.size(), revoked, why);
+    DecodeCommit(mutated.data(), mutated.size(), generation, why);
     if (DecodeBlockRequest(mutated.data(), mutated.size(), request, why)) {
       uint64_t sum = 0;
       for (const auto &s : request.segments) sum += s.len;

@@ -271,13 +271,13 @@ DD_TEST(A14_link_statuses_for_refused_silent_and_unanswered_connects) {
   ::listen(silent, 4);
   auto start = std::chrono::steady_clock::now();
   CHECK_STATUS(Link(*client.engine, kServer, port, 200), LLM_TIMEOUT);
-  CHECK(MsSince(start) >= 190 && MsSince(start) < 1500);
+  CHECK(MsSince(start) >= 190 && MsSince(start) < 5000);  // at the deadline, not a hang
   ::close(silent);
   // A connect that is not answered in time: TIMEOUT.
   FullBacklog full;
   start = std::chrono::steady_clock::now();
   CHECK_STATUS(Link(*client.engine, kServer, full.port, 200), LLM_TIMEOUT);
-  CHECK(MsSince(start) >= 190 && MsSince(start) < 1500);
+  CHECK(MsSince(start) >= 190 && MsSince(start) < 5000);  // at the deadline, not a hang
   CHECK(DetailHas("connect"));
 }
 

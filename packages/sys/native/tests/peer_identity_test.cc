@@ -122,6 +122,18 @@ DD_TEST(an_ipv4_connection_to_a_dual_stack_socket_is_found_in_tcp6) {
   CHECK(ConnectionPeerIs(pair.accepted.get(), ::getpid(), why));
 }
 
+DD_TEST(the_proc_scan_fallback_finds_the_same_socket_as_sock_diag) {
+  for (const int family : {AF_INET, AF_INET6}) {
+    LoopbackPair pair(family);
+    for (const int fd : {pair.client.get(), pair.accepted.get()}) {
+      std::string why;
+      const uint64_t inode = dd::host::PeerSocketInode(fd, why);
+      CHECK(inode != 0U);
+      CHECK_EQ(dd::host::PeerSocketInodeByScan(fd, why), inode);
+    }
+  }
+}
+
 DD_TEST(another_process_does_not_hold_our_connection) {
   // A process that relays our bytes elsewhere holds its own sockets, never the other end of ours.
   ddtest::PeerProcess other(ddtest::PeerSpec{});
@@ -130,10 +142,11 @@ DD_TEST(another_process_does_not_hold_our_connection) {
   std::string why;
   CHECK(!ConnectionPeerIs(pair.client.get(), other.pid(), why));
   CHECK(why.find("does not hold") != std::string::npos);
-  // Whereas a connection to that process is held by it.
+  // Whereas a connection to that process is held by it, once it accepted the connection (before,
+  // the kernel holds it in the listener's queue, and nobody has it open).
   UniqueFd to_other(ddtest::ConnectLoopback(other.port()));
   REQUIRE(to_other);
-  CHECK(ConnectionPeerIs(to_other.get(), other.pid(), why));
+  CHECK(ddtest::WaitUntil([&] { return ConnectionPeerIs(to_other.get(), other.pid(), why); }, 2000));
   CHECK(!ConnectionPeerIs(to_other.get(), ::getpid(), why));
   other.Finish();
 }

@@ -98,6 +98,9 @@ void PullAndPushAcrossProcesses(bool tcp) {
 // Same host the transfer does not involve the peer's CPU, so a stopped peer is still read; over
 // TCP the stopped peer cannot answer and the pull times out. This also proves which path ran.
 void StoppedPeer(bool tcp) {
+  if (const std::string why = SameHostPathUnavailable(); !tcp && !why.empty()) {
+    SKIP("reading a stopped peer needs the same-host path: " + why);
+  }
   LinkedPeer p(tcp, {{"llm.SyncKvCacheWaitTime", "300"}});
   // The link's first transfer fetches the peer's cache table (A23), which needs the peer awake.
   REQUIRE_STATUS(p.self.engine->PullKvBlocks(IndexOf(kPeer, p.peer.cache_id()), CacheWithId(p.local_id), {0}, {0}),
@@ -109,7 +112,9 @@ void StoppedPeer(bool tcp) {
   const int64_t ms = MsSince(start);
   if (tcp) {
     CHECK_STATUS(stalled, LLM_TIMEOUT);
-    CHECK(ms >= 290 && ms < 1500);
+    // Not before its 300 ms deadline; the upper bound only tells a deadline from a hang (loaded
+    // machines are slow, so it is generous).
+    CHECK(ms >= 290 && ms < 5000);
   } else {
     CHECK_STATUS(stalled, LLM_SUCCESS);
     CHECK(p.local.RowEquals(1, 15, 3, 1, 15));
@@ -125,7 +130,9 @@ void StoppedPeer(bool tcp) {
 }
 
 // SIGKILL while a large pull is running: the pull fails (not hangs) well before its 10 s deadline,
-// the link is broken, and after the peer restarts a new link works.
+// the link is broken, and after the peer restarts a new link works. The time bounds are half that
+// deadline: they tell "noticed the death" from "waited for the deadline" without depending on how
+// loaded the machine is.
 void KilledPeer(bool tcp) {
   PeerSpec spec;
   spec.rows = 1024;
@@ -158,14 +165,14 @@ void KilledPeer(bool tcp) {
   REQUIRE(killed.load());
   const int64_t after_kill = MsSince(kill_time);
   CHECK(status != LLM_SUCCESS);
-  CHECK(after_kill < 1000);
+  CHECK(after_kill < 5000);
   // The peer is gone: transfers time out at once, naming the cause.
   const auto again = std::chrono::steady_clock::now();
   CHECK(WaitUntil([&] {
           return self.engine->PullKvBlocks(IndexOf(kPeer, 1), CacheWithId(local_id), {0}, {0}) == LLM_TIMEOUT;
         },
-        1000));
-  CHECK(MsSince(again) < 1000);
+        5000));
+  CHECK(MsSince(again) < 5000);
   CHECK(std::strstr(dd_backend_error_detail(), "gone") != nullptr);
   // Once the process is gone nothing listens there: a plain unlink cannot reach the peer.
   peer->Kill();
@@ -200,20 +207,20 @@ DD_TEST(silent_peer_counts_as_gone_after_3_heartbeats_and_at_least_1s) {
   REQUIRE(peer.ok());
   HostCache local(4, 64, 4096);
   // Over TCP: a same-host read does not need the stopped peer.
-  TestEngine self(kSelf, false, Path(true, {{"dd.HeartbeatIntervalMs", "50"}, {"llm.SyncKvCacheWaitTime", "5000"}}));
+  TestEngine self(kSelf, false, Path(true, {{"dd.HeartbeatIntervalMs", "50"}, {"llm.SyncKvCacheWaitTime", "10000"}}));
   const int64_t local_id = Register(*self.engine, local);
   REQUIRE_STATUS(Link(*self.engine, kPeer, peer.port()), LLM_SUCCESS);
   // Heartbeats keep an idle link alive.
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   CHECK_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), {1}, {1}), LLM_SUCCESS);
   // A stopped peer sends nothing: after max(3 intervals, 1 s) it counts as gone, and the pull
-  // waiting on it fails then (not at its own 5 s deadline) naming that cause.
+  // waiting on it fails then (not at its own 10 s deadline) naming that cause.
   peer.Stop();
   const auto start = std::chrono::steady_clock::now();
   CHECK_STATUS(self.engine->PullKvBlocks(IndexOf(kPeer, peer.cache_id()), CacheWithId(local_id), {1}, {1}),
                LLM_TIMEOUT);
   const int64_t ms = MsSince(start);
-  CHECK(ms >= 900 && ms < 2500);
+  CHECK(ms >= 900 && ms < 5000);
   const std::string reason = dd_backend_error_detail();
   CHECK(reason.find("no byte from cluster 10") != std::string::npos);
   // Later calls report the same cause.

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "acl/acl_rt.h"
 #include "cache_geometry.h"
 #include "comm_resource.h"
 #include "engine_fixture.h"
@@ -553,6 +554,7 @@ DD_TEST(A22_hixl_refuses_a_partially_overlapping_range_and_uses_its_id) {
   std::vector<uint8_t> memory(256);
   const auto base = reinterpret_cast<uintptr_t>(memory.data());
   CacheDesc desc;
+  desc.placement = CachePlacement::kHost;  // host memory (kDevice takes aclrtMalloc memory, A22)
   desc.num_tensors = 1;
   desc.data_type = DT_INT8;
   desc.shape = {128};
@@ -577,11 +579,46 @@ DD_TEST(A22_any_placement_but_kDevice_registers_host_memory) {
   CHECK_EQ(id, 1);
 }
 
+DD_TEST(A22_kDevice_registers_only_aclrtMalloc_memory) {
+  REQUIRE(ddtest::UseAclDevice(0));
+  TestEngine e(1, false);
+  HostCache host(2, 4, 16);
+  int64_t id = -1;
+  // Host memory is no device memory: the memory registration fails (FAILED), after the id is taken.
+  CHECK_STATUS(e.engine->RegisterKvCache(host.Desc(CachePlacement::kDevice), host.Addrs(), RegisterCfg{}, id), LLM_FAILED);
+  CHECK(DetailHas("tensor 0") && DetailHas("is not memory from aclrtMalloc"));
+  // One tensor of device memory, one of host memory: the second fails, nothing stays registered.
+  ddtest::DeviceBuffers device(2, 64);
+  std::vector<uint64_t> mixed = {device.addrs[0], host.Addrs()[1]};
+  CHECK_STATUS(e.engine->RegisterKvCache(host.Desc(CachePlacement::kDevice), mixed, RegisterCfg{}, id), LLM_FAILED);
+  CHECK(DetailHas("tensor 1"));
+  // Page-locked host memory is host memory.
+  void *pinned = nullptr;
+  REQUIRE(aclrtMallocHost(&pinned, 64) == ACL_SUCCESS);
+  const std::vector<uint64_t> pinned_addrs = {device.addrs[0], reinterpret_cast<uintptr_t>(pinned)};
+  CHECK_STATUS(e.engine->RegisterKvCache(host.Desc(CachePlacement::kDevice), pinned_addrs, RegisterCfg{}, id), LLM_FAILED);
+  CHECK(DetailHas("aclrtMallocHost"));
+  // A tensor that runs past its allocation (64 bytes per tensor, 32 allocated from the base + 32).
+  const std::vector<uint64_t> past = {device.addrs[0] + 32U, device.addrs[1]};
+  CHECK_STATUS(e.engine->RegisterKvCache(host.Desc(CachePlacement::kDevice), past, RegisterCfg{}, id), LLM_FAILED);
+  CHECK(DetailHas("runs past the end"));
+  // aclrtMalloc memory registers, as kDevice and as kHost (any memory is host memory to register).
+  CHECK_STATUS(e.engine->RegisterKvCache(host.Desc(CachePlacement::kDevice), device.addrs, RegisterCfg{}, id), LLM_SUCCESS);
+  CHECK_EQ(id, 5);  // ids 1..4 went to the failed registrations (A13)
+  CHECK_STATUS(e.engine->RegisterKvCache(host.Desc(CachePlacement::kHost), device.addrs, RegisterCfg{}, id), LLM_SUCCESS);
+  CHECK_STATUS(e.engine->RegisterKvCache(host.Desc(CachePlacement::kHost), pinned_addrs, RegisterCfg{}, id), LLM_SUCCESS);
+  REQUIRE_STATUS(e.engine->UnregisterKvCache(5), LLM_SUCCESS);
+  REQUIRE_STATUS(e.engine->UnregisterKvCache(6), LLM_SUCCESS);
+  REQUIRE_STATUS(e.engine->UnregisterKvCache(7), LLM_SUCCESS);
+  CHECK_EQ(aclrtFreeHost(pinned), ACL_SUCCESS);
+}
+
 DD_TEST(D3_a_zero_byte_row_is_refused_and_uses_its_id) {
   TestEngine e(1, false);
   std::vector<uint8_t> memory(16);
   int64_t id = -1;
   CacheDesc desc;
+  desc.placement = CachePlacement::kHost;  // host memory (kDevice takes aclrtMalloc memory, A22)
   desc.num_tensors = 1;
   desc.data_type = DT_INT4;
   desc.shape = {2, 1};  // 8 bits over 2 rows: rows of less than a byte
@@ -598,6 +635,7 @@ DD_TEST(A6_D5_cache_table_above_1_MiB_is_refused_and_leaves_nothing) {
   std::vector<uint8_t> memory(16);
   // 64 + 8·65536 bytes per cache: the second one would pass 1 MiB with the 24-byte header.
   CacheDesc desc;
+  desc.placement = CachePlacement::kHost;  // host memory (kDevice takes aclrtMalloc memory, A22)
   desc.num_tensors = 65536;
   desc.data_type = DT_UINT8;
   desc.shape = {1, 1};
@@ -622,7 +660,7 @@ DD_TEST(B35_register_ids_start_at_1_and_the_same_memory_may_register_twice) {
   RegisterCfg cfg;
   std::memset(cfg.reserved, 0xAB, sizeof(cfg.reserved));  // cfg is ignored
   int64_t id = -1;
-  CHECK_STATUS(e.engine->RegisterKvCache(cache.Desc(CachePlacement::kDevice), cache.Addrs(), cfg, id), LLM_SUCCESS);
+  CHECK_STATUS(e.engine->RegisterKvCache(cache.Desc(), cache.Addrs(), cfg, id), LLM_SUCCESS);
   CHECK_EQ(id, 1);
   CHECK_STATUS(e.engine->RegisterKvCache(cache.Desc(), cache.Addrs(), cfg, id), LLM_SUCCESS);
   CHECK_EQ(id, 2);

@@ -1,6 +1,9 @@
 import {
+  AclStatusCode,
   CachePlacement,
   DataType,
+  aclrtMemcpyKind,
+  aclrtMemMallocPolicy,
   LlmRole,
   OptionKey,
   makeCache,
@@ -46,7 +49,21 @@ export const REQUIRED_MEMBERS = [
   'LlmDataDist_PushKvBlocksAsync',
   'LlmDataDist_RegisterKvCache',
   'LlmDataDist_UnregisterKvCache',
+  'aclInit',
+  'aclFinalize',
+  'aclrtSetDevice',
+  'aclrtResetDevice',
+  'aclrtGetDeviceCount',
+  'aclrtMalloc',
+  'aclrtFree',
+  'aclrtMallocHost',
+  'aclrtFreeHost',
+  'aclrtMemcpy',
+  'aclrtMemset',
 ] as const satisfies readonly (keyof Bindings)[];
+
+/** The device every engine of the suite runs on (llm.DeviceId), and its memory is allocated on. */
+export const SUITE_DEVICE = 0;
 
 /** Small on purpose: every timeout the suite sets stays far below a second or two. */
 export const LINK_TIMEOUT_MS = 1000;
@@ -54,6 +71,14 @@ export const SYNC_WAIT_MS = '1000';
 
 export function expectStatus(actual: number, expected: StatusName): void {
   expect(statusName(actual)).toBe(expected);
+}
+
+const ACL_NAMES = new Map<number, string>();
+for (const [name, value] of Object.entries(AclStatusCode)) if (!ACL_NAMES.has(value)) ACL_NAMES.set(value, name);
+
+/** The name of an ACL status (`ACL_ERROR_RT_PARAM_INVALID`), or its number. */
+export function aclName(status: number): string {
+  return ACL_NAMES.get(status) ?? String(status);
 }
 
 export function expectNotSuccess(actual: number): void {
@@ -82,7 +107,11 @@ export function expectBytes(actual: Uint8Array, expected: Uint8Array, what: stri
   expect(first, `${what}: first differing byte`).toBe(-1);
 }
 
-/** A cache's memory: one ArrayBuffer per tensor, filled with a pattern derived from `seed`. */
+/**
+ * A cache's memory, one buffer per tensor, filled with a pattern derived from `seed`: JS memory, or
+ * for placement kDevice device memory from aclrtMalloc (A22), whose `tensors` are copies read back
+ * with aclrtMemcpy at each access (device memory has no host view on Ascend).
+ */
 export interface KvMemory {
   readonly tensors: Uint8Array[];
   readonly addrs: BigUint64Array;
@@ -114,6 +143,8 @@ export type EngineKind = 'dd' | 'v2';
 export class Harness {
   private current: ConformanceBackend | null = null;
   private handles: LlmDataDistHandle[] = [];
+  /** aclrtMalloc memory of this test, freed after every engine is gone. */
+  private deviceMemory: bigint[] = [];
   private nextClusterId = 100n;
   private readonly probeCaches = new Map<LlmDataDistHandle, bigint>();
 
@@ -137,6 +168,9 @@ export class Harness {
     if (missing.length > 0) {
       throw new Error(`backend "${this.current.bindings.backend?.name ?? '?'}" lacks ${missing.join(', ')}: the conformance suite needs every member of Bindings`);
     }
+    // One ACL per process: a backend in this process may have initialized it already.
+    expect(aclName(this.b.aclInit(null))).toMatch(/^ACL_(SUCCESS|ERROR_REPEAT_INITIALIZE)$/);
+    expect(aclName(this.b.aclrtSetDevice(SUITE_DEVICE)), this.b.lastError()).toBe('ACL_SUCCESS');
   }
 
   async tearDown(): Promise<void> {
@@ -148,6 +182,9 @@ export class Harness {
     }
     this.handles = [];
     this.probeCaches.clear();
+    for (const address of this.deviceMemory) expect(aclName(backend.bindings.aclrtFree(address)), backend.bindings.lastError()).toBe('ACL_SUCCESS');
+    this.deviceMemory = [];
+    expect(aclName(backend.bindings.aclrtResetDevice(SUITE_DEVICE))).toBe('ACL_SUCCESS');
     this.current = null;
     await backend.close();
   }
@@ -272,23 +309,53 @@ export class Harness {
     return this.b.LlmDataDist_UnlinkLlmClusters(client.handle, [Harness.clusterInfo(server.clusterId, server.address ?? '')], LINK_TIMEOUT_MS, force).status;
   }
 
-  /** Memory for a cache of int32 tensors, each `rows × rowElements`, one ArrayBuffer per tensor. */
+  /**
+   * Memory for a cache of int32 tensors, each `rows × rowElements`, one buffer per tensor: JS memory,
+   * or device memory (aclrtMalloc, filled with aclrtMemcpy) for placement kDevice (A22).
+   */
   memory(shape: KvShape, seed: number): KvMemory {
     const stride = shape.rowElements * 4;
-    const tensors: Uint8Array[] = [];
-    for (let t = 0; t < shape.tensors; t += 1) tensors.push(pattern(seed * 101 + t, shape.rows * stride));
+    const initial: Uint8Array[] = [];
+    for (let t = 0; t < shape.tensors; t += 1) initial.push(pattern(seed * 101 + t, shape.rows * stride));
+    const placement = shape.placement ?? CachePlacement.kHost;
+    const desc = makeCacheDesc({
+      placement,
+      num_tensors: shape.tensors,
+      data_type: DataType.DT_INT32,
+      shape: BigInt64Array.from([BigInt(shape.rows), BigInt(shape.rowElements)]),
+    });
+    if (placement !== CachePlacement.kDevice) {
+      const tensors = initial.map((bytes) => bytes.slice());
+      return { tensors, addrs: BigUint64Array.from(tensors.map((tensor) => this.b.addressOf(tensor))), desc, stride, initial };
+    }
+    const addrs = BigUint64Array.from(initial.map((bytes) => this.deviceCopyOf(bytes)));
+    const read = (): Uint8Array[] => initial.map((bytes, t) => this.readDevice(addrs[t] as bigint, bytes.length));
     return {
-      tensors,
-      addrs: BigUint64Array.from(tensors.map((tensor) => this.b.addressOf(tensor))),
-      desc: makeCacheDesc({
-        placement: shape.placement ?? CachePlacement.kHost,
-        num_tensors: shape.tensors,
-        data_type: DataType.DT_INT32,
-        shape: BigInt64Array.from([BigInt(shape.rows), BigInt(shape.rowElements)]),
-      }),
+      get tensors() {
+        return read();
+      },
+      addrs,
+      desc,
       stride,
-      initial: tensors.map((tensor) => tensor.slice()),
+      initial,
     };
+  }
+
+  /** Device memory holding a copy of `bytes` (aclrtMalloc, HOST_TO_DEVICE), freed at the end of the test. */
+  deviceCopyOf(bytes: Uint8Array): bigint {
+    const allocated = this.b.aclrtMalloc(BigInt(bytes.length), aclrtMemMallocPolicy.ACL_MEM_MALLOC_HUGE_FIRST);
+    expect(aclName(allocated.status), this.b.lastError()).toBe('ACL_SUCCESS');
+    this.deviceMemory.push(allocated.devPtr);
+    const length = BigInt(bytes.length);
+    expect(aclName(this.b.aclrtMemcpy(allocated.devPtr, length, this.b.addressOf(bytes), length, aclrtMemcpyKind.ACL_MEMCPY_HOST_TO_DEVICE)), this.b.lastError()).toBe('ACL_SUCCESS');
+    return allocated.devPtr;
+  }
+
+  /** `length` bytes of device memory at `address`, copied to the host (DEVICE_TO_HOST). */
+  readDevice(address: bigint, length: number): Uint8Array {
+    const bytes = new Uint8Array(length);
+    expect(aclName(this.b.aclrtMemcpy(this.b.addressOf(bytes), BigInt(length), address, BigInt(length), aclrtMemcpyKind.ACL_MEMCPY_DEVICE_TO_HOST)), this.b.lastError()).toBe('ACL_SUCCESS');
+    return bytes;
   }
 
   register(engine: Engine, memory: KvMemory): bigint {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe } from 'vitest';
+import { describeAclMemory } from './acl-memory.js';
 import type { ConformanceBackendFactory } from './backend.js';
 import { describeCacheTable } from './cache-table.js';
 import { Harness, type EngineKind } from './harness.js';
@@ -58,5 +59,6 @@ export function runConformance(factory: ConformanceBackendFactory, options: Conf
     describeLayerRanges(harness);
     describeCacheTable(harness);
     describeHixl(harness);
+    describeAclMemory(harness);
   });
 }

@@ -1,7 +1,7 @@
 import type { CodegenConfig, ConstantRule } from '../config.js';
 import { CodegenError } from '../errors.js';
-import type { IrConstant, IrCoverageEntry, IrDocument, IrMethod, IrParam } from '../ir.js';
-import { renderType } from '../parse/ir-builder.js';
+import type { IrConstant, IrCoverageEntry, IrMethod, IrParam, ParsedIr } from '../ir.js';
+import { renderType, type Unrecognized } from '../parse/ir-builder.js';
 import { parentScope as namespaceOf, type SymbolTable } from '../parse/symbols.js';
 import type {
   ApiModel,
@@ -9,6 +9,7 @@ import type {
   ConstantGroup,
   ConstantMember,
   EnumModel,
+  FunctionGroupModel,
   Mapped,
   MethodModel,
   ParamModel,
@@ -16,11 +17,16 @@ import type {
   StatusNames,
   StructModel,
 } from './model.js';
-import { isScalarLike, TypeMapper, unsupported, type TypeUse } from './type-mapper.js';
+import { bindFunctions } from './functions.js';
+import { classifyLeftovers } from './leftovers.js';
+import { isScalarLike, noShape, TypeMapper, unsupported, type TypeUse } from './type-mapper.js';
 
 export interface BindInput {
-  readonly ir: Omit<IrDocument, 'coverage'>;
+  readonly ir: ParsedIr;
   readonly symbols: SymbolTable;
+  /** Namespace-scope lines of the entry headers the parser has no IR section for. */
+  readonly unrecognized: readonly Unrecognized[];
+  readonly writtenLine: (file: string, line: number) => string;
   readonly config: CodegenConfig;
   /** `--config` path (or the default config's), for messages. */
   readonly configName: string;
@@ -55,7 +61,7 @@ class Binder {
   private readonly entryFiles: Set<string>;
 
   constructor(private readonly input: BindInput) {
-    this.types = new TypeMapper(input.ir, input.symbols, input.config);
+    this.types = new TypeMapper(input.ir, input.symbols, input.config, input.configName);
     this.entryFiles = new Set(input.ir.inputs.filter((i) => i.role === 'entry').map((i) => i.path));
   }
 
@@ -90,29 +96,45 @@ class Binder {
     if (!statusGroup) {
       throw new CodegenError('no constant rule of kind "status" matched any constant, so there is no status table.', this.input.configName, 0, 'add a rule { "match": "^LLM_", "kind": "status", "group": "StatusCode" } to "constants".');
     }
-    for (const f of ir.functions.filter((x) => this.isEntry(x.file))) {
-      const reason = this.skipReason(f.qualifiedName);
-      if (!reason) {
-        throw new CodegenError(
-          `free function ${f.qualifiedName} is not classified (the contract binds class methods only).`,
-          f.file,
-          f.line,
-          `add "skip": { "${f.qualifiedName}": "<reason>" } to the config (--config).`,
-        );
-      }
-      this.coverage.push({ kind: 'function', name: f.qualifiedName, file: f.file, status: 'skipped', reason });
-    }
+    const functionGroups = bindFunctions(
+      { functions: ir.functions.filter((x) => this.isEntry(x.file)), symbols: this.input.symbols, types: this.types, config, configName: this.input.configName, groups },
+      this.coverage,
+    );
+    const leftovers = classifyLeftovers({ ...this.input, skip: this.input.config.skip, isEntry: (file) => this.isEntry(file) });
+    this.coverage.push(...leftovers.coverage);
+    this.checkRequired(groups, functionGroups);
     return {
       enums: this.types.enumsInOrder(),
       structs: this.types.structsInOrder(),
       classes,
+      functionGroups,
       groups,
       singles,
       statusGroup,
       statusNames: this.statusNames(statusGroup),
       ...(dataTypeEnum ? { dataType: { enum: dataTypeEnum, bits: this.dataTypeBits(dataTypeEnum) } } : {}),
       coverage: this.coverage,
+      unclassified: leftovers.unclassified,
     };
+  }
+
+  /** Every name "required" lists is exported: what @dd/core and @dd/testing use must exist. */
+  private checkRequired(groups: readonly ConstantGroup[], functionGroups: readonly FunctionGroupModel[]): void {
+    const { config, configName } = this.input;
+    for (const [owner, names] of Object.entries(config.required ?? {})) {
+      const group = groups.find((g) => g.name === owner);
+      const functions = functionGroups.find((g) => `${g.name}Bindings` === owner)?.functions.map((f) => f.name);
+      const members = group ? group.members.map((m) => m.name) : (functions ?? this.types.enumsInOrder().find((e) => e.name === owner)?.members.map((m) => m.name));
+      const missing = names.filter((n) => !members?.includes(n));
+      if (missing.length === 0) continue;
+      const one = missing.length === 1;
+      throw new CodegenError(
+        `${missing.map((n) => `${owner}.${n}`).join(', ')} ${one ? 'is' : 'are'} required ("required" in the config: @dd/core or @dd/testing use${one ? 's it' : ' them'}), but no entry header declares ${one ? 'it' : 'them'} (entry headers: ${[...this.entryFiles].join(', ')}).`,
+        configName,
+        0,
+        `if the release declares ${one ? 'it' : 'them'} in another header, add that header to "entryHeaders" (--config); if it really dropped ${one ? 'it' : 'them'}, @dd/core must stop using ${missing.join(', ')} before these bindings can replace the committed ones.`,
+      );
+    }
   }
 
   private dataTypeBits(e: EnumModel): Map<string, number> {
@@ -237,7 +259,12 @@ class Binder {
         const use: TypeUse = { what: `return type of ${key}`, file: where.file, line: where.line, skipKey: key };
         const mapped = this.types.map(returnType, qualifiedName, use);
         if (!(mapped.kind === 'scalar' && mapped.status) || returnType.pointer || returnType.reference) {
-          throw unsupported(returnType, use, `is not the status type ${this.input.config.statusType} or void (the shim returns the status of every call)`, {});
+          throw new CodegenError(
+            `return type of ${key} is ${renderType(returnType)}, which is not the status type ${this.input.config.statusType} or void (the shim returns the status of every call).`,
+            where.file,
+            where.line,
+            `leave it unbound with "skip": { "${key}": "<reason>" } in the config (--config); if ${renderType(returnType)} is this release's status type, set "statusType" to its qualified name.`,
+          );
         }
         returnsStatus = true;
       }
@@ -303,13 +330,13 @@ class Binder {
         (type.kind === 'pair' && isScalarLike(type.first) && isScalarLike(type.second)) ||
         (type.kind === 'vector' &&
           (isScalarLike(type.element) || type.element.kind === 'string' || type.element.kind === 'struct' || (type.element.kind === 'vector' && isScalarLike(type.element.element))));
-      if (!ok) throw unsupported(p.type, use, 'has no C parameter shape in the bindings contract', {});
+      if (!ok) throw noShape(p.type, use, 'has no C parameter shape in the bindings contract');
       return base;
     }
     if (isScalarLike(type)) return base;
     if (type.kind === 'struct') {
       const problem = outStructProblem(type.struct);
-      if (problem) throw unsupported(p.type, use, `is an out-struct whose ${problem}`, {});
+      if (problem) throw noShape(p.type, use, `is an out-struct whose ${problem}`);
       markOutput(type.struct);
       return base;
     }
@@ -329,7 +356,7 @@ class Binder {
       }
       return { ...base, capacityFrom };
     }
-    throw unsupported(p.type, use, 'has no C out-parameter shape in the bindings contract (out scalars, out structs, out vectors of scalars)', {});
+    throw noShape(p.type, use, 'has no C out-parameter shape in the bindings contract (out scalars, out structs, out vectors of scalars)');
   }
 
   private findParamIndex(key: string, name: string): number | undefined {
@@ -340,10 +367,11 @@ class Binder {
     return index === undefined || index < 0 ? undefined : index;
   }
 
-  private ruleFor(c: IrConstant, value: bigint | string | undefined, isStatus: boolean): ConstantRule | undefined {
+  private ruleFor(c: IrConstant, value: bigint | string | undefined, isStatus: boolean, anyKind = false): ConstantRule | undefined {
     return this.input.config.constants.find((r) => {
       if (r.namespaces && !r.namespaces.includes(c.namespace)) return false;
       if (!new RegExp(r.match).test(c.name)) return false;
+      if (anyKind) return true;
       if (r.kind === 'string') return typeof value === 'string';
       if (r.kind === 'integer') return typeof value === 'bigint';
       if (r.kind === 'status') return typeof value === 'bigint' && isStatus;
@@ -363,13 +391,16 @@ class Binder {
       const v = c.value;
       const value = v.kind === 'string' ? v.value : v.kind === 'integer' || v.kind === 'enumerator' ? BigInt(v.value) : v.kind === 'bool' ? (v.value ? 1n : 0n) : undefined;
       let type: Mapped | undefined;
+      let typeError: unknown;
       try {
         type = this.types.map({ ...c.type, ...(c.array ? { pointer: 1 } : {}) }, c.namespace, { what: `constant ${c.qualifiedName}`, file: c.file, line: c.line, skipKey: c.qualifiedName });
-      } catch {
-        type = undefined;
+      } catch (error) {
+        typeError = error;
       }
       const isStatus = type?.kind === 'scalar' && type.status === true;
       const rule = this.ruleFor(c, value, isStatus);
+      // A rule that would match but for the kind, on a constant whose type is unknown: the type is the problem.
+      if (!rule && typeError instanceof CodegenError && this.ruleFor(c, value, true, true)) throw typeError;
       if (!rule || value === undefined) {
         const what = value === undefined ? `its value "${v.text}" could not be evaluated` : 'no rule in "constants" matches it';
         throw new CodegenError(
@@ -379,7 +410,16 @@ class Binder {
           `add a rule to "constants" in the config (--config), e.g. { "match": "^${c.name}$", "group": "<Name>" } or { "match": "^${c.name}$", "skip": "<reason>" }, or "skip": { "${c.qualifiedName}": "<reason>" }.`,
         );
       }
-      const member: ConstantMember = { name: c.name, qualifiedName: c.qualifiedName, value, ...(c.doc === undefined ? {} : { doc: c.doc }) };
+      const member: ConstantMember = {
+        name: c.name,
+        qualifiedName: c.qualifiedName,
+        value,
+        file: c.file,
+        line: c.line,
+        ...(c.doc === undefined ? {} : { doc: c.doc }),
+        ...(c.macro === undefined ? {} : { macro: c.macro }),
+        ...(c.define ? { define: true as const } : {}),
+      };
       if (rule.skip !== undefined) {
         this.coverage.push({ kind: 'constant', name: c.qualifiedName, file: c.file, status: 'skipped', reason: rule.skip });
         continue;
@@ -397,16 +437,21 @@ class Binder {
       const index = group.members.findIndex((m) => m.name === c.name);
       const existing = group.members[index];
       if (existing && existing.value !== value) {
+        const show = (v: bigint | string): string => (typeof v === 'bigint' && kind === 'status' ? `0x${(v & 0xffffffffn).toString(16).toUpperCase().padStart(8, '0')}` : String(v));
+        const place = (m: ConstantMember): string => `${m.file}:${m.line}${m.macro ? `, through ${m.macro}` : ''}`;
         throw new CodegenError(
-          `constant ${c.qualifiedName} = ${String(value)} disagrees with ${existing.qualifiedName} = ${String(existing.value)} in group ${groupName}.`,
+          `constant ${c.qualifiedName} = ${show(value)} (${place(member)}) disagrees with ${existing.qualifiedName} = ${show(existing.value)} (${place(existing)}); both are ${groupName}.${c.name}.`,
           c.file,
           c.line,
-          'make the headers agree, or skip one of them in "skip".',
+          `make the two declarations agree, or leave one unbound with "skip": { "${c.qualifiedName}": "<reason>" } in the config (--config).`,
         );
       }
+      // The same constant in several namespaces is one entry: the namespace the rule lists first
+      // wins, and a declaration without a comment borrows the other's.
+      const preferred = (a: ConstantMember, b: ConstantMember): ConstantMember => (a.doc === undefined && b.doc !== undefined ? { ...a, doc: b.doc } : a);
       if (!existing) group.members.push(member);
-      // The same constant in several namespaces: keep the one from the namespace the rule lists first.
-      else if (rule.namespaces && rule.namespaces.indexOf(c.namespace) < rule.namespaces.indexOf(namespaceOf(existing.qualifiedName))) group.members[index] = member;
+      else if (rule.namespaces && rule.namespaces.indexOf(c.namespace) < rule.namespaces.indexOf(namespaceOf(existing.qualifiedName))) group.members[index] = preferred(member, existing);
+      else group.members[index] = preferred(existing, member);
       this.coverage.push({ kind: 'constant', name: c.qualifiedName, file: c.file, status: 'bound', as: `${groupName}.${c.name}` });
     }
     const out: ConstantGroup[] = [...groups.entries()].map(([name, g]) => ({

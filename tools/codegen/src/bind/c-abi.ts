@@ -1,5 +1,5 @@
 import type { ScalarName } from '../config.js';
-import type { ClassModel, Mapped, MethodModel, ParamModel, StructModel } from './model.js';
+import type { ClassModel, FunctionGroupModel, FunctionModel, Mapped, MethodModel, ParamModel, StructModel } from './model.js';
 
 /**
  * The C side of the contract (docs/design/bindings-contract.md §1): how each mapped type becomes
@@ -186,7 +186,8 @@ export function structLayouts(structs: readonly StructModel[]): CStructLayout[] 
 
 export interface CFunction {
   readonly name: string;
-  readonly returns: 'uint32_t' | 'void' | 'size_t' | 'const char *';
+  /** `uint32_t` for methods (the status), a function group's status scalar, or the runtime functions' own. */
+  readonly returns: string;
   readonly params: readonly CSlot[];
   readonly doc?: string;
 }
@@ -230,6 +231,16 @@ export function classFunctions(c: ClassModel): CFunction[] {
   return [createFunction(c), destroyFunction(c), ...c.methods.flatMap((m) => (m.async ? [methodFunction(c, m), asyncMethodFunction(c, m)] : [methodFunction(c, m)]))];
 }
 
+/** The shim's pass-through of a free function: same parameters in C shapes, the group's status returned unchanged. */
+export function freeFunction(g: FunctionGroupModel, f: FunctionModel): CFunction {
+  return { name: f.cName, returns: C_SCALARS[g.scalar].c, params: f.params.flatMap(paramSlots), doc: f.doc ?? `Calls ${f.qualifiedName}.` };
+}
+
+/** Every free function the shim exports, group by group. */
+export function freeFunctions(groups: readonly FunctionGroupModel[]): CFunction[] {
+  return groups.flatMap((g) => g.functions.map((f) => freeFunction(g, f)));
+}
+
 /** The shim's own functions, independent of the API. */
 export const RUNTIME_FUNCTIONS: readonly CFunction[] = [
   {
@@ -252,9 +263,9 @@ export const RUNTIME_FUNCTIONS: readonly CFunction[] = [
  * functions and structs are sorted by name (symbols are found by name, not by position), so only an
  * ABI change changes it.
  */
-export function abiSignature(api: { readonly classes: readonly ClassModel[]; readonly structs: readonly StructModel[] }): string {
+export function abiSignature(api: { readonly classes: readonly ClassModel[]; readonly structs: readonly StructModel[]; readonly functionGroups: readonly FunctionGroupModel[] }): string {
   const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-  const functions = [...RUNTIME_FUNCTIONS, ...api.classes.flatMap(classFunctions)].map(
+  const functions = [...RUNTIME_FUNCTIONS, ...api.classes.flatMap(classFunctions), ...freeFunctions(api.functionGroups)].map(
     (f) => `function ${f.name}(${f.params.map((p) => cDeclaration(p.type, '')).join(', ')}) -> ${f.returns}\n`,
   );
   const structs = structLayouts(api.structs).map(

@@ -1,15 +1,20 @@
 import type { ScalarName } from '../config.js';
-import type { IrCoverageEntry, IrType, IrValue } from '../ir.js';
+import type { IrCoverageEntry, IrType, IrUnclassified, IrValue } from '../ir.js';
 
 /**
  * The API model: the IR after binding decisions, with every type mapped to one of the shapes
  * the bindings contract knows. Emitters read only this, never the IR.
  */
 export type Mapped =
-  /** `status` marks the configured status alias (TS `Status`). */
-  | { readonly kind: 'scalar'; readonly scalar: ScalarName; readonly status?: true }
+  /**
+   * `status` marks the configured status alias (TS `Status`); `address` a raw memory address of a
+   * free function (`void *`, `const void *`, or what a `void **` out-parameter receives), which
+   * crosses as `uintptr_t` and is a bigint in TS.
+   */
+  | { readonly kind: 'scalar'; readonly scalar: ScalarName; readonly status?: true; readonly address?: true }
   | { readonly kind: 'enum'; readonly enum: EnumModel }
-  | { readonly kind: 'string' }
+  /** `nullable`: a free function's `const char *`, passed as written, NULL included (TS `string | null`). */
+  | { readonly kind: 'string'; readonly nullable?: true }
   | { readonly kind: 'struct'; readonly struct: StructModel }
   | { readonly kind: 'vector'; readonly element: Mapped }
   | { readonly kind: 'map'; readonly key: Mapped; readonly value: Mapped }
@@ -92,6 +97,12 @@ export interface ConstantMember {
   readonly qualifiedName: string;
   readonly value: bigint | string;
   readonly doc?: string;
+  /** Where it is declared (and the macro it was written through), for messages. */
+  readonly file: string;
+  readonly line: number;
+  readonly macro?: string;
+  /** An object-like macro: C++ names it unqualified. */
+  readonly define?: true;
 }
 
 export interface ConstantGroup {
@@ -111,11 +122,44 @@ export interface StatusNames {
   readonly outOfMemory: ConstantMember;
 }
 
+export interface FunctionParamModel extends ParamModel {
+  /** An out-parameter the C function takes as a pointer (`uint32_t *count`, `void **devPtr`): the shim passes a local's address. */
+  readonly byPointer?: true;
+}
+
+/** A bound free function: `dd_<name>` in the shim, `<name>` in its group's bindings interface. */
+export interface FunctionModel {
+  readonly name: string;
+  readonly qualifiedName: string;
+  readonly file: string;
+  readonly line: number;
+  /** `dd_<name>`. */
+  readonly cName: string;
+  readonly doc?: string;
+  readonly params: readonly FunctionParamModel[];
+}
+
+/** Free functions bound together, with the status type they all return (config `functionGroups`). */
+export interface FunctionGroupModel {
+  /** `Acl`: the interface is `AclBindings`, the status type `AclStatus`. */
+  readonly name: string;
+  /** The status alias as configured (`aclError`) and the scalar it is. */
+  readonly statusType: string;
+  readonly scalar: ScalarName;
+  /** The constant group of its codes, and the two the shim names itself. */
+  readonly statusGroup: ConstantGroup;
+  readonly success: ConstantMember;
+  readonly paramInvalid: ConstantMember;
+  readonly functions: readonly FunctionModel[];
+}
+
 export interface ApiModel {
   readonly enums: readonly EnumModel[];
   /** In declaration order; C++ guarantees by-value members come first. */
   readonly structs: readonly StructModel[];
   readonly classes: readonly ClassModel[];
+  /** Free functions by group, in config order; functions in header order. */
+  readonly functionGroups: readonly FunctionGroupModel[];
   readonly groups: readonly ConstantGroup[];
   readonly singles: readonly SingleConstant[];
   readonly statusGroup: ConstantGroup;
@@ -123,4 +167,6 @@ export interface ApiModel {
   /** The element-type enum and its bits per element, when the headers have it. */
   readonly dataType?: { readonly enum: EnumModel; readonly bits: ReadonlyMap<string, number> };
   readonly coverage: readonly IrCoverageEntry[];
+  /** Namespace-scope lines of the entry headers that are neither bound nor skipped. */
+  readonly unclassified: readonly IrUnclassified[];
 }

@@ -1,6 +1,6 @@
 import type { CodegenConfig, ScalarName, TypeMapEntry } from '../config.js';
 import { CodegenError } from '../errors.js';
-import type { IrAlias, IrDocument, IrEnum, IrStruct, IrType } from '../ir.js';
+import type { IrAlias, IrEnum, IrStruct, IrType, ParsedIr } from '../ir.js';
 import { renderType } from '../parse/ir-builder.js';
 import type { SymbolTable } from '../parse/symbols.js';
 import type { EnumModel, FieldModel, Mapped, StructModel } from './model.js';
@@ -49,16 +49,34 @@ export function isReservedField(name: string): boolean {
   return name.startsWith('reserved');
 }
 
-export function unsupported(type: IrType, use: TypeUse, why: string, config: { unresolvedHint?: string; qualifiedName?: string }): CodegenError {
+export interface UnsupportedHints {
+  /** Why the type is unknown (an `#include` the codegen could not follow). */
+  readonly unresolvedHint?: string;
+  /** The qualified name a `typeMap` entry would describe. */
+  readonly qualifiedName?: string;
+  /** The `typeMap` value to suggest, when the codegen knows what the type must be. */
+  readonly typeMapValue?: string;
+}
+
+export function unsupported(type: IrType, use: TypeUse, why: string, hints: UnsupportedHints): CodegenError {
   const skip = use.skipKey ? `, or leave it unbound with "skip": { "${use.skipKey}": "<reason>" }` : '';
-  const hint = config.unresolvedHint ? `${config.unresolvedHint}; ` : '';
-  const name = config.qualifiedName ?? type.name.replace(/^::/, '');
+  const hint = hints.unresolvedHint ? `${hints.unresolvedHint}; ` : '';
+  const name = hints.qualifiedName ?? type.name.replace(/^::/, '');
+  const value = hints.typeMapValue ?? '"int32" | "uint32" | "string" | { "underlying": "int32", "values": { … } }';
   return new CodegenError(
     `${use.what} has type ${renderType(type)}, which ${why}.`,
     use.file,
     use.line,
-    `${hint}classify the type with a "typeMap" entry in the config (--config), e.g. "${name}": "int32" | "string" | { "underlying": "int32", "values": { … } }${skip}.`,
+    `${hint}classify the type with a "typeMap" entry in the config (--config), ${hints.typeMapValue ? '' : 'e.g. '}"${name}": ${value}${skip}.`,
   );
+}
+
+/** A type the contract has no shape for: no `typeMap` entry changes that, only leaving its user unbound. */
+export function noShape(type: IrType, use: TypeUse, why: string): CodegenError {
+  const fix = use.skipKey
+    ? `leave it unbound with "skip": { "${use.skipKey}": "<reason>" } in the config (--config), and bind a wrapper with a supported signature if it is needed.`
+    : `leave the struct and every method that takes it unbound with "skip" entries in the config (--config), or rename the field reserved* if it is padding.`;
+  return new CodegenError(`${use.what} has type ${renderType(type)}, which ${why}.`, use.file, use.line, fix);
 }
 
 /**
@@ -73,9 +91,11 @@ export class TypeMapper {
   private readonly structModels = new Map<string, StructModel>();
 
   constructor(
-    private readonly ir: Omit<IrDocument, 'coverage'>,
+    private readonly ir: ParsedIr,
     private readonly symbols: SymbolTable,
     private readonly config: CodegenConfig,
+    /** How messages name the config. */
+    private readonly configName: string,
   ) {
     for (const e of ir.enums) if (!this.enums.has(e.qualifiedName)) this.enums.set(e.qualifiedName, e);
     for (const s of ir.structs) if (!this.structs.has(s.qualifiedName)) this.structs.set(s.qualifiedName, s);
@@ -136,7 +156,23 @@ export class TypeMapper {
     return `the codegen could not find ${list}: add the folder that has it to "includeDirs" in the config or pass --include <dir>`;
   }
 
+  /** What a `typeMap` entry must say for the types whose shape the contract fixes. */
+  private typeMapValueFor(qualifiedName: string): string | undefined {
+    // The status alias is uint32_t (ge::Status); declaring it otherwise would change the ABI hash.
+    if (qualifiedName === this.config.statusType) return '"uint32"';
+    if (qualifiedName === this.config.dataTypeEnum) return '{ "underlying": "int32", "values": { "DT_FLOAT": 0, …, "DT_UNDEFINED": 28, … } } (all of its enumerators)';
+    return undefined;
+  }
+
   private fromTypeMap(entry: TypeMapEntry, qualifiedName: string): Mapped {
+    if (qualifiedName === this.config.statusType && entry !== 'uint32') {
+      throw new CodegenError(
+        `"typeMap" gives the status type ${qualifiedName} as ${JSON.stringify(entry)}, but statuses are uint32_t (the shim returns them as uint32_t).`,
+        this.configName,
+        0,
+        `write "typeMap": { "${qualifiedName}": "uint32" }.`,
+      );
+    }
     if (entry === 'string') return { kind: 'string' };
     if (typeof entry === 'string') return qualifiedName === this.config.statusType ? { kind: 'scalar', scalar: entry, status: true } : { kind: 'scalar', scalar: entry };
     return { kind: 'enum', enum: this.enumModel(qualifiedName)! };
@@ -146,31 +182,36 @@ export class TypeMapper {
   map(type: IrType, scope: string, use: TypeUse): Mapped {
     const fail = (why: string, qualifiedName?: string): CodegenError => {
       const hint = this.unresolvedHint();
-      return unsupported(type, use, why, { ...(hint === undefined ? {} : { unresolvedHint: hint }), ...(qualifiedName === undefined ? {} : { qualifiedName }) });
+      const typeMapValue = this.typeMapValueFor(qualifiedName ?? type.name.replace(/^::/, ''));
+      return unsupported(type, use, why, {
+        ...(hint === undefined ? {} : { unresolvedHint: hint }),
+        ...(qualifiedName === undefined ? {} : { qualifiedName }),
+        ...(typeMapValue === undefined ? {} : { typeMapValue }),
+      });
     };
     const bare = type.name.replace(/^::/, '');
     const std = bare.startsWith('std::') ? bare.slice(5) : undefined;
     if (type.pointer) {
       if (type.pointer === 1 && type.const && (bare === 'char' || bare === 'char8_t')) return { kind: 'string' };
-      throw fail('is a raw pointer (the contract passes strings as const char * and arrays as std::vector)');
+      throw noShape(type, use, 'is a raw pointer (the contract passes strings as const char * and arrays as std::vector)');
     }
     if (std === 'string' || std === 'string_view') return { kind: 'string' };
     if (std === 'vector') {
       const arg = type.args?.[0];
-      if (!arg) throw fail('has no element type');
+      if (!arg) throw noShape(type, use, 'has no element type');
       return { kind: 'vector', element: this.map(arg, scope, use) };
     }
     if (std === 'map') {
       const [key, value] = type.args ?? [];
-      if (!key || !value) throw fail('is not a map of two types');
+      if (!key || !value) throw noShape(type, use, 'is not a map of two types');
       const k = this.map(key, scope, use);
       const v = this.map(value, scope, use);
-      if (k.kind !== 'string' || v.kind !== 'string') throw fail('is a map whose key or value is not a string (only std::map<string, string> crosses as parallel arrays)');
+      if (k.kind !== 'string' || v.kind !== 'string') throw noShape(type, use, 'is a map whose key or value is not a string (only std::map<string, string> crosses as parallel arrays)');
       return { kind: 'map', key: k, value: v };
     }
     if (std === 'pair') {
       const [first, second] = type.args ?? [];
-      if (!first || !second) throw fail('is not a pair of two types');
+      if (!first || !second) throw noShape(type, use, 'is not a pair of two types');
       return { kind: 'pair', first: this.map(first, scope, use), second: this.map(second, scope, use) };
     }
     const primitive = PRIMITIVES[std ?? bare];
@@ -212,7 +253,7 @@ export class TypeMapper {
     for (const f of s.fields) {
       if (isReservedField(f.name)) continue;
       const use: TypeUse = { what: `field ${s.name}.${f.name}`, file: f.file, line: f.line };
-      if (f.arraySize !== undefined) throw unsupported(f.type, use, `is a fixed array [${f.arraySize}] (only reserved* arrays are supported; they are dropped)`, {});
+      if (f.arraySize !== undefined) throw noShape(f.type, use, `is a fixed array [${f.arraySize}] (only reserved* arrays are supported; they are dropped)`);
       const type = this.map(f.type, qualifiedName, use);
       checkFieldType(type, f.type, use);
       fields.push({
@@ -240,7 +281,7 @@ function checkFieldType(t: Mapped, type: IrType, use: TypeUse): void {
     t.kind === 'struct' ||
     (t.kind === 'pair' && isScalarLike(t.first) && isScalarLike(t.second)) ||
     (t.kind === 'vector' && (isScalarLike(t.element) || t.element.kind === 'string' || t.element.kind === 'struct'));
-  if (!ok) throw unsupported(type, use, 'has no C field shape in the bindings contract (scalars, enums, strings, structs, pairs of scalars and vectors of those)', {});
+  if (!ok) throw noShape(type, use, 'has no C field shape in the bindings contract (scalars, enums, strings, structs, pairs of scalars and vectors of those)');
 }
 
 export { isScalarLike };

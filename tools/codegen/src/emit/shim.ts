@@ -6,6 +6,7 @@ import {
   classFunctions,
   createFunction,
   destroyFunction,
+  freeFunction,
   methodFunction,
   RUNTIME_FUNCTIONS,
   scalarOf,
@@ -13,7 +14,7 @@ import {
   type CFunction,
   type CStructLayout,
 } from '../bind/c-abi.js';
-import type { ApiModel, ClassModel, FieldModel, MethodModel, ParamModel, StructModel } from '../bind/model.js';
+import type { ApiModel, ClassModel, ConstantMember, FieldModel, FunctionGroupModel, FunctionModel, FunctionParamModel, MethodModel, ParamModel, StructModel } from '../bind/model.js';
 import { lineBanner, type Provenance } from './banner.js';
 
 /** A comment body that cannot close the comment early. */
@@ -76,6 +77,15 @@ function emitHeader(api: ApiModel, layouts: readonly CStructLayout[], p: Provena
     }
     lines.push('');
   }
+  for (const g of api.functionGroups) {
+    lines.push(`/* Free functions of group ${g.name}: each calls the one of the same name and returns its ${g.statusType} unchanged. */`);
+    for (const f of g.functions) {
+      const c = freeFunction(g, f);
+      if (c.doc) lines.push(`/* ${commentText(c.doc)} */`);
+      lines.push(`DD_SHIM_API ${cFunctionPrototype(c)};`);
+    }
+    lines.push('');
+  }
   lines.push('/* ABI self-check: sizes and offsets as the compiler laid the structs out. */');
   for (const l of layouts) {
     lines.push(`DD_SHIM_API size_t dd_abi_sizeof_${l.struct.cName}(void);`);
@@ -115,22 +125,16 @@ size_t CopyLastError(char *buf, size_t cap) noexcept {
   return last_error.size();
 }
 
-void SetLastError(const char *method, uint32_t status, const char *detail) noexcept {
+// "<method>: <status name, else code>[: <detail>]" as this thread's last error, or nothing on success.
+void RecordLastError(const char *method, bool success, const char *name, const char *code, const char *detail) noexcept {
   try {
-    if (status == kSuccess) {
+    if (success) {
       last_error.clear();
       return;
     }
     std::string text(method);
     text += ": ";
-    const char *name = StatusName(status);
-    if (name != nullptr) {
-      text += name;
-    } else {
-      char hex[16];
-      std::snprintf(hex, sizeof hex, "0x%08X", static_cast<unsigned>(status));
-      text += hex;
-    }
+    text += name != nullptr ? name : code;
     if (detail == nullptr && dd_backend_error_detail != nullptr) detail = dd_backend_error_detail();
     if (detail != nullptr) detail = WithoutMethodPrefix(detail, method);
     if (detail != nullptr && *detail != '\\0') {
@@ -141,6 +145,12 @@ void SetLastError(const char *method, uint32_t status, const char *detail) noexc
   } catch (...) {
     last_error.clear();
   }
+}
+
+void SetLastError(const char *method, uint32_t status, const char *detail) noexcept {
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "0x%08X", static_cast<unsigned>(status));
+  RecordLastError(method, status == kSuccess, StatusName(status), hex, detail);
 }
 
 // Runs one call of the C API: no exception crosses the boundary, and the last error follows the status.
@@ -451,6 +461,10 @@ function staticAsserts(api: ApiModel, layouts: readonly CStructLayout[]): string
     lines.push(`static_assert(sizeof(${l.struct.cName}) == ${l.size}, "sizeof(${l.struct.cName})");`);
     for (const f of l.fields) lines.push(`static_assert(offsetof(${l.struct.cName}, ${f.name}) == ${f.offset}, "offsetof(${l.struct.cName}, ${f.name})");`);
   }
+  for (const g of api.functionGroups) {
+    const c = C_SCALARS[g.scalar].c;
+    lines.push(`static_assert(std::is_integral<::${g.statusType}>::value && sizeof(::${g.statusType}) == sizeof(${c}) && std::is_signed<::${g.statusType}>::value == std::is_signed<${c}>::value, "${g.statusType} is ${c}");`);
+  }
   lines.push('', '// The C++ fields have the types the codegen read from the headers.');
   for (const s of api.structs.filter((x) => !x.reservedOnly)) {
     for (const f of s.fields) {
@@ -465,6 +479,78 @@ function staticAsserts(api: ApiModel, layouts: readonly CStructLayout[]): string
       );
     }
   }
+  return lines;
+}
+
+/** How C++ names a constant: a macro as written, a declared constant fully qualified. */
+function constantRef(m: ConstantMember): string {
+  return m.define ? m.name : `::${m.qualifiedName}`;
+}
+
+/** `<Group>StatusName` and `<Group>Result`: the last error of a free function names its group's status. */
+function groupHelpers(g: FunctionGroupModel): string[] {
+  const c = C_SCALARS[g.scalar].c;
+  const seen = new Set<string>();
+  const lines = [
+    `// Group ${g.name}: the codes of ${g.statusType} (${g.statusGroup.name}).`,
+    `constexpr ${c} k${g.name}Success = ${constantRef(g.success)};`,
+    `constexpr ${c} k${g.name}ParamInvalid = ${constantRef(g.paramInvalid)};`,
+    '',
+    `const char *${g.name}StatusName(${c} status) noexcept {`,
+    '  switch (status) {',
+  ];
+  for (const m of g.statusGroup.members) {
+    const value = String(m.value);
+    if (seen.has(value)) continue;
+    seen.add(value);
+    lines.push(`    case ${constantRef(m)}:`, `      return "${m.name}";`);
+  }
+  lines.push(
+    '    default:',
+    '      return nullptr;',
+    '  }',
+    '}',
+    '',
+    `// Records the last error of a function of group ${g.name} and returns its status unchanged.`,
+    `${c} ${g.name}Result(const char *function, ${c} status, const char *detail) noexcept {`,
+    '  char code[24];',
+    '  std::snprintf(code, sizeof code, "%lld", static_cast<long long>(status));',
+    `  RecordLastError(function, status == k${g.name}Success, ${g.name}StatusName(status), code, detail);`,
+    '  return status;',
+    '}',
+  );
+  return lines;
+}
+
+/** The argument a free function gets for one parameter, with what runs before and after the call. */
+function planFunctionParam(p: FunctionParamModel): CallPlan {
+  const local = `${p.name}_value`;
+  const spelled = cppSpelling(p.cppType);
+  const t = p.type;
+  if (p.direction === 'out') {
+    // The pointee as the header writes it: `void *` for void **, the scalar or enum otherwise.
+    const pointee = cppSpelling({ ...p.cppType, pointer: (p.cppType.pointer ?? 1) - 1 });
+    const c = C_SCALARS[scalarOf(t)!].c;
+    const store = t.kind === 'scalar' && t.address ? `reinterpret_cast<${c}>(${local})` : `static_cast<${c}>(${local})`;
+    return { before: [`${pointee}${pointee.endsWith('*') ? '' : ' '}${local}{};`], argument: `&${local}`, after: [`*${p.name} = ${store};`] };
+  }
+  if (t.kind === 'scalar' && t.address) return { before: [], argument: `reinterpret_cast<${spelled}>(${p.name})`, after: [] };
+  if (t.kind === 'enum') return { before: [], argument: `static_cast<${spelled}>(${p.name})`, after: [] };
+  return { before: [], argument: p.name, after: [] };
+}
+
+function freeFunctionDefinition(g: FunctionGroupModel, f: FunctionModel): string[] {
+  const c = freeFunction(g, f);
+  const type = C_SCALARS[g.scalar].c;
+  const plans = f.params.map(planFunctionParam);
+  const lines = [`extern "C" DD_SHIM_API ${cFunctionPrototype(c)} {`];
+  for (const p of f.params.filter((x) => x.direction === 'out')) {
+    lines.push(`  if (${p.name} == nullptr) return ${g.name}Result("${f.name}", k${g.name}ParamInvalid, "${p.name} is NULL");`);
+  }
+  for (const plan of plans) for (const l of plan.before) lines.push(`  ${l}`);
+  lines.push(`  const ${type} status = static_cast<${type}>(::${f.qualifiedName}(${plans.map((p) => p.argument).join(', ')}));`);
+  for (const plan of plans) for (const l of plan.after) lines.push(`  ${l}`);
+  lines.push(`  return ${g.name}Result("${f.name}", status, nullptr);`, '}');
   return lines;
 }
 
@@ -530,6 +616,7 @@ function emitSource(api: ApiModel, layouts: readonly CStructLayout[], p: Provena
     '',
     HELPERS,
     '',
+    ...api.functionGroups.flatMap((g) => [...groupHelpers(g), '']),
     ...converters(api),
     '}  // namespace',
     '',
@@ -540,6 +627,7 @@ function emitSource(api: ApiModel, layouts: readonly CStructLayout[], p: Provena
     'extern "C" DD_SHIM_API const char *dd_backend_name(void) { return DD_BACKEND_NAME; }',
     '',
     ...api.classes.flatMap(classDefinitions),
+    ...api.functionGroups.flatMap((g) => g.functions.flatMap((f) => [...freeFunctionDefinition(g, f), ''])),
     '}  // namespace dd_shim',
     `}  // namespace ${ns}`,
     '',

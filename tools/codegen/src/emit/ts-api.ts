@@ -1,9 +1,12 @@
 import { type SourceFile, VariableDeclarationKind, type WriterFunction } from 'ts-morph';
-import type { ApiModel, ClassModel, ConstantGroup, EnumModel, MethodModel, ParamModel, StructModel } from '../bind/model.js';
+import type { ApiModel, ClassModel, ConstantGroup, EnumModel, FunctionGroupModel, MethodModel, ParamModel, StructModel } from '../bind/model.js';
 import {
   bindingName,
   bindingsInterface,
   defaultExpression,
+  functionResultType,
+  groupInterface,
+  groupStatusType,
   handleType,
   hexLiteral,
   inParams,
@@ -201,9 +204,33 @@ function addBindings(sf: SourceFile, c: ClassModel): void {
   });
 }
 
+function addFunctionBindings(sf: SourceFile, g: FunctionGroupModel): void {
+  sf.addInterface({
+    isExported: true,
+    name: groupInterface(g),
+    docs: [
+      `The free functions of group ${g.name}, one per C function and of the same name. Parameters keep their C names; addresses (void *) are bigints; out-pointers come back in a result object next to the ${groupStatusType(g)}, which is returned unchanged.`,
+    ],
+    methods: g.functions.map((f) => ({
+      name: f.name,
+      docs: f.doc ? [f.doc] : [],
+      parameters: f.params.filter((p) => p.direction === 'in').map((p) => ({ name: p.name, type: tsType(p.type) })),
+      returnType: functionResultType(g, f),
+    })),
+  });
+}
+
 /** api.ts: every type, constant and the bindings interface; no runtime dependency. */
 export function emitApi(sf: SourceFile, api: ApiModel): void {
   sf.addTypeAlias({ isExported: true, name: 'Status', type: 'number', docs: ['ge::Status: 0 on success, otherwise an LLM status code.'] });
+  for (const g of api.functionGroups) {
+    sf.addTypeAlias({
+      isExported: true,
+      name: groupStatusType(g),
+      type: 'number',
+      docs: [`${g.statusType}: ${g.success.name} (${g.success.value}) on success, otherwise a code of ${g.statusGroup.name}.`],
+    });
+  }
   for (const c of api.classes) {
     sf.addTypeAlias({
       isExported: true,
@@ -230,4 +257,5 @@ export function emitApi(sf: SourceFile, api: ApiModel): void {
   const done = new Set<string>();
   for (const c of api.classes) addNamedResults(sf, c, done);
   for (const c of api.classes) addBindings(sf, c);
+  for (const g of api.functionGroups) addFunctionBindings(sf, g);
 }

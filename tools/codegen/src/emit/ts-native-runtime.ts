@@ -96,6 +96,13 @@ function expectString(value: unknown, path: string): string {
   return value;
 }`,
   },
+  expectNullableString: {
+    uses: ['expectString'],
+    code: `/** A C function's \`const char *\` that may be NULL: null passes as NULL. */
+function expectNullableString(value: unknown, path: string): string | null {
+  return value === null ? null : expectString(value, path);
+}`,
+  },
   expectRecord: {
     uses: ['describe'],
     code: `function expectRecord(value: unknown, path: string): Readonly<Record<string, unknown>> {

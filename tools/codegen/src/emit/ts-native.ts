@@ -5,6 +5,7 @@ import {
   C_SCALARS,
   createFunction,
   destroyFunction,
+  freeFunction,
   methodFunction,
   paramSlots,
   RUNTIME_FUNCTIONS,
@@ -15,20 +16,19 @@ import {
   type CStructLayout,
   type CType,
 } from '../bind/c-abi.js';
-import type { ApiModel, ClassModel, Mapped, MethodModel, ParamModel, StructModel } from '../bind/model.js';
+import type { ApiModel, ClassModel, FunctionGroupModel, Mapped, MethodModel, ParamModel, StructModel } from '../bind/model.js';
 import { runtimeHelpers } from './ts-native-runtime.js';
 import {
   bindingName,
   bindingsInterface,
   defaultExpression,
+  groupInterface,
   handleType,
   inParams,
   isBigScalar,
   namedResult,
-  resultType,
   TYPED_ARRAYS,
   tsString,
-  tsType,
 } from './ts-types.js';
 
 /** Collects the runtime helpers the generated code calls. */
@@ -63,7 +63,7 @@ function encodeValue(u: Uses, t: Mapped, value: string, path: string, local: str
   if (scalar) return { pre: [], values: [checkScalar(u, scalar, value, path)] };
   switch (t.kind) {
     case 'string':
-      return { pre: [], values: [u.call('expectString', `${value}, ${lit(path)}`)] };
+      return { pre: [], values: [u.call(t.nullable ? 'expectNullableString' : 'expectString', `${value}, ${lit(path)}`)] };
     case 'struct':
       return { pre: [], values: [`encode${t.struct.name}(${value}, ${lit(path)})`] };
     case 'pair': {
@@ -364,7 +364,16 @@ function methodParams(m: { params: readonly ParamModel[] }, api: ApiModel, withD
   });
 }
 
-function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity: number, layouts: readonly CStructLayout[]): string[] {
+interface ImplementationParts {
+  readonly members: string[];
+  /** Module-level constants (struct defaults built once). */
+  readonly defaults: Map<string, string>;
+  /** Per-bindings scratch buffers. */
+  readonly scratch: string[];
+  readonly hasAsync: boolean;
+}
+
+function classMembers(u: Uses, c: ClassModel, api: ApiModel, outCapacity: number, layouts: readonly CStructLayout[]): ImplementationParts {
   const handle = handleType(c);
   const members: string[] = [];
   const create = createFunction(c);
@@ -429,6 +438,48 @@ function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity:
       );
     }
   }
+  return { members, defaults, scratch, hasAsync: c.methods.some((m) => m.async) };
+}
+
+/** The members of a free-function group: each checks its arguments, calls dd_<name> and notes its status. */
+function groupMembers(u: Uses, g: FunctionGroupModel): string[] {
+  const members: string[] = [];
+  for (const f of g.functions) {
+    const pre: string[] = [];
+    const args: string[] = [];
+    const outs: { name: string; expr: string }[] = [];
+    for (const p of f.params) {
+      const local = `${p.name}_`;
+      if (p.direction === 'in') {
+        const e = encodeValue(u, p.type, p.name, `\${where}: ${p.name}`, local);
+        pre.push(...e.pre);
+        args.push(...e.values);
+        continue;
+      }
+      const scalar = scalarOf(p.type)!;
+      pre.push(`const ${local}: unknown[] = [${isBigScalar(scalar) ? '0n' : '0'}];`);
+      args.push(local);
+      const read = isBigScalar(scalar) ? u.call('toBigInt', `${local}[0]`) : scalar === 'bool' ? `Boolean(${local}[0])` : u.call('toNumber', `${local}[0]`);
+      outs.push({ name: p.name, expr: p.type.kind === 'enum' ? `${read} as ${p.type.enum.name}` : read });
+    }
+    const ins = f.params.filter((p) => p.direction === 'in').map((p) => p.name);
+    members.push(
+      `${f.name}(${ins.join(', ')}) {`,
+      ...(ins.length > 0 ? [`  const where = '${f.name}';`] : []),
+      ...pre.map((l) => `  ${l}`),
+      ...(outs.length === 0
+        ? [`  return note${g.name}Status(fn.${f.cName}(${args.join(', ')}));`]
+        : [`  const status = note${g.name}Status(fn.${f.cName}(${args.join(', ')}));`, `  return { status, ${outs.map((o) => `${o.name}: ${o.expr}`).join(', ')} };`]),
+      '},',
+    );
+  }
+  return members;
+}
+
+/** `createNativeBindings`: every class and free-function group over the shim, and the last error. */
+function nativeImplementation(u: Uses, api: ApiModel, outCapacity: number, layouts: readonly CStructLayout[]): string[] {
+  const parts = api.classes.map((c) => classMembers(u, c, api, outCapacity, layouts));
+  const defaults = new Map(parts.flatMap((p) => [...p.defaults]));
   u.names.add('ERROR_TEXT_CAPACITY');
   const success = `${api.statusGroup.name}.${api.statusNames.success.name}`;
   const state = [
@@ -445,7 +496,21 @@ function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity:
     '  return status;',
     '};',
   ];
-  if (c.methods.some((m) => m.async)) {
+  for (const g of api.functionGroups) {
+    state.push(
+      `/** A function of group ${g.name} ran on this thread: its ${g.statusType} comes back unchanged, its last error is read like a method's. */`,
+      `const note${g.name}Status = (status: unknown): number => {`,
+      `  const code = ${u.call('toNumber', 'status')};`,
+      `  if (code === ${g.statusGroup.name}.${g.success.name}) lastErrorText = '';`,
+      '  else {',
+      '    fn.dd_last_error(syncError, syncError.length);',
+      `    lastErrorText = ${u.call('cText', 'syncError')};`,
+      '  }',
+      '  return code;',
+      '};',
+    );
+  }
+  if (parts.some((p) => p.hasAsync)) {
     u.names.add('ErrorTextPool');
     state.push('const errorTexts = new ErrorTextPool();');
     state.push(
@@ -456,6 +521,7 @@ function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity:
       '};',
     );
   }
+  const members = [...parts.flatMap((p) => p.members), ...api.functionGroups.flatMap((g) => groupMembers(u, g))];
   members.push(
     '/** The detail of the most recent non-success status returned to JavaScript by these bindings, sync or async; \'\' after a success. */',
     'lastError() {',
@@ -464,15 +530,16 @@ function classImplementation(u: Uses, c: ClassModel, api: ApiModel, outCapacity:
   );
   const checks = layoutChecks(layouts);
   if (checks.length > 0) u.names.add('checkLayout');
+  const interfaces = [...api.classes.map(bindingsInterface), ...api.functionGroups.map(groupInterface)];
   return [
     ...defaults.values(),
     ...(defaults.size > 0 ? [''] : []),
-    `/** ${bindingsInterface(c)} over the shim, through koffi, and the detail of the last failure. Every integer is range-checked before koffi sees it. */`,
-    `export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): ${bindingsInterface(c)} & { lastError(): string } {`,
+    `/** ${interfaces.join(' and ')} over the shim, through koffi, and the detail of the last failure. Every integer is range-checked before koffi sees it. */`,
+    `export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): ${[...interfaces, '{ lastError(): string }'].join(' & ')} {`,
     '  const fn = declareNativeFunctions(koffi, lib);',
     ...(checks.length > 0 ? ['  const t = declareNativeTypes(koffi);', ...checks.map((l) => `  ${l}`)] : []),
     ...state.map((l) => `  ${l}`),
-    ...scratch.map((l) => `  ${l}`),
+    ...parts.flatMap((p) => p.scratch).map((l) => `  ${l}`),
     '  return {',
     ...members.map((l) => `    ${l}`),
     '  };',
@@ -487,6 +554,10 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
   const classes = api.classes;
   const typeNames = [...classes.map((c) => c.cName), ...layouts.map((l) => l.struct.cName)];
   const apiImports = new Set<string>();
+  for (const g of api.functionGroups) {
+    apiImports.add(groupInterface(g));
+    for (const f of g.functions) for (const p of f.params) collectTypeImports(p.type, apiImports);
+  }
   for (const c of classes) {
     apiImports.add(handleType(c));
     apiImports.add(bindingsInterface(c));
@@ -536,8 +607,11 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
       if (m.async) body.push(`    ${functionDeclaration(asyncMethodFunction(c, m), slotDirections(m.params, 1))}`);
     }
   }
+  for (const g of api.functionGroups) {
+    for (const f of g.functions) body.push(`    ${functionDeclaration(freeFunction(g, f), slotDirections(f.params, 0))}`);
+  }
   body.push('  };', '}', '');
-  const impl = classes.flatMap((c) => classImplementation(u, c, api, outCapacity, layouts));
+  const impl = nativeImplementation(u, api, outCapacity, layouts);
   const structCode = referencedOnly([...encoders(u, api.structs), ...byteWriters(u, layouts), ...allocators(u, api.structs)], impl.join('\n'));
   apiImports.add('Status');
   for (const s of api.structs.filter((x) => x.usedAsOutput && !x.reservedOnly)) {
@@ -550,7 +624,7 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
     }
     for (const p of c.constructorParams) collectTypeImports(p.type, apiImports);
   }
-  const valueImports = new Set<string>([api.statusGroup.name]);
+  const valueImports = new Set<string>([api.statusGroup.name, ...api.functionGroups.map((g) => g.statusGroup.name)]);
   const implText = impl.join('\n');
   for (const s of api.structs) if (implText.includes(`make${s.name}(`)) valueImports.add(`make${s.name}`);
   for (const e of api.enums) if (new RegExp(`[^\\w]${e.name}\\.`).test(implText)) valueImports.add(e.name);

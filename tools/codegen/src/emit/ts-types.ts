@@ -1,7 +1,7 @@
 import type { ScalarName } from '../config.js';
 import { CodegenError } from '../errors.js';
 import type { IrValue } from '../ir.js';
-import type { ApiModel, ClassModel, Mapped, MethodModel, ParamModel, SingleConstant } from '../bind/model.js';
+import type { ApiModel, ClassModel, FunctionGroupModel, FunctionModel, Mapped, MethodModel, ParamModel, SingleConstant } from '../bind/model.js';
 import { scalarOf } from '../bind/c-abi.js';
 
 /** How each scalar looks in TypeScript (contract §2: 64-bit integers are bigint). */
@@ -39,7 +39,7 @@ export function tsType(t: Mapped): string {
     case 'enum':
       return t.enum.name;
     case 'string':
-      return 'string';
+      return t.nullable ? 'string | null' : 'string';
     case 'struct':
       return t.struct.name;
     case 'pair':
@@ -76,6 +76,23 @@ export function handleType(c: ClassModel): string {
 
 export function bindingsInterface(c: ClassModel): string {
   return `${c.name}Bindings`;
+}
+
+/** `AclBindings`: the interface of a free-function group. */
+export function groupInterface(g: FunctionGroupModel): string {
+  return `${g.name}Bindings`;
+}
+
+/** `AclStatus`: what every function of the group returns. */
+export function groupStatusType(g: FunctionGroupModel): string {
+  return `${g.name}Status`;
+}
+
+/** What a free function returns: its group's status, or `{ status; <out>… }`. */
+export function functionResultType(g: FunctionGroupModel, f: FunctionModel): string {
+  const outs = f.params.filter((p) => p.direction === 'out');
+  if (outs.length === 0) return groupStatusType(g);
+  return `{ status: ${groupStatusType(g)}; ${outs.map((p) => `${p.name}: ${tsType(p.type)}`).join('; ')} }`;
 }
 
 export function bindingName(c: ClassModel, member: string): string {

@@ -6,7 +6,6 @@ import {
   type IrAlias,
   type IrClass,
   type IrConstant,
-  type IrDocument,
   type IrEnum,
   type IrEnumerator,
   type IrField,
@@ -17,16 +16,34 @@ import {
   type IrType,
   type IrUsing,
   type IrUsingNamespace,
+  type IrVariable,
+  type ParsedIr,
 } from '../ir.js';
 import { evaluate, integerOf } from './evaluate.js';
-import type { HeaderFile, HeaderSet } from './header-set.js';
-import { maskMacros } from './mask-macros.js';
+import { macroConstants } from './macro-constants.js';
+import type { PreprocessedHeader, PreprocessedHeaders } from './preprocess.js';
 import { parentScope, qualify, SymbolTable } from './symbols.js';
 
+/**
+ * A namespace-scope line of an entry header the parser has no IR section for. The binder turns it
+ * into a coverage entry (a `skip` names it) or reports it as unclassified.
+ */
+export interface Unrecognized {
+  readonly file: string;
+  readonly line: number;
+  readonly text: string;
+  readonly what: string;
+  readonly fix: string;
+  readonly name?: string;
+}
+
 export interface ParsedHeaders {
-  /** The IR without coverage (the binder adds it). */
-  readonly ir: Omit<IrDocument, 'coverage'>;
+  /** The IR without coverage and unclassified lines (the binder adds them). */
+  readonly ir: ParsedIr;
   readonly symbols: SymbolTable;
+  readonly unrecognized: readonly Unrecognized[];
+  /** A header line as written (1-based), whitespace collapsed: how messages quote a declaration. */
+  readonly writtenLine: (file: string, line: number) => string;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -201,8 +218,8 @@ function syntaxProblems(root: Node): Node[] {
  * An unknown export macro (`class VENDOR_API Name`) breaks the parse somewhere below the class,
  * so look for the pattern in the whole header: it names both the real line and the fix.
  */
-function exportMacroAt(masked: string): { line: number; macro: string } | undefined {
-  const lines = masked.split('\n');
+function exportMacroAt(code: string): { line: number; macro: string } | undefined {
+  const lines = code.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const macro = /^\s*(?:class|struct)\s+([A-Z_][A-Z0-9_]*)\s+[A-Za-z_]\w*\s*(?:final\s*)?[:{]/.exec(lines[i]!)?.[1];
     if (macro) return { line: i + 1, macro };
@@ -211,6 +228,8 @@ function exportMacroAt(masked: string): { line: number; macro: string } | undefi
 }
 
 const GENERIC_FIX = 'make sure the header compiles; if a macro hides the syntax, add it to "visibilityMacros" in the config (--config).';
+
+const SKIP_FIX = (name: string): string => `add "skip": { "${name}": "<reason>" } to the config (--config).`;
 
 class IrBuilder {
   readonly aliases: IrAlias[] = [];
@@ -221,25 +240,29 @@ class IrBuilder {
   readonly structs: IrStruct[] = [];
   readonly classes: IrClass[] = [];
   readonly functions: IrFunction[] = [];
+  readonly variables: IrVariable[] = [];
   readonly diagnostics: { file: string; line: number; message: string }[] = [];
-  private file!: HeaderFile;
+  readonly unrecognized: Unrecognized[] = [];
+  private file!: PreprocessedHeader;
+  private lines: readonly string[] = [];
 
   constructor(readonly symbols: SymbolTable) {}
 
-  readFile(file: HeaderFile, root: Node, masked: string): void {
+  readFile(file: PreprocessedHeader, root: Node): void {
     this.file = file;
+    this.lines = file.text.split('\n');
     for (const problem of syntaxProblems(root)) {
       const line = problem.startPosition.row + 1;
       const snippet = collapse(problem.text).slice(0, 60);
       const message = problem.isMissing ? `syntax error: missing ${problem.type}` : `syntax error near "${snippet}"`;
       if (file.role === 'entry') {
-        const macro = exportMacroAt(masked);
+        const macro = exportMacroAt(file.code);
         if (macro) {
           throw new CodegenError(
             `cannot parse the header: "${macro.macro}" between the class keyword and the class name looks like an export macro.`,
             file.path,
             macro.line,
-            `add "${macro.macro}" to "visibilityMacros" in the config (--config).`,
+            `add "${macro.macro}" to "visibilityMacros" in the config (--config), or give its definition in "defines" (e.g. "${macro.macro}": "").`,
           );
         }
         throw new CodegenError(`cannot parse the header: ${message}.`, file.path, line, GENERIC_FIX);
@@ -247,6 +270,26 @@ class IrBuilder {
       this.diagnostics.push({ file: file.path, line, message });
     }
     this.scope(root, '');
+  }
+
+  /** The header text of `node`'s lines as written (before preprocessing), whitespace collapsed. */
+  private written(node: Node): string {
+    const text = collapse(this.lines.slice(node.startPosition.row, node.endPosition.row + 1).join(' '));
+    return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+  }
+
+  /** The first macro named on `node`'s lines: what the declaration was written through. */
+  private macroOf(node: Node): string | undefined {
+    const first = node.startPosition.row + 1;
+    const last = node.endPosition.row + 1;
+    return this.file.uses.find((u) => u.line >= first && u.line <= last)?.text;
+  }
+
+  /** Records a namespace-scope line of an entry header that has no IR section. */
+  private unrecognizedAt(node: Node, what: string, fix: string, name?: string): void {
+    if (this.file.role !== 'entry') return;
+    const entry: Unrecognized = { ...this.loc(node), text: this.written(node), what, fix, ...(name === undefined ? {} : { name }) };
+    this.unrecognized.push(entry);
   }
 
   private loc(node: Node): { file: string; line: number } {
@@ -274,13 +317,10 @@ class IrBuilder {
         return;
       }
       case 'linkage_specification':
-      case 'preproc_ifdef':
-      case 'preproc_if':
-      case 'preproc_else':
-      case 'preproc_elif':
-      case 'preproc_elifdef':
+        this.scope(node.childForFieldName('body') ?? node, ns);
+        return;
       case 'declaration_list':
-        this.scope(node.type === 'linkage_specification' ? (node.childForFieldName('body') ?? node) : node, ns);
+        this.scope(node, ns);
         return;
       case 'alias_declaration': {
         const name = collapse(node.childForFieldName('name')?.text ?? '');
@@ -319,9 +359,65 @@ class IrBuilder {
       case 'declaration':
         this.namespaceDeclaration(node, ns);
         return;
-      default:
+      case 'function_definition':
+        this.freeFunction(node, ns);
         return;
+      case 'namespace_alias_definition': {
+        // `namespace x = y;` only matters to name lookup.
+        const alias = collapse(node.childForFieldName('name')?.text ?? '');
+        const target = named(node).find((c) => c !== node.childForFieldName('name'));
+        if (alias && target) this.symbols.define(qualify(ns, alias), { kind: 'using', target: this.symbols.lookup(collapse(target.text), ns)?.qualified ?? collapse(target.text) });
+        return;
+      }
+      // Declarations that introduce no name, and comments.
+      case 'static_assert_declaration':
+      case 'comment':
+        return;
+      case 'template_declaration': {
+        const inner = named(node).find((c) => c.type !== 'template_parameter_list');
+        const name = inner ? this.declaredName(inner) : undefined;
+        const qualifiedName = name === undefined ? undefined : qualify(ns, name);
+        this.unrecognizedAt(node, 'a template (no single C signature or layout)', qualifiedName ? SKIP_FIX(qualifiedName) : GENERIC_FIX, qualifiedName);
+        return;
+      }
+      case 'union_specifier': {
+        const name = collapse(node.childForFieldName('name')?.text ?? '');
+        this.unrecognizedAt(node, 'a union (no shape in the bindings contract)', name ? SKIP_FIX(qualify(ns, name)) : GENERIC_FIX, name ? qualify(ns, name) : undefined);
+        return;
+      }
+      case 'expression_statement': {
+        const call = named(node)[0];
+        // A lone `;` declares nothing.
+        if (!call) return;
+        const macro = call.type === 'call_expression' ? collapse(call.childForFieldName('function')?.text ?? '') : '';
+        if (/^[A-Za-z_]\w*$/.test(macro)) {
+          this.unrecognizedAt(
+            node,
+            `a call of ${macro}(…), a macro whose #define the codegen did not read`,
+            `add the folder of the header that defines ${macro} to "includeDirs" (--include <dir>), or define it in "defines" in the config (--config), e.g. "${macro}(...)": "" to drop these lines.`,
+          );
+          return;
+        }
+        this.unrecognizedAt(node, 'an expression at namespace scope', GENERIC_FIX);
+        return;
+      }
+      default: {
+        const name = node.childForFieldName('name');
+        const qualifiedName = name ? qualify(ns, collapse(name.text)) : undefined;
+        this.unrecognizedAt(node, `a ${node.type.replace(/_/g, ' ')} the codegen does not read`, qualifiedName ? SKIP_FIX(qualifiedName) : GENERIC_FIX, qualifiedName);
+        return;
+      }
     }
+  }
+
+  /** The name a declaration inside a template declares (`Foo` of `template <class T> struct Foo`). */
+  private declaredName(node: Node): string | undefined {
+    const own = node.childForFieldName('name');
+    if (own) return collapse(own.text);
+    const declarator = node.childForFieldName('declarator');
+    if (declarator) return unwrapDeclarator(declarator).name;
+    const type = node.childForFieldName('type');
+    return type?.childForFieldName('name') ? collapse(type.childForFieldName('name')!.text) : undefined;
   }
 
   private typedef(node: Node, ns: string): void {
@@ -345,6 +441,17 @@ class IrBuilder {
   private enumSpecifier(node: Node, ns: string, docNode: Node, typedefName?: string): void {
     const body = node.childForFieldName('body');
     const name = typedefName ?? collapse(node.childForFieldName('name')?.text ?? '');
+    if (!body && name) {
+      const qualifiedName = qualify(ns, name);
+      if (!this.symbols.get(qualifiedName)) this.symbols.define(qualifiedName, { kind: 'enum' });
+      this.unrecognizedAt(
+        node,
+        `enum ${qualifiedName} declared without its enumerators`,
+        `add the folder of the header that lists them to "includeDirs" (--include <dir>), describe ${qualifiedName} in "typeMap", or ${SKIP_FIX(qualifiedName)}`,
+        qualifiedName,
+      );
+      return;
+    }
     if (!body || !name) return;
     const scoped = hasToken(node, 'class') || hasToken(node, 'struct');
     const qualifiedName = qualify(ns, name);
@@ -363,7 +470,7 @@ class IrBuilder {
             `cannot compute the value of enumerator ${qualifiedName}::${eName} (${v.kind === 'unevaluated' ? v.reason : 'not an integer'}).`,
             this.file.path,
             e.startPosition.row + 1,
-            'make the value a constant expression over literals and names the codegen can see; add the header that defines them to "includeDirs" (--include <dir>).',
+            'make the value a constant expression over literals and names the codegen can see: add the header that defines them to "includeDirs" (--include <dir>), or a macro it uses to "defines".',
           );
         }
         value = int;
@@ -500,8 +607,10 @@ class IrBuilder {
       if (typeNode.type === 'enum_specifier') this.enumSpecifier(typeNode, ns, node);
       else this.record(typeNode, ns, node, undefined);
     }
+    if (typeNode?.type === 'union_specifier') this.declaration(typeNode, ns);
     const qualifiers = all(node).filter((c) => c.type === 'type_qualifier').map((c) => c.text);
     const isConstant = qualifiers.includes('const') || qualifiers.includes('constexpr');
+    const macro = this.macroOf(node);
     for (const d of node.childrenForFieldName('declarator').filter((c): c is Node => c !== null)) {
       const info = unwrapDeclarator(d);
       if (!info.name) continue;
@@ -510,13 +619,33 @@ class IrBuilder {
         this.functions.push({ ...this.decl(node, info.name, ns), returnType, params: this.params(info.func.childForFieldName('parameters'), ns) });
         continue;
       }
-      if (!isConstant || !info.value) continue;
+      const type = makeType(typeNode, node, info);
+      // `static const T name(args);` constructs an object: a variable, not a constant with a value.
+      if (!isConstant || !info.value || info.value.type === 'argument_list') {
+        const variable: Mutable<IrVariable> = { ...this.decl(node, info.name, ns), type };
+        if (info.value) variable.initializer = collapse(info.value.text);
+        if (macro !== undefined) variable.macro = macro;
+        this.variables.push(variable);
+        continue;
+      }
       const value = evaluate(info.value, ns, this.symbols);
-      const constant: Mutable<IrConstant> = { ...this.decl(node, info.name, ns), type: makeType(typeNode, node, info), value };
+      const constant: Mutable<IrConstant> = { ...this.decl(node, info.name, ns), type, value };
       if (info.arraySizes.length > 0) constant.array = true;
+      if (macro !== undefined) constant.macro = macro;
       this.constants.push(constant);
       this.symbols.define(qualify(ns, info.name), { kind: 'constant', value });
     }
+  }
+
+  /** An inline function defined at namespace scope: a free function like a declared one. */
+  private freeFunction(node: Node, ns: string): void {
+    const info = unwrapDeclarator(node.childForFieldName('declarator'));
+    if (!info.name || !info.func) {
+      this.unrecognizedAt(node, 'a function definition the codegen cannot read', GENERIC_FIX);
+      return;
+    }
+    const returnType = makeType(node.childForFieldName('type'), node, info);
+    this.functions.push({ ...this.decl(node, info.name, ns), returnType, params: this.params(info.func.childForFieldName('parameters'), ns) });
   }
 }
 
@@ -537,35 +666,42 @@ function defineTypeMap(symbols: SymbolTable, typeMap: Readonly<Record<string, Ty
   }
 }
 
-/** Parses every header of the set (dependencies first) into the IR. */
-export function buildIr(parser: Parser, headers: HeaderSet, visibilityMacros: readonly string[], typeMap: Readonly<Record<string, TypeMapEntry>>): ParsedHeaders {
+/** Parses every preprocessed header (dependencies first) into the IR. */
+export function buildIr(parser: Parser, headers: PreprocessedHeaders, typeMap: Readonly<Record<string, TypeMapEntry>>): ParsedHeaders {
   const symbols = new SymbolTable();
   defineTypeMap(symbols, typeMap);
   const builder = new IrBuilder(symbols);
   for (const file of headers.files) {
-    const masked = maskMacros(file.text, visibilityMacros);
-    const tree = parser.parse(masked);
+    const tree = parser.parse(file.code);
     if (!tree) throw new CodegenError('tree-sitter returned no tree.', file.path, 0, 'report this as a codegen bug.');
     try {
-      builder.readFile(file, tree.rootNode, masked);
+      builder.readFile(file, tree.rootNode);
     } finally {
       tree.delete();
     }
   }
-  const ir: Omit<IrDocument, 'coverage'> = {
+  const ir: ParsedIr = {
     irVersion: IR_VERSION,
     inputs: headers.files.map((f) => ({ path: f.path, sha256: f.sha256, role: f.role })),
     unresolvedIncludes: headers.unresolvedIncludes,
     diagnostics: builder.diagnostics,
+    macros: headers.macros.map((m) => ({
+      name: m.name,
+      file: m.file,
+      line: m.line,
+      ...(m.params ? { params: [...m.params, ...(m.variadic ? [m.variadic === '__VA_ARGS__' ? '...' : `${m.variadic}...`] : [])] } : {}),
+      body: m.body.map((t) => t.text).join(''),
+    })),
     aliases: builder.aliases,
     usings: builder.usings,
     usingNamespaces: builder.usingNamespaces,
     enums: builder.enums,
-    constants: builder.constants,
+    constants: [...builder.constants, ...macroConstants(headers.macros, headers.files)],
     structs: builder.structs,
     classes: builder.classes,
     functions: builder.functions,
+    variables: builder.variables,
   };
-  return { ir, symbols };
+  const lines = new Map(headers.files.map((f) => [f.path, f.text.split('\n')]));
+  return { ir, symbols, unrecognized: builder.unrecognized, writtenLine: (file, line) => collapse(lines.get(file)?.[line - 1] ?? '') };
 }
-

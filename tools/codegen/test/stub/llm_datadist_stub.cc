@@ -212,3 +212,80 @@ Status LlmDataDist::UnregisterKvCache(int64_t cache_id) {
   return LLM_SUCCESS;
 }
 }  // namespace llm_datadist
+
+// The ACL functions of headers/acl, as the shim's pass-through sees them: each records its
+// arguments and answers what a test asks for through them.
+#include "acl/acl_rt.h"
+
+namespace {
+std::string Address(const void *p) {
+  std::ostringstream out;
+  out << "0x" << std::hex << reinterpret_cast<uintptr_t>(p);
+  return out.str();
+}
+}  // namespace
+
+STUB_API aclError aclInit(const char *configPath) {
+  Record(std::string("aclInit ") + (configPath == nullptr ? "NULL" : configPath));
+  detail.clear();
+  return ACL_SUCCESS;
+}
+
+STUB_API aclError aclFinalize(void) {
+  Record("aclFinalize");
+  detail = "aclFinalize: already finalized";
+  return ACL_ERROR_REPEAT_FINALIZE;
+}
+
+STUB_API aclError aclrtSetDevice(int32_t deviceId) {
+  Record("aclrtSetDevice " + std::to_string(deviceId));
+  // A negative id fails with a code and a reason that names the function, as the host backend's do.
+  detail = deviceId < 0 ? "aclrtSetDevice: device " + std::to_string(deviceId) + " refused" : "";
+  return deviceId < 0 ? ACL_ERROR_RT_DEV_SETUP_ERROR : ACL_SUCCESS;
+}
+
+STUB_API aclError aclrtResetDevice(int32_t deviceId) {
+  Record("aclrtResetDevice " + std::to_string(deviceId));
+  detail.clear();
+  // A code no header names comes back as its number.
+  return deviceId == 77 ? 123456 : ACL_SUCCESS;
+}
+
+STUB_API aclError aclrtGetDeviceCount(uint32_t *count) {
+  Record("aclrtGetDeviceCount");
+  *count = 3;
+  return ACL_SUCCESS;
+}
+
+STUB_API aclError aclrtMalloc(void **devPtr, size_t size, aclrtMemMallocPolicy policy) {
+  Record("aclrtMalloc size=" + std::to_string(size) + " policy=" + std::to_string(static_cast<int>(policy)));
+  *devPtr = reinterpret_cast<void *>(uintptr_t{0x7e0000200000});
+  return ACL_SUCCESS;
+}
+
+STUB_API aclError aclrtFree(void *devPtr) {
+  Record("aclrtFree " + Address(devPtr));
+  return ACL_SUCCESS;
+}
+
+STUB_API aclError aclrtMallocHost(void **hostPtr, size_t size) {
+  Record("aclrtMallocHost size=" + std::to_string(size));
+  *hostPtr = reinterpret_cast<void *>(uintptr_t{0x7e0000400000});
+  return ACL_SUCCESS;
+}
+
+STUB_API aclError aclrtFreeHost(void *hostPtr) {
+  Record("aclrtFreeHost " + Address(hostPtr));
+  return ACL_SUCCESS;
+}
+
+STUB_API aclError aclrtMemcpy(void *dst, size_t destMax, const void *src, size_t count, aclrtMemcpyKind kind) {
+  Record("aclrtMemcpy " + Address(dst) + " " + std::to_string(destMax) + " " + Address(src) + " " + std::to_string(count) + " kind=" +
+         std::to_string(static_cast<int>(kind)));
+  return ACL_SUCCESS;
+}
+
+STUB_API aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count) {
+  Record("aclrtMemset " + Address(devPtr) + " " + std::to_string(maxCount) + " " + std::to_string(value) + " " + std::to_string(count));
+  return ACL_SUCCESS;
+}
