@@ -62,9 +62,15 @@ bool TransferLoop::Start(std::string &why) {
           " local blocks per thread and " + std::to_string(spec_.remote_blocks) + " remote blocks";
     return false;
   }
+  // The call functions first (the raw baseline connects here), then the time limit: on a lossy
+  // wire a lost SYN costs the 1 s initial retransmission timeout, a whole short loop's budget.
+  std::vector<CallFn> calls;
+  for (int i = 0; i < spec_.threads; ++i) {
+    calls.push_back(call_for_thread_(i));
+  }
   deadline_ns_ = spec_.max_seconds > 0 ? MonotonicNs() + static_cast<int64_t>(spec_.max_seconds * 1e9) : 0;
   for (int i = 0; i < spec_.threads; ++i) {
-    threads_.emplace_back(&TransferLoop::Run, this, i, call_for_thread_(i));
+    threads_.emplace_back(&TransferLoop::Run, this, i, std::move(calls[static_cast<size_t>(i)]));
   }
   return true;
 }
