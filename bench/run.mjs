@@ -6,6 +6,8 @@
 // in the same run, because these machines drift ±20 % between runs. docs/performance.md and
 // docs/architecture.md quote a committed report, docs/design/link-health.md one of the section
 // 'link-health' (scripts/docs-figures.mjs).
+// `pnpm bench --hosts [--quick]` (= `--only hosts`): only the cross-host figures (network
+// namespaces; needs root); not part of the default run.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -17,6 +19,7 @@ import { runSection } from './lib/section-process.mjs';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
 const quick = argv.includes('--quick');
+const hostsOnly = argv.includes('--hosts');
 const jsonAt = argv.indexOf('--json');
 const onlyAt = argv.indexOf('--only');
 for (const [flag, at, what] of [['--json', jsonAt, 'a file name'], ['--only', onlyAt, 'a section']]) {
@@ -25,16 +28,17 @@ for (const [flag, at, what] of [['--json', jsonAt, 'a file name'], ['--only', on
     process.exit(2);
   }
 }
-const unknown = argv.filter((a, i) => !['--quick', '--json', '--only'].includes(a) && !(jsonAt >= 0 && i === jsonAt + 1) && !(onlyAt >= 0 && i === onlyAt + 1));
+const unknown = argv.filter((a, i) => !['--quick', '--json', '--only', '--hosts'].includes(a) && !(jsonAt >= 0 && i === jsonAt + 1) && !(onlyAt >= 0 && i === onlyAt + 1));
 const usage =
-  'Usage: pnpm bench [--quick] [--only <section>] [--json <file>]\n  --quick           the short run (< 60 s)\n' +
-  '  --only <section>  one section that stands alone: codegen, host-backend, ffi, link-health or fake\n' +
+  'Usage: pnpm bench [--quick] [--only <section>] [--hosts] [--json <file>]\n  --quick           the short run (< 60 s; with --hosts about 2 min)\n' +
+  '  --only <section>  one section that stands alone: codegen, host-backend, ffi, link-health, fake or hosts\n' +
+  '  --hosts           the same as --only hosts: the host backend between network namespaces against iperf3 (root; about 4 min)\n' +
   '  --json <file>     where the JSON report goes (default bench-report.json)';
 if (unknown.length > 0 || argv.includes('--help')) {
   console.error(usage);
   process.exit(unknown.length > 0 ? 2 : 0);
 }
-const only = onlyAt >= 0 ? argv[onlyAt + 1] : undefined;
+const only = hostsOnly ? 'hosts' : onlyAt >= 0 ? argv[onlyAt + 1] : undefined;
 const reportFile = resolve(process.env.INIT_CWD ?? process.cwd(), jsonAt >= 0 ? argv[jsonAt + 1] : join(repoRoot, 'bench-report.json'));
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr' };
 const node = process.execPath;
@@ -59,7 +63,14 @@ const hasTaskset = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
 const onClientCpu = (script) => (hasTaskset ? ['taskset', ['-c', '1', node, script, ...mode]] : [node, [script, ...mode]]);
 let ddBench;
 
-const sections = [
+const hostsSection = {
+  key: 'hosts',
+  title: 'cross-host (network namespaces, vs iperf3)',
+  what: 'pulls over a wire with a rate, round trip and loss against iperf3 and raw TCP; long pulls, cable pull, stalled peer',
+  run: () => runSection(node, ['bench/sections/hosts.mjs', ...mode], { cwd: repoRoot, env, timeoutMs: quick ? 300_000 : 600_000 }),
+};
+
+const allSections = [
   {
     key: 'codegen',
     title: 'codegen',
@@ -112,9 +123,9 @@ const sections = [
     run: () => runSection(node, ['bench/sections/fake.mjs', ...mode], { cwd: repoRoot, env, timeoutMs: quick ? 30_000 : 120_000 }),
   },
 ];
-
 // The restated and direct-pull sections need the host backend's section first: they have no key.
-const chosen = only === undefined ? sections : sections.filter((s) => s.key === only);
+// The cross-host section runs only when asked for.
+const chosen = only === undefined ? allSections : [...allSections, hostsSection].filter((s) => s.key === only);
 if (chosen.length === 0) {
   console.error(`bench: no section '${only}'\n${usage}`);
   process.exit(2);
