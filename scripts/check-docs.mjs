@@ -7,13 +7,13 @@
 //   3. the TypeDoc site (built into a temporary folder) documents every public entry point of every
 //      package, and every link in it resolves inside the site: guide links open the guides' pages,
 //      not raw .md files;
-//   4. the benchmark figures of the docs equal those of the committed report (scripts/docs-figures.mjs).
+//   4. the benchmark figures of the docs equal those of the committed reports (scripts/docs-figures.mjs).
 // Needs the packages built (TypeDoc reads their declarations). Usage: node scripts/check-docs.mjs
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { quotedDocs } from './docs-figures.mjs';
+import { quotations, quotedDocs } from './docs-figures.mjs';
 import { publishablePackages, repoRoot } from './lib/packs.mjs';
 
 const skipDirs = new Set(['node_modules', '.git', 'dist', 'build', '.turbo', 'api', 'packs', 'test-logs', 'prebuilds', 'coverage']);
@@ -158,12 +158,12 @@ const figureProblems = [];
 try {
   for (const doc of quotedDocs()) {
     if (doc.handWritten.length > 0) figureProblems.push(`${doc.file} quotes figures typed by hand: ${doc.handWritten.join(', ')}`);
-    if (doc.current !== doc.expected) figureProblems.push(`${doc.file} differs from docs/bench/report.json: run node scripts/docs-figures.mjs`);
+    if (doc.current !== doc.expected) figureProblems.push(`${doc.file} differs from ${doc.report}: run node scripts/docs-figures.mjs`);
   }
 } catch (error) {
   figureProblems.push(error instanceof Error ? error.message : String(error));
 }
-group('benchmark figures come from docs/bench/report.json', figureProblems, 'docs/performance.md, docs/architecture.md');
+group('benchmark figures come from the committed reports', figureProblems, quotations.flatMap((q) => q.docs).join(', '));
 
 for (const note of notes) console.log(`      note: ${note}`);
 console.log(`check-docs: ${groupsPassed} passed, ${failures.length} failed`);

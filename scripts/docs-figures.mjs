@@ -1,23 +1,22 @@
 #!/usr/bin/env node
-// The benchmark figures the docs quote, written from one committed `pnpm bench` report
-// (docs/bench/quick.json) into the places the docs mark:
+// The benchmark figures the docs quote, written from committed `pnpm bench` reports
+// (docs/bench/quick.json: every section; docs/bench/link-health.json: the section 'link-health',
+// run with its full rounds) into the places the docs mark:
 //   <!-- bench:NAME --> … <!-- /bench:NAME -->   a generated block (the run, a table)
 //   <!-- fig:KEY -->…<!-- /fig -->                one figure inside a sentence
 // and a guard that no measured figure (a number with a unit or a ×) sits outside those marks in
-// the docs that quote the report. Nothing is typed by hand, so the docs cannot contradict each
-// other or the report.
-//   node scripts/docs-figures.mjs           rewrite the marked places from the report
-//   node scripts/docs-figures.mjs --check   exit 1 when a doc differs from what the report gives
-// To quote a new run: npx -y pnpm@12.4.2 bench --quick --json docs/bench/quick.json, then this.
+// the docs that quote a report. Nothing is typed by hand, so the docs cannot contradict each
+// other or the reports.
+//   node scripts/docs-figures.mjs           rewrite the marked places from the reports
+//   node scripts/docs-figures.mjs --check   exit 1 when a doc differs from what its report gives
+// To quote a new run: npx -y pnpm@12.4.2 bench --quick --json docs/bench/quick.json, or
+// npx -y pnpm@12.4.2 bench --only link-health --json docs/bench/link-health.json, then this.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatTable } from '../bench/lib/report.mjs';
 import { repoRoot } from './lib/packs.mjs';
 
-export const reportPath = join(repoRoot, 'docs', 'bench', 'quick.json');
-/** The docs that quote the report; in these, every measured figure must come from it. */
-export const quotingDocs = ['docs/performance.md', 'docs/architecture.md'];
 
 /** Three significant digits, as the figures are good for on these machines (±20 % between runs). */
 function sig(x) {
@@ -38,17 +37,17 @@ function span(values, unit) {
   return lo === hi ? `${lo}${unit}` : `${lo}–${hi}${unit}`;
 }
 
-/** Lookups into one report; every name must be there, or the docs would quote nothing. */
-function lookups(report) {
+/** Lookups into one report (at `path`, from the repository root); every name must be there, or the docs would quote nothing. */
+function lookups(report, path) {
   const byName = new Map(report.results.map((r) => [r.name, r]));
   const get = (name) => {
     const r = byName.get(name);
-    if (r === undefined) throw new Error(`${relative(repoRoot, reportPath)} has no result named '${name}'`);
+    if (r === undefined) throw new Error(`${path} has no result named '${name}'`);
     return r;
   };
   const matching = (pattern) => {
     const found = report.results.filter((r) => pattern.test(r.name));
-    if (found.length === 0) throw new Error(`${relative(repoRoot, reportPath)} has no result matching ${pattern}`);
+    if (found.length === 0) throw new Error(`${path} has no result matching ${pattern}`);
     return found;
   };
   return { get, value: (name) => get(name).value, ratio: (name) => get(name).ratio, matching };
@@ -117,7 +116,8 @@ function keyFigures(f) {
   return ['| what | value | ratio to its same-run baseline |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-function runParagraph(report) {
+/** Who ran the report at `path` and how, linked from `file` (both from the repository root). */
+function runParagraph(report, path, file) {
   const r = report.run;
   const when = (iso) => {
     const [date, time] = iso.replace('Z', '').split('T');
@@ -125,7 +125,7 @@ function runParagraph(report) {
   };
   const load = ([start, end]) => (start === end ? `${start}` : `${start}–${end}`);
   const lines = [
-    `\`npx -y pnpm@12.4.2 bench${r.command.includes('--quick') ? ' --quick' : ''}\`, run on ${when(r.date)}: ${r.cpus} vCPUs ` +
+    `\`npx -y pnpm@12.4.2 ${r.command.replace(/^pnpm /, '')}\`, run on ${when(r.date)}: ${r.cpus} vCPUs ` +
       `(${r.cpuModel}), ${r.memoryGiB} GiB, ${r.os}, ${r.kernel}, Node.js ${r.node.replace(/^v/, '')}; 1-minute load ` +
       `average ${load(r.loadAverage)} (${r.loadAverage[0] >= r.cpus ? 'other builds and test suites shared the cores, as on a busy CI machine' : 'a fairly quiet machine'}); ` +
       `the run took ${Math.round(r.seconds)} s.`,
@@ -138,7 +138,7 @@ function runParagraph(report) {
     );
   }
   if (r.source !== undefined) lines.push(`${r.source}.`);
-  lines.push(`The report, with all ${report.results.length} results, is [\`docs/bench/quick.json\`](bench/quick.json).`);
+  lines.push(`The report, with all ${report.results.length} results, is [\`${path}\`](${relative(dirname(file), path)}).`);
   return wrap(lines.join(' '));
 }
 
@@ -164,14 +164,58 @@ function wholeTable(report) {
   return ['```', formatTable(sections), '```'].join('\n');
 }
 
-const blocks = { run: runParagraph, 'key-figures': (report) => keyFigures(lookups(report)), all: wholeTable };
+/** The link-health section's figures: the host backend per data path, and the fake. */
+const LH = {
+  reaped: (path) => `kill -9 → peer process reaped (exit event), ${path}, median ms`,
+  event: (path, poll, which) => `kill -9 → linkstatechange, ${path}, poll ${poll} ms, ${which} ms`,
+  relink: (path) => `relink() after the peer restarted, ${path}, median ms`,
+  checked: (path) => `KiB pulled and checked after each relink, ${path}`,
+};
+const kib = (v) => `${sig(v)} KiB`;
+
+function linkHealthTable(f) {
+  const paths = ['same-host', 'TCP'];
+  const cells = (figure) => paths.map((path) => figure(path)).join(' | ');
+  const rows = [
+    ['kill -9 → process reaped (median)', cells((p) => ms(f.value(LH.reaped(p))))],
+    ...[100, 20].map((poll) => [
+      `kill -9 → \`linkstatechange\`, poll ${poll} ms (median / max)`,
+      cells((p) => `${ms(f.value(LH.event(p, poll, 'median')))} / ${ms(f.value(LH.event(p, poll, 'max')))}`),
+    ]),
+    ['`relink()` after the peer restarted (median)', cells((p) => ms(f.value(LH.relink(p))))],
+    ['then one pull of every block, checked byte for byte', cells((p) => kib(f.value(LH.checked(p))))],
+  ];
+  return ['| | same-host path | TCP |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** Each committed report, the docs that quote it (in these, every measured figure must come from it), and what they can quote. */
+export const quotations = [
+  {
+    report: 'docs/bench/quick.json',
+    docs: ['docs/performance.md', 'docs/architecture.md'],
+    blocks: { run: runParagraph, 'key-figures': (report, path) => keyFigures(lookups(report, path)), all: wholeTable },
+    figures,
+    check: checkReport,
+  },
+  {
+    report: 'docs/bench/link-health.json',
+    docs: ['docs/design/link-health.md'],
+    blocks: { run: runParagraph, 'link-health': (report, path) => linkHealthTable(lookups(report, path)) },
+    figures: {
+      'fake-event': (f) => ms(f.value('fake vanish → linkstatechange, poll 100 ms, median ms')),
+      'fake-relink': (f) => ms(f.value('fake relink() after the peer restarted, median ms')),
+      'fake-checked': (f) => kib(f.value('fake KiB pulled and checked after each relink')),
+    },
+    check: () => {},
+  },
+];
 
 /**
  * The report must describe one undisturbed run: each FFI figure is compared with a C++ direct pull
  * measured moments earlier, and a neighbour that stalls one of the two makes "µs added" meaningless.
  */
-function checkReport(report) {
-  const f = lookups(report);
+function checkReport(report, path) {
+  const f = lookups(report, path);
   const problems = [];
   for (const [what, name] of Object.entries(ADDED)) if (!(f.value(name) > 0)) problems.push(`${what} adds ${f.value(name)} µs over C++ direct`);
   const directHere = f.value(DIRECT_X1) / 1000;
@@ -182,16 +226,16 @@ function checkReport(report) {
   if (problems.length > 0) throw new Error(`the report's FFI figures were disturbed (${problems.join('; ')}); run the bench again on a quieter machine`);
 }
 
-/** `text` with every marked place rewritten from `report`. */
-export function render(text, report, file) {
-  const f = lookups(report);
+/** `text` (the doc `file`) with every marked place rewritten from `report`, quoted as `quotation` says. */
+export function render(text, report, file, quotation = quotations[0]) {
+  const f = lookups(report, quotation.report);
   let out = text.replace(/(<!-- bench:([\w-]+) -->\n)([\s\S]*?)(<!-- \/bench:\2 -->)/g, (_, open, name, _old, close) => {
-    if (!(name in blocks)) throw new Error(`${file}: unknown block <!-- bench:${name} -->`);
-    return `${open}${blocks[name](report)}\n${close}`;
+    if (!(name in quotation.blocks)) throw new Error(`${file}: unknown block <!-- bench:${name} -->`);
+    return `${open}${quotation.blocks[name](report, quotation.report, file)}\n${close}`;
   });
   out = out.replace(/(<!-- fig:([\w-]+) -->)([\s\S]*?)(<!-- \/fig -->)/g, (_, open, key, _old, close) => {
-    if (!(key in figures)) throw new Error(`${file}: unknown figure <!-- fig:${key} -->`);
-    return `${open}${figures[key](f)}${close}`;
+    if (!(key in quotation.figures)) throw new Error(`${file}: unknown figure <!-- fig:${key} -->`);
+    return `${open}${quotation.figures[key](f)}${close}`;
   });
   return out;
 }
@@ -209,13 +253,15 @@ export function handWrittenFigures(text) {
   return [...stripped.matchAll(figure)].map((m) => m[0]);
 }
 
-/** Every quoting doc rendered from the committed report: { file, current, expected, handWritten }. */
+/** Every quoting doc rendered from its committed report: { file, report, current, expected, handWritten }. */
 export function quotedDocs() {
-  const report = JSON.parse(readFileSync(reportPath, 'utf8'));
-  checkReport(report);
-  return quotingDocs.map((file) => {
-    const current = readFileSync(join(repoRoot, file), 'utf8');
-    return { file, current, expected: render(current, report, file), handWritten: handWrittenFigures(current) };
+  return quotations.flatMap((quotation) => {
+    const report = JSON.parse(readFileSync(join(repoRoot, quotation.report), 'utf8'));
+    quotation.check(report, quotation.report);
+    return quotation.docs.map((file) => {
+      const current = readFileSync(join(repoRoot, file), 'utf8');
+      return { file, report: quotation.report, current, expected: render(current, report, file, quotation), handWritten: handWrittenFigures(current) };
+    });
   });
 }
 
@@ -229,11 +275,11 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     }
     if (doc.current === doc.expected) continue;
     if (check) {
-      console.error(`${doc.file}: its figures differ from ${relative(repoRoot, reportPath)}; run node scripts/docs-figures.mjs`);
+      console.error(`${doc.file}: its figures differ from ${doc.report}; run node scripts/docs-figures.mjs`);
       failed = true;
     } else {
       writeFileSync(join(repoRoot, doc.file), doc.expected);
-      console.log(`${doc.file}: figures written from ${relative(repoRoot, reportPath)}`);
+      console.log(`${doc.file}: figures written from ${doc.report}`);
     }
   }
   process.exit(failed ? 1 : 0);

@@ -30,6 +30,7 @@ const steps = [
   { name: 'build: every package', run: [...pnpm, 'exec', 'turbo', 'run', 'build', '--output-logs=errors-only'] },
   { name: 'native: C++ unit, multi-process and fault tests (+ASan/UBSan)', when: 'packages/sys/native/CMakeLists.txt', run: ['node', 'packages/sys/scripts/native-test.mjs'] },
   { name: 'native arm64: cross-built for linux-arm64, the C++ tests under qemu-user', when: 'packages/sys/native/cmake/aarch64-linux-gnu.cmake', run: ['node', 'packages/sys/scripts/native-test.mjs', '--only', 'arm64'] },
+  { name: 'cross-host tier: the host backend between network namespaces (rate, delay, loss, cable pull, stalled peer)', when: 'packages/sys/scripts/hosts-test.mjs', run: ['node', 'packages/sys/scripts/hosts-test.mjs'] },
   { name: 'packages: vitest suites', run: [...pnpm, 'exec', 'turbo', 'run', 'test', '--concurrency=1', '--output-logs=new-only'] },
   { name: 'pack: every package into packs/ (pnpm pack:all)', run: ['node', 'scripts/pack-all.mjs'] },
   { name: 'outside project: npm install of the tarballs, the getting-started program, the installed codegen', run: ['node', 'scripts/test-outside-project.mjs', '--packs', 'packs'] },

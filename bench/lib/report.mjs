@@ -98,7 +98,7 @@ export function formatTable(sections) {
  * What a report says about its run: the command, when, the machine (CPUs, memory, OS, kernel,
  * Node.js) and the 1-minute load average at its start and end, since these machines are shared.
  */
-export function describeRun({ quick, loadAverage, seconds }) {
+export function describeRun({ quick, only, loadAverage, seconds }) {
   let os = `${platform()} ${release()}`;
   try {
     os = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
@@ -106,7 +106,7 @@ export function describeRun({ quick, loadAverage, seconds }) {
     // Not Linux, or no os-release: the platform name stands in.
   }
   return {
-    command: `pnpm bench${quick ? ' --quick' : ''}`,
+    command: `pnpm bench${quick ? ' --quick' : ''}${only === undefined ? '' : ` --only ${only}`}`,
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown',

@@ -4,6 +4,7 @@ import { bytesPerBlock, type DemoOptions } from './demo-options.js';
 import { allBlocks, readBlocks, writePattern, zeroFront } from './kv-io.js';
 import { DECODER_WRITER, PROMPT_WRITER, expectBlock } from './kv-pattern.js';
 import { DECODER_CLUSTER, registerKvCache } from './kv-layout.js';
+import { runLayerwisePush, type LayerwisePushStats } from './layerwise-push.js';
 import { PhaseRecorder, type PhaseStats } from './phase-stats.js';
 import type { Progress } from './progress.js';
 import { formatBytes, formatMs } from './units.js';
@@ -16,6 +17,8 @@ export interface PromptPeer {
   readonly cacheIds: ReadonlyMap<Placement, bigint>;
   /** Has the prompt side read back and check every byte of its cache of `placement`; resolves to the bytes checked. */
   verifyCache(placement: Placement, pushed: boolean): Promise<number>;
+  /** Has the prompt side zero the blocks of its cache of `placement` that decode pushes into. */
+  clearPushTargets(placement: Placement): Promise<void>;
 }
 
 /** What a run measured and checked. */
@@ -28,6 +31,8 @@ export interface DemoReport {
   readonly unlinkMs: number;
   /** Every phase of every placement, in the order they ran. */
   readonly phases: readonly PhaseStats[];
+  /** The layer-wise push phase (device placement only: V2 pushes only from device caches). */
+  readonly layerwisePush: LayerwisePushStats | undefined;
   /** Bytes checked on both sides, over the whole run. */
   readonly verifiedBytes: number;
 }
@@ -74,7 +79,7 @@ async function runPlacement(
   prompt: PromptPeer,
   plan: BlockPlan,
   progress: Progress,
-): Promise<{ phases: PhaseStats[]; checked: number }> {
+): Promise<{ phases: PhaseStats[]; checked: number; layerwise?: LayerwisePushStats }> {
   const placement = cache.placement;
   const from = { clusterId: prompt.clusterId, cacheId: prompt.cacheIds.get(placement) as bigint };
   const n = plan.decoderBlocks.length;
@@ -107,6 +112,7 @@ async function runPlacement(
   progress.step(`prompt: ${placement} cache unchanged by the pulls (${formatBytes(intact)} read back and verified)`);
   const phases = [whole, perLayer];
   let checked = intact;
+  let layerwise: LayerwisePushStats | undefined;
   if (placement === 'device') {
     const push = new PhaseRecorder('pushBlocks', placement);
     for (let i = 0; i < o.iterations; i += 1) {
@@ -116,11 +122,19 @@ async function runPlacement(
     push.verified(await prompt.verifyCache(placement, true));
     progress.step(`${push.label}: ${push.calls} × ${plan.pushSource.length} blocks into free prompt blocks [${plan.pushTarget.join(', ')}], prompt cache verified`);
     phases.push(push);
+    layerwise = await runLayerwisePush(engine, cache, from, plan, o.layerComputeMs, o.iterations, {
+      clearPushTargets: () => prompt.clearPushTargets(placement),
+      verifyPushed: () => prompt.verifyCache(placement, true),
+    });
+    checked += layerwise.verifiedBytes;
+    progress.step(
+      `layer-wise push: ${layerwise.layers} layers × ${o.layerComputeMs} ms simulated compute, sequential ${formatMs(layerwise.sequentialMs)} vs pushLayers ${formatMs(layerwise.pipelinedMs)} per request; prompt cache verified after each`,
+    );
   }
   const decoderChecked = expectDecoderCache(cache, plan);
   progress.step(`decode: whole ${placement} cache read back and verified (${formatBytes(decoderChecked)})`);
   checked += decoderChecked;
-  return { phases: phases.map((p) => p.stats()), checked };
+  return { phases: phases.map((p) => p.stats()), checked, ...(layerwise === undefined ? {} : { layerwise }) };
 }
 
 /**
@@ -149,10 +163,12 @@ export async function runDecoder(o: DemoOptions, prompt: PromptPeer, progress: P
 
     const phases: PhaseStats[] = [];
     let verifiedBytes = 0;
+    let layerwisePush: LayerwisePushStats | undefined;
     for (const cache of caches) {
       const run = await runPlacement(o, engine, cache, prompt, plan, progress);
       phases.push(...run.phases);
       verifiedBytes += run.checked;
+      layerwisePush ??= run.layerwise;
     }
 
     const unlinkStarted = performance.now();
@@ -173,6 +189,7 @@ export async function runDecoder(o: DemoOptions, prompt: PromptPeer, progress: P
       linkMs,
       unlinkMs,
       phases,
+      layerwisePush,
       verifiedBytes: phases.reduce((sum, p) => sum + p.verifiedBytes, verifiedBytes),
     };
   } finally {

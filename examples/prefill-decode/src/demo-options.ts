@@ -37,6 +37,8 @@ export interface DemoOptions {
   readonly port: number;
   /** Native deadline of every pull and push (`syncTimeoutMs`). */
   readonly timeoutMs: number;
+  /** Simulated compute time of one layer in the layer-wise push phase, in ms. */
+  readonly layerComputeMs: number;
   readonly help: boolean;
 }
 
@@ -72,6 +74,7 @@ const INT_FLAGS: readonly IntFlag[] = [
   { key: 'iterations', flag: 'iterations', fallback: 10, min: 1, max: 10_000, what: 'repetitions of each transfer phase' },
   { key: 'port', flag: 'port', fallback: 0, min: 0, max: 65535, what: 'prompt listen port on 127.0.0.1 (0: pick a free one)' },
   { key: 'timeoutMs', flag: 'timeout-ms', fallback: 10_000, min: 1, max: 0x7fffffff, what: 'native deadline of each pull/push in ms' },
+  { key: 'layerComputeMs', flag: 'layer-compute-ms', fallback: 1, min: 0, max: 10_000, what: 'simulated compute time per layer in the layer-wise push phase, ms' },
 ];
 
 /** Bytes of one block of one tensor. */

@@ -30,6 +30,9 @@ async function runDemo(o: DemoOptions): Promise<void> {
         const answer = await child.request({ command: 'verify', placement, pushed }, 'verified', VERIFY_WITHIN_MS);
         return (answer as VerifiedEvent).bytes;
       },
+      async clearPushTargets(placement) {
+        await child.request({ command: 'clear', placement }, 'cleared', VERIFY_WITHIN_MS);
+      },
     };
     const report = await runDecoder(o, peer, progress);
     await child.request({ command: 'finish' }, 'closed', VERIFY_WITHIN_MS);

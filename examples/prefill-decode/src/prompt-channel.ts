@@ -23,6 +23,11 @@ export interface VerifiedEvent {
   readonly bytes: number;
 }
 
+/** The blocks decode pushes into were zeroed. */
+export interface ClearedEvent {
+  readonly event: 'cleared';
+}
+
 export interface ClosedEvent {
   readonly event: 'closed';
 }
@@ -33,7 +38,7 @@ export interface FailedEvent {
   readonly message: string;
 }
 
-export type PromptEvent = ReadyEvent | VerifiedEvent | ClosedEvent | FailedEvent;
+export type PromptEvent = ReadyEvent | VerifiedEvent | ClearedEvent | ClosedEvent | FailedEvent;
 
 /** Check every byte of the prompt cache of `placement` (`pushed`: decode has pushed its blocks back). */
 export interface VerifyCommand {
@@ -42,14 +47,20 @@ export interface VerifyCommand {
   readonly pushed: boolean;
 }
 
+/** Zero the blocks of the prompt cache of `placement` that decode pushes into, so the next verify proves the next push wrote them. */
+export interface ClearCommand {
+  readonly command: 'clear';
+  readonly placement: Placement;
+}
+
 /** Unregister, finalize and exit. */
 export interface FinishCommand {
   readonly command: 'finish';
 }
 
-export type PromptCommand = VerifyCommand | FinishCommand;
+export type PromptCommand = VerifyCommand | ClearCommand | FinishCommand;
 
-const EVENTS = new Set(['ready', 'verified', 'closed', 'failed']);
+const EVENTS = new Set(['ready', 'verified', 'cleared', 'closed', 'failed']);
 
 /** Parses one stdout line of the prompt process; undefined for lines that are not events. */
 export function parseEvent(line: string): PromptEvent | undefined {
@@ -66,6 +77,7 @@ export function parseEvent(line: string): PromptEvent | undefined {
 export function parseCommand(line: string): PromptCommand {
   const value = JSON.parse(line) as { command?: unknown; placement?: unknown; pushed?: unknown };
   if (value.command === 'finish') return { command: 'finish' };
+  if (value.command === 'clear' && (value.placement === 'device' || value.placement === 'host')) return { command: 'clear', placement: value.placement };
   if (value.command === 'verify' && typeof value.pushed === 'boolean' && (value.placement === 'device' || value.placement === 'host')) {
     return { command: 'verify', placement: value.placement, pushed: value.pushed };
   }

@@ -55,7 +55,10 @@ export async function runPromptProcess(o: DemoOptions): Promise<number> {
   for await (const line of lines) {
     if (line.trim() === '') continue;
     const command = parseCommand(line);
-    if (command.command === 'verify') {
+    if (command.command === 'clear') {
+      side.clearPushTargets(command.placement);
+      send({ event: 'cleared' });
+    } else if (command.command === 'verify') {
       try {
         send({ event: 'verified', bytes: side.verifyCache(command.placement, command.pushed) });
       } catch (error) {

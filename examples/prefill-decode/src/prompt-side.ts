@@ -66,6 +66,13 @@ export class PromptSide {
     });
   }
 
+  /** Zeroes the blocks decode pushes into, in every tensor of the cache of `placement`. */
+  clearPushTargets(placement: Placement): void {
+    const cache = this.cache(placement);
+    const zeros = new Uint8Array(cache.bytesPerBlock);
+    for (let t = 0; t < cache.numTensors; t += 1) for (const b of this.plan.pushTarget) cache.writeBlock(t, b, zeros);
+  }
+
   /** Unregisters the caches (which frees their device memory) and finalizes the engine. */
   close(): void {
     for (const cache of this.caches.values()) cache.unregister();

@@ -27,6 +27,11 @@ describe('pnpm demo (two processes, host backend)', () => {
     expect(r.stdout).toMatch(/^pullBlocks, per layer: device \d+\.\d\d GB\/s vs host /m);
     expect(r.stdout).toMatch(/placements: device \(ACL device memory, read back with aclrtMemcpy\), host \(JS memory\)/);
     expect(r.stdout).toMatch(/backend: host/);
+    // The push phase again, layer by layer with 1 ms of simulated compute per layer: the loop and pushLayers.
+    expect(r.stdout).toMatch(/^layer-wise push \(device\), 2 layers × 256 KiB, 1 ms simulated compute per layer, median of 3 requests:$/m);
+    expect(r.stdout).toMatch(/^ {2}sequential loop \(compute a layer, then push it\): \S+ (?:µs|ms|s) per request$/m);
+    expect(r.stdout).toMatch(/^ {2}pushLayers \(each layer pushed as it is computed, ≤ 2 in flight\): \S+ (?:µs|ms|s) per request \(compute alone: \S+ (?:µs|ms|s)\)$/m);
+    expect(r.stdout).toMatch(/^ {2}overlap: -?\d+% less wall time \(\d+\.\d\d× faster\); pushed blocks zeroed before and verified on the prompt side after every request \([\d.]+ [KMGT]iB checked\)$/m);
     expect(r.stdout).toMatch(/^link \S+ (?:µs|ms|s), unlink/m);
     expect(r.stdout).toMatch(/✓ verified .* on both sides: every byte matched/);
     expect(r.stderr).toMatch(/prompt: process \d+ listens on 127\.0\.0\.1:\d+, device cache \d+, host cache \d+ registered/);

@@ -22,6 +22,7 @@ function peerOf(side: PromptSide): PromptPeer {
     clusterId: side.engine.clusterId,
     cacheIds: new Map([...side.caches].map(([placement, cache]) => [placement, cache.id])),
     verifyCache: async (placement, pushed) => side.verifyCache(placement, pushed),
+    clearPushTargets: async (placement) => side.clearPushTargets(placement),
   };
 }
 
@@ -54,7 +55,12 @@ describe('prefill→decode hand-over over the fake', () => {
     const pulls = snapshot.transfers.filter((t) => t.kind === 'PullKvBlocks');
     expect(pulls).toHaveLength(2 * (2 + 6));
     expect(pulls.map((t) => t.tensors)).toEqual([6, 6, 2, 2, 2, 2, 2, 2, 6, 6, 2, 2, 2, 2, 2, 2]);
-    expect(snapshot.transfers.filter((t) => t.kind === 'PushKvBlocks').map((t) => t.dstBlocks.map(Number))).toEqual([side.plan.pushTarget, side.plan.pushTarget]);
+    const pushes = snapshot.transfers.filter((t) => t.kind === 'PushKvBlocks');
+    // 2 pushes of every layer, then per request 3 layer pushes of the sequential loop and 3 of pushLayers.
+    expect(pushes.map((t) => t.tensors)).toEqual([6, 6, ...Array(12).fill(2)]);
+    expect(pushes.every((t) => t.dstBlocks.map(Number).join() === side.plan.pushTarget.join() && t.status === 0)).toBe(true);
+    expect(report.layerwisePush).toMatchObject({ layers: 3, computeMs: 1, maxInFlight: 2, requests: 2, bytesPerRequest: 6 * 3 * block, verifiedBytes: 4 * side.cacheBytes });
+    expect(report.layerwisePush!.pipelinedMs).toBeGreaterThan(0);
     expect(snapshot.links).toHaveLength(0);
     side.close();
     expect(side.engine.closed).toBe(true);
@@ -84,6 +90,24 @@ describe('prefill→decode hand-over over the fake', () => {
     await expect(run).rejects.toThrow(KvMismatchError);
     await expect(run).rejects.toThrow(new RegExp(`device decode block 4 \\(pulled from prompt block ${victim}\\): tensor 5.*byte offset 100`));
     expect(net.inspect().links).toHaveLength(0);
+    side.engine.close({ force: true });
+  });
+
+  it('fails when a layer-wise push left a pushed block unwritten (the targets are zeroed before each request)', async () => {
+    const net = new FakeNetwork();
+    const side = PromptSide.open(options, LISTEN, net.bindings);
+    const peer = peerOf(side);
+    let verifies = 0;
+    const lost: PromptPeer = {
+      ...peer,
+      verifyCache: async (placement, pushed) => {
+        verifies += 1;
+        // The 3rd verify follows the first sequential layer-wise request: wipe what it pushed.
+        if (verifies === 3) side.clearPushTargets(placement);
+        return side.verifyCache(placement, pushed);
+      },
+    };
+    await expect(runDecoder(options, lost, quietProgress().progress, net.bindings)).rejects.toThrow(/pushed by decode/);
     side.engine.close({ force: true });
   });
 

@@ -1,5 +1,5 @@
 import { makeClusterInfo, makeIpInfo, type ClusterInfo, type IpInfo } from '@dd/sys';
-import { DataDistArgumentError, type ClusterFailure, type OperationName } from './errors.js';
+import { DataDistArgumentError, type ClusterFailure, type DataDistError, type OperationName } from './errors.js';
 import { describe, requireObject, toIPv4, toPort, toU64 } from './validate.js';
 
 /** An IPv4 address and port of a cluster. */
@@ -27,12 +27,125 @@ export interface ClusterPeer {
   readonly local?: PeerAddress;
 }
 
-/** A link this engine made, as listed by `engine.links`. */
-export interface ClusterLink {
-  readonly clusterId: bigint;
-  readonly remote: PeerAddress;
-  readonly local: PeerAddress | undefined;
+/** Why a link stopped working, as far as this engine can tell. */
+export interface LinkBreakCause {
+  /**
+   * What found it: `'backend'` when the backend reported the peer gone without a transfer (the
+   * host backend's hang-up and heartbeat watch, the fake's `vanish`); `'transfer'` when a transfer
+   * over the link failed with a link-level status (`LLM_TIMEOUT`, `LLM_WAIT_PROC_TIMEOUT`,
+   * `LLM_LINK_FAILED`).
+   */
+  readonly source: 'backend' | 'transfer';
+  /**
+   * True when the backend confirmed that the peer is gone. False on a backend that cannot tell
+   * (CANN: only transfer results), where a timeout may also be a slow transfer; such a link goes
+   * back to `'up'` when a later transfer over it succeeds.
+   */
+  readonly confirmed: boolean;
+  /** The backend's reason (its link-state text, or the failed transfer's native detail). */
+  readonly message: string;
+  /** The failed transfer's error, when a transfer found it. */
+  readonly error?: DataDistError;
+  /** When it was found (`Date.now()`). */
+  readonly at: number;
 }
+
+/** Why a link this engine made is no longer held. */
+export type LinkCloseReason =
+  /** `unlink()` / `unlinkClusters()` took it down. */
+  | 'unlinked'
+  /** `relink()` replaced it (force-unlinked it and linked again). */
+  | 'relinked'
+  /** The backend no longer holds it: the peer unlinked it (a plain unlink drops both sides, A20). */
+  | 'dropped'
+  /** The engine was closed. */
+  | 'engine-closed';
+
+/** The link works as far as anything tells. */
+export interface LinkUpState {
+  readonly status: 'up';
+}
+/** The link is still held, but its peer is gone or stopped answering; `relink()` it. */
+export interface LinkBrokenState {
+  readonly status: 'broken';
+  readonly cause: LinkBreakCause;
+}
+/** The link is no longer held; it never comes back (a relink makes a new ClusterLink). */
+export interface LinkClosedState {
+  readonly status: 'closed';
+  readonly reason: LinkCloseReason;
+  /** Why it had broken, when it was broken before it closed. */
+  readonly cause?: LinkBreakCause;
+}
+/** What is known of a link this engine made: `up`, `broken` (with the cause) or `closed`. */
+export type LinkState = LinkUpState | LinkBrokenState | LinkClosedState;
+/** A state that is not `up`. */
+export type LinkDownState = LinkBrokenState | LinkClosedState;
+
+const UP: LinkUpState = Object.freeze({ status: 'up' });
+
+interface LinkLife {
+  state: LinkState;
+  readonly down: Promise<LinkDownState>;
+  resolveDown(state: LinkDownState): void;
+}
+const lives = new WeakMap<ClusterLink, LinkLife>();
+
+function lifeOf(link: ClusterLink): LinkLife {
+  const life = lives.get(link);
+  if (life === undefined) throw new TypeError('not a ClusterLink made by an engine');
+  return life;
+}
+
+/**
+ * A link this engine made, as listed by `engine.links` and returned by `link()`. Its `state` is
+ * live; `down` resolves when it first stops being `up`; the engine's `linkstatechange` event
+ * reports every change. A relink makes a new ClusterLink and closes this one.
+ */
+export class ClusterLink {
+  /** The peer's own cluster id: the name transfers use (A1). */
+  readonly clusterId: bigint;
+  /** The address the peer listens on. */
+  readonly remote: PeerAddress;
+  /** This side's address for the link, when one was given or defaulted. */
+  readonly local: PeerAddress | undefined;
+
+  /** @internal Made by the engine (and by argument checks, for peers named in a call). */
+  constructor(clusterId: bigint, remote: PeerAddress, local: PeerAddress | undefined) {
+    this.clusterId = clusterId;
+    this.remote = remote;
+    this.local = local;
+    let resolveDown!: (state: LinkDownState) => void;
+    const down = new Promise<LinkDownState>((resolve) => {
+      resolveDown = resolve;
+    });
+    lives.set(this, { state: UP, down, resolveDown });
+    Object.freeze(this);
+  }
+
+  /** What is known of the link now: `up`, `broken` (with the cause) or `closed`. */
+  get state(): LinkState {
+    return lifeOf(this).state;
+  }
+
+  /** Resolves with the first state that is not `up` (broken or closed); never rejects. */
+  get down(): Promise<LinkDownState> {
+    return lifeOf(this).down;
+  }
+}
+
+/** What only the engine's link-health module changes. */
+export const linkInternals = {
+  /** Sets the state; returns the previous one, or undefined when nothing changed (a closed link stays closed). */
+  setState(link: ClusterLink, state: LinkState): LinkState | undefined {
+    const life = lifeOf(link);
+    const previous = life.state;
+    if (previous.status === 'closed' || previous === state) return undefined;
+    life.state = state;
+    if (state.status !== 'up') life.resolveDown(state);
+    return previous;
+  },
+};
 
 /** Per-cluster result of `linkClusters()`: nothing is thrown for a cluster that failed. */
 export interface LinkOutcome {
@@ -93,7 +206,7 @@ export function toClusterLink(op: OperationName, argument: string, value: unknow
   if (local === undefined && localRequired) {
     throw new DataDistArgumentError(op, `${argument}.local`, 'is required: this engine neither listens nor has localCommResources');
   }
-  return Object.freeze({ clusterId, remote, local });
+  return new ClusterLink(clusterId, remote, local);
 }
 
 function ipInfo(address: PeerAddress): IpInfo {

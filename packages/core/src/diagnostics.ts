@@ -17,6 +17,8 @@ export interface OperationStartEvent {
   readonly remoteClusterId?: bigint;
   /** Bytes a transfer moves when it succeeds (undefined for other operations). */
   readonly bytes?: number;
+  /** Which attempt this is, from 1, when the call runs under a retry policy (undefined otherwise). */
+  readonly attempt?: number;
 }
 
 /** Published on {@link OPERATION_END_CHANNEL} once the backend call has finished. */

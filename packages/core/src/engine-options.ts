@@ -1,5 +1,6 @@
 import { OptionKey, type Bindings, type LlmRole } from '@dd/sys';
 import { closestName } from './closest-name.js';
+import { DEFAULT_LINK_POLL_MS } from './link-health.js';
 import { DataDistArgumentError, type OperationName } from './errors.js';
 import { toNativeRole, type Role } from './role.js';
 import { describe, requireObject, toIP, toIntInRange, toPort, toTimeoutMs, toU64 } from './validate.js';
@@ -9,6 +10,12 @@ export interface ListenAddress {
   readonly ip: string;
   /** TCP port in [1, 65535]. */
   readonly port: number;
+}
+
+/** The shared secret of {@link EngineOptions.auth}. */
+export interface AuthOptions {
+  /** 16 to 4096 bytes of UTF-8 without NUL, the same on every engine; never echoed in errors. */
+  readonly secret: string;
 }
 
 /** Everything {@link LlmDataDist.create} needs, in one object. */
@@ -34,8 +41,23 @@ export interface EngineOptions {
    * default 4096). V2 has no such cap; dd bounds it so no peer can exhaust an engine (docs/compat.md D12).
    */
   readonly maxLinks?: number | undefined;
+  /**
+   * Peer authentication (`dd.AuthSecret`, host backend and fake; docs/security.md). Every engine
+   * that links to or accepts links from this one must hold the same secret: both sides prove it in
+   * the handshake before anything about memory is sent, and a peer that cannot gets
+   * `LLM_LINK_FAILED`. It does not encrypt the data path. Without it, any process that reaches the
+   * listen port can link, as in V2; an engine listening beyond loopback without it warns once.
+   */
+  readonly auth?: AuthOptions | undefined;
   /** Local communication resources (`llm.LocalCommRes`): the JSON rank table, as text or an object. */
   readonly localCommResources?: string | Readonly<Record<string, unknown>>;
+  /**
+   * How often, in ms, the engine asks its backend about the links it made, while it holds any
+   * (an integer in [10, 60000], default 100). A backend that watches its links (the host backend,
+   * the fake) then reports a dead peer without a transfer (`linkstatechange`); each ask is one
+   * native call that never waits on the network. CANN's engine cannot tell, and is not asked again.
+   */
+  readonly linkPollIntervalMs?: number | undefined;
   /** Further raw options passed through unchanged (e.g. `'llm.MemPoolConfig'`); must not repeat a key set above. */
   readonly extraOptions?: Readonly<Record<string, string>>;
   /** The backend to run on, e.g. `new FakeNetwork().bindings`; default: the native library via `loadNativeBindings()`. */
@@ -51,9 +73,12 @@ export interface ResolvedEngineOptions {
   readonly nativeRole: LlmRole;
   readonly listen: ListenAddress | undefined;
   readonly hasLocalCommResources: boolean;
+  /** Whether the engine holds a shared secret (`auth` or `dd.AuthSecret` in `extraOptions`). */
+  readonly authenticated: boolean;
   /** `llm.DeviceId`: the device the engine runs on and allocates device memory on. */
   readonly deviceId: number;
   readonly nativeOptions: Readonly<Record<string, string>>;
+  readonly linkPollIntervalMs: number;
 }
 
 const OP: OperationName = 'create';
@@ -66,13 +91,30 @@ const OPTION_NAMES: readonly (keyof EngineOptions)[] = [
   'listen',
   'syncTimeoutMs',
   'maxLinks',
+  'auth',
   'localCommResources',
+  'linkPollIntervalMs',
   'extraOptions',
   'bindings',
   'nativeLibrary',
 ];
 
 const MAX_LINKS_KEY = 'dd.MaxLinks';
+const AUTH_SECRET_KEY = 'dd.AuthSecret';
+
+/** `auth.secret` as `dd.AuthSecret` takes it; the secret itself never appears in the error. */
+function toAuthSecret(value: unknown): string {
+  const auth = requireObject(OP, 'options.auth', value);
+  for (const key of Object.keys(auth)) {
+    if (key !== 'secret') throw new DataDistArgumentError(OP, `options.auth.${key}`, 'is not an auth option; the only one is `secret`');
+  }
+  const secret = auth.secret;
+  if (typeof secret !== 'string') throw new DataDistArgumentError(OP, 'options.auth.secret', `must be a string, got ${secret === null ? 'null' : typeof secret}`);
+  if (secret.includes('\0')) throw new DataDistArgumentError(OP, 'options.auth.secret', 'must not contain a NUL character');
+  const bytes = Buffer.byteLength(secret, 'utf8');
+  if (bytes < 16 || bytes > 4096) throw new DataDistArgumentError(OP, 'options.auth.secret', `must be 16 to 4096 bytes of UTF-8 (it is ${bytes})`);
+  return secret;
+}
 
 /** `localCommResources` given as an object, as JSON text; a value JSON cannot hold is an argument error. */
 function toJson(value: object): string {
@@ -93,10 +135,11 @@ function rejectUnknownKeys(options: Record<string, unknown>): void {
   }
 }
 
-/** A raw option key or value as the native map takes it: a string without NUL (C strings end there). */
-function toOptionText(argument: string, value: unknown, what: 'key' | 'value'): string {
-  if (typeof value !== 'string') throw new DataDistArgumentError(OP, argument, 'must be a string', describe(value));
-  if (value.includes('\0')) throw new DataDistArgumentError(OP, argument, `must not contain a NUL character (the native ${what} would end there)`, describe(value));
+/** A raw option key or value as the native map takes it: a string without NUL (C strings end there). A secret is never echoed. */
+function toOptionText(argument: string, value: unknown, what: 'key' | 'value' | 'secret'): string {
+  const shown = what === 'secret' ? undefined : describe(value);
+  if (typeof value !== 'string') throw new DataDistArgumentError(OP, argument, 'must be a string', shown);
+  if (value.includes('\0')) throw new DataDistArgumentError(OP, argument, `must not contain a NUL character (the native ${what === 'key' ? 'key' : 'value'} would end there)`, shown);
   if (what === 'key' && value.length === 0) throw new DataDistArgumentError(OP, argument, 'must not be empty');
   return value;
 }
@@ -133,6 +176,7 @@ export function resolveEngineOptions(value: unknown): ResolvedEngineOptions {
   if (options.maxLinks !== undefined) {
     native[MAX_LINKS_KEY] = String(toIntInRange(OP, 'options.maxLinks', options.maxLinks, 1, 1_048_576));
   }
+  if (options.auth !== undefined) native[AUTH_SECRET_KEY] = toAuthSecret(options.auth);
   const comm = options.localCommResources;
   if (comm !== undefined) {
     if (typeof comm === 'string' && comm.length > 0) native[OptionKey.OPTION_LOCAL_COMM_RES] = toOptionText('options.localCommResources', comm, 'value');
@@ -144,12 +188,14 @@ export function resolveEngineOptions(value: unknown): ResolvedEngineOptions {
     for (const [key, raw] of Object.entries(extra)) {
       const argument = `options.extraOptions[${JSON.stringify(key)}]`;
       toOptionText(`${argument} (its key)`, key, 'key');
-      const text = toOptionText(argument, raw, 'value');
+      const text = toOptionText(argument, raw, key === AUTH_SECRET_KEY ? 'secret' : 'value');
       if (Object.hasOwn(native, key)) {
-        throw new DataDistArgumentError(OP, argument, 'repeats an option set by a typed field (deviceId, listen, syncTimeoutMs, maxLinks, localCommResources); set it there');
+        throw new DataDistArgumentError(OP, argument, 'repeats an option set by a typed field (deviceId, listen, syncTimeoutMs, maxLinks, auth, localCommResources); set it there');
       }
       native[key] = text;
     }
   }
-  return { clusterId, role, nativeRole, listen, deviceId, hasLocalCommResources: comm !== undefined, nativeOptions: native };
+  const authenticated = Object.hasOwn(native, AUTH_SECRET_KEY);
+  const linkPollIntervalMs = options.linkPollIntervalMs === undefined ? DEFAULT_LINK_POLL_MS : toIntInRange(OP, 'options.linkPollIntervalMs', options.linkPollIntervalMs, 10, 60_000);
+  return { clusterId, role, nativeRole, listen, deviceId, hasLocalCommResources: comm !== undefined, authenticated, nativeOptions: native, linkPollIntervalMs };
 }

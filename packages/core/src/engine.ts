@@ -8,13 +8,17 @@ import {
   toClusterInfo,
   toClusterLink,
   toClusterList,
-  type ClusterLink,
+  ClusterLink,
   type ClusterPeer,
   type LinkOutcome,
   type UnlinkOutcome,
   type UnlinkTarget,
 } from './cluster-link.js';
 import { beginOperation, endOperation } from './diagnostics.js';
+import { planLayers, runLayers, type LayerTransferReport, type PullLayersOptions, type PushLayersOptions } from './layer-transfer.js';
+import { LINK_STATE_CHANGE_EVENT, LinkHealthMonitor, type LinkStateChangeEvent } from './link-health.js';
+import { noteListener } from './listener-exposure.js';
+import { toRetryPolicy, withRetry, type ResolvedRetryPolicy, type RetryPolicy } from './retry-policy.js';
 import { formatListenAddress, resolveEngineOptions, toListenAddress, type EngineOptions, type ListenAddress } from './engine-options.js';
 import {
   AggregateLinkError,
@@ -53,6 +57,11 @@ export interface LinkOptions {
   readonly timeoutMs?: number;
   /** Stop waiting; links that complete anyway still appear in `engine.links`. */
   readonly signal?: AbortSignal;
+  /**
+   * Link again the clusters that failed, under this policy (see {@link RetryPolicy}; a cluster
+   * is retried when `retryOn` accepts its error, by default when `retryable`); default: one attempt.
+   */
+  readonly retry?: RetryPolicy;
 }
 
 /** Options of `unlinkClusters()` / `unlink()`. */
@@ -100,18 +109,28 @@ export interface RegisterCacheOptions {
 
 const DEFAULT_LINK_TIMEOUT_MS = 1000;
 
+/** A listener of the engine's `linkstatechange` event. */
+export type LinkStateChangeListener = ((event: LinkStateChangeEvent) => void) | { handleEvent(event: LinkStateChangeEvent): void };
+type AnyListener = Parameters<EventTarget['addEventListener']>[1];
+/** The options EventTarget.addEventListener takes (`once`, `signal`…). */
+export type AddListenerOptions = Parameters<EventTarget['addEventListener']>[2];
+/** The options EventTarget.removeEventListener takes. */
+export type RemoveListenerOptions = Parameters<EventTarget['removeEventListener']>[2];
+
 /**
  * An LLM-DataDist engine: one cluster that registers KV caches, links to other clusters and pulls
  * or pushes caches over those links. Create it with {@link LlmDataDist.create}; close it with
  * `close()`, `using` or `await using`. Works unchanged over any `Bindings` (native or fake).
  */
-export class LlmDataDist {
+export class LlmDataDist extends EventTarget {
   /** This engine's cluster id. */
   readonly clusterId: bigint;
   readonly #bindings: Bindings;
   readonly #handle: LlmDataDistHandle;
   readonly #hasLocalCommResources: boolean;
   readonly #deviceId: number;
+  /** Whether this engine holds a shared secret (`auth`): decides the unauthenticated-listener warning. */
+  readonly #authenticated: boolean;
   readonly #owner: CacheOwner;
   #role: Role;
   #listen: ListenAddress | undefined;
@@ -119,6 +138,7 @@ export class LlmDataDist {
   readonly #links = new Map<bigint, ClusterLink>();
   readonly #caches = new Set<KvCache>();
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #health: LinkHealthMonitor;
 
   private constructor(
     bindings: Bindings,
@@ -128,15 +148,30 @@ export class LlmDataDist {
     listen: ListenAddress | undefined,
     hasLocalCommResources: boolean,
     deviceId: number,
+    authenticated: boolean,
+    linkPollIntervalMs: number,
   ) {
+    super();
     this.#bindings = bindings;
     this.#deviceId = deviceId;
+    this.#authenticated = authenticated;
     this.#handle = handle;
     this.clusterId = clusterId;
     this.#role = role;
     this.#listen = listen;
     this.#hasLocalCommResources = hasLocalCommResources;
     this.#owner = { bindings, unregisterCache: (cache) => this.#unregisterCache(cache) };
+    this.#health = new LinkHealthMonitor({
+      bindings,
+      handle,
+      clusterId,
+      pollIntervalMs: linkPollIntervalMs,
+      links: () => this.#links.values(),
+      forget: (link) => {
+        if (this.#links.get(link.clusterId) === link) this.#links.delete(link.clusterId);
+      },
+      dispatch: (event) => this.dispatchEvent(event),
+    });
   }
 
   /**
@@ -163,7 +198,18 @@ export class LlmDataDist {
       throw error;
     }
     endOperation(span, { status, statusName: 'LLM_SUCCESS' });
-    return new LlmDataDist(bindings, created.handle, resolved.clusterId, resolved.role, resolved.listen, resolved.hasLocalCommResources, resolved.deviceId);
+    noteListener(resolved.clusterId, resolved.listen, resolved.authenticated);
+    return new LlmDataDist(
+      bindings,
+      created.handle,
+      resolved.clusterId,
+      resolved.role,
+      resolved.listen,
+      resolved.hasLocalCommResources,
+      resolved.deviceId,
+      resolved.authenticated,
+      resolved.linkPollIntervalMs,
+    );
   }
 
   /** The device this engine runs on (`llm.DeviceId`): where `allocateCache` puts device memory. */
@@ -191,9 +237,39 @@ export class LlmDataDist {
     return this.#bindings.backend;
   }
 
-  /** The links this engine made and has not unlinked, in the order they were made. */
+  /**
+   * The links this engine made and still holds, in the order they were made; each shows its
+   * `state` (`up`, or `broken` with the cause until it is relinked or unlinked).
+   */
   get links(): readonly ClusterLink[] {
     return [...this.#links.values()];
+  }
+
+  /**
+   * Whether the backend reports link health without transfers: true on the host backend and the
+   * fake, false on CANN (transfer results only), undefined until the engine first held a link.
+   */
+  get watchesLinks(): boolean | undefined {
+    return this.#health.watching;
+  }
+
+  /**
+   * Listens for `'linkstatechange'`: a {@link LinkStateChangeEvent} each time a link this engine
+   * made changes state (`up` → `broken` when its peer is found gone, → `closed` when unlinked,
+   * relinked, dropped by the peer or the engine closes). Listeners run synchronously; an exception
+   * one throws is reported as an uncaught exception, as for any EventTarget.
+   */
+  override addEventListener(type: typeof LINK_STATE_CHANGE_EVENT, listener: LinkStateChangeListener, options?: AddListenerOptions): void;
+  override addEventListener(type: string, listener: AnyListener, options?: AddListenerOptions): void;
+  override addEventListener(type: string, listener: AnyListener, options?: AddListenerOptions): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  /** Removes a listener added with {@link addEventListener}. */
+  override removeEventListener(type: typeof LINK_STATE_CHANGE_EVENT, listener: LinkStateChangeListener, options?: RemoveListenerOptions): void;
+  override removeEventListener(type: string, listener: AnyListener, options?: RemoveListenerOptions): void;
+  override removeEventListener(type: string, listener: AnyListener, options?: RemoveListenerOptions): void {
+    super.removeEventListener(type, listener, options);
   }
 
   /** The caches registered on this engine and not yet unregistered. */
@@ -220,6 +296,7 @@ export class LlmDataDist {
     this.#runSync(op, () => this.#bindings.LlmDataDist_SetRole(this.#handle, nativeRole, nativeOptions));
     this.#role = role;
     this.#listen = listen;
+    noteListener(this.clusterId, listen, this.#authenticated);
   }
 
   /**
@@ -232,28 +309,10 @@ export class LlmDataDist {
     const op = 'link';
     this.#assertOpen(op);
     const { timeoutMs, signal } = this.#linkOptions(op, options);
-    const list = toClusterList(op, 'peers', peers);
-    const defaultLocal = this.#listen !== undefined && isIPv4(this.#listen.ip) ? { ip: this.#listen.ip, port: this.#listen.port } : undefined;
-    const localRequired = this.#listen === undefined && !this.#hasLocalCommResources;
-    const links = list.map((peer, i) => toClusterLink(op, Array.isArray(peers) ? `peers[${i}]` : 'peers', peer, defaultLocal, localRequired));
-    checkUniqueIds(op, 'peers', links.map((l) => l.clusterId));
-    const infos = links.map(toClusterInfo);
-    return this.#runAsync(
-      op,
-      {},
-      [],
-      () => this.#bindings.LlmDataDist_LinkLlmClustersAsync(this.#handle, infos, timeoutMs),
-      (r) => r.status,
-      'LinkLlmClusters',
-      (r, nativeMessage) => {
-        const { failures, succeeded } = this.#perCluster(op, r, links.map((l) => l.clusterId), nativeMessage);
-        const linked = links.filter((l) => succeeded.includes(l.clusterId));
-        for (const l of linked) this.#links.set(l.clusterId, l);
-        return { status: r.status >>> 0, linked, failures };
-      },
-      undefined,
-      signal,
-    );
+    const policy = toRetryPolicy(op, 'options.retry', (options as { retry?: unknown }).retry);
+    const links = this.#peerLinks(op, 'peers', peers);
+    if (policy === undefined) return this.#linkOnce(links, timeoutMs, signal, undefined);
+    return this.#linkRetrying(links, timeoutMs, signal, policy);
   }
 
   /**
@@ -282,22 +341,48 @@ export class LlmDataDist {
     const resolved = list.map((target, i) => this.#unlinkTarget(Array.isArray(targets) ? `targets[${i}]` : 'targets', target, force));
     const ids = resolved.map((l) => l.clusterId);
     checkUniqueIds(op, 'targets', ids);
-    const infos = resolved.map(toClusterInfo);
-    return this.#runAsync(
-      op,
-      {},
-      [],
-      () => this.#bindings.LlmDataDist_UnlinkLlmClustersAsync(this.#handle, infos, timeoutMs, force),
-      (r) => r.status,
-      'UnlinkLlmClusters',
-      (r, nativeMessage) => {
-        const { failures, succeeded } = this.#perCluster(op, r, ids, nativeMessage);
-        for (const id of succeeded) this.#links.delete(id);
-        return { status: r.status >>> 0, unlinked: succeeded, failures };
-      },
-      undefined,
-      signal,
-    );
+    return this.#unlinkResolved(resolved, timeoutMs, force, signal, 'unlinked');
+  }
+
+  /**
+   * Re-links a cluster in one call: force-unlinks this side's link (the peer's side is gone or
+   * stale, so it cannot be told; A21 (c)) and links again, which the peer accepts as a forced
+   * rebuild (A21 (b)). The old ClusterLink closes (`'relinked'`); the new one is returned and is in
+   * `engine.links`. Two callers racing are safe: while a relink of a cluster runs, another call
+   * for it gets the same result; and given the ClusterLink a caller saw break, a relink that
+   * already replaced it by a working one is the result, with nothing done again.
+   * @param target the ClusterLink that broke (from `engine.links`, an event or `link.down`), a
+   *   linked cluster id, or a ClusterPeer (for a link this engine no longer holds).
+   * @throws the link's typed error when linking again fails; the old link is gone then, so call
+   *   again (or with a `retry` policy) once the peer is back.
+   */
+  async relink(target: bigint | number | ClusterPeer, options: LinkOptions = {}): Promise<ClusterLink> {
+    const op = 'relink';
+    this.#assertOpen(op);
+    const { timeoutMs, signal } = this.#linkOptions(op, options);
+    const policy = toRetryPolicy(op, 'options.retry', (options as { retry?: unknown }).retry);
+    let peer: ClusterLink;
+    if (typeof target === 'bigint' || typeof target === 'number') {
+      const clusterId = toU64(op, 'target', target);
+      const current = this.#links.get(clusterId);
+      if (current === undefined) {
+        throw new DataDistArgumentError(op, 'target', 'must be a linked cluster id (see engine.links), or pass the ClusterLink or ClusterPeer', describe(target));
+      }
+      peer = current;
+    } else {
+      peer = target instanceof ClusterLink ? target : this.#peerLinks(op, 'target', target)[0]!;
+    }
+    const seen = target instanceof ClusterLink ? target : undefined;
+    return this.#health.relinkOnce(peer.clusterId, seen, async () => {
+      const stale = this.#links.get(peer.clusterId);
+      const unlinked = await this.#unlinkResolved([stale ?? peer], timeoutMs, true, signal, 'relinked');
+      if (unlinked.failures[0] !== undefined) throw unlinked.failures[0].error;
+      const fresh = new ClusterLink(peer.clusterId, peer.remote, peer.local);
+      const outcome = policy === undefined ? await this.#linkOnce([fresh], timeoutMs, signal, undefined) : await this.#linkRetrying([fresh], timeoutMs, signal, policy);
+      const failure = outcome.failures[0];
+      if (failure !== undefined) throw failure.error;
+      return fresh;
+    });
   }
 
   /**
@@ -445,40 +530,64 @@ export class LlmDataDist {
    */
   async pullBlocks(options: PullBlocksOptions): Promise<TransferReport> {
     this.#assertOpen('pullBlocks');
-    const plan = planPullBlocks(options, this.#owner, this.clusterId);
-    const dst = cacheInternals.nativeCache(plan.cache);
-    return this.#transfer('pullBlocks', 'PullKvBlocks', plan, () =>
-      this.#bindings.LlmDataDist_PullKvBlocksAsync(this.#handle, plan.remote, dst, plan.src, plan.dst, plan.ext),
+    return this.#transferRetrying('pullBlocks', 'PullKvBlocks', options, () => planPullBlocks(options, this.#owner, this.clusterId), (plan) =>
+      this.#bindings.LlmDataDist_PullKvBlocksAsync(this.#handle, plan.remote, cacheInternals.nativeCache(plan.cache), plan.src, plan.dst, plan.ext),
     );
   }
 
   /** Pulls one row (batch index) of a remote cache into a row of a local cache, optionally only `size` bytes of it. */
   async pullCache(options: PullCacheOptions): Promise<TransferReport> {
     this.#assertOpen('pullCache');
-    const plan = planPullCache(options, this.#owner, this.clusterId);
-    const dst = cacheInternals.nativeCache(plan.cache);
-    return this.#transfer('pullCache', 'PullKvCache', plan, () =>
-      this.#bindings.LlmDataDist_PullKvCacheAsync(this.#handle, plan.remote, dst, plan.batchIndex, plan.size, plan.ext),
+    return this.#transferRetrying('pullCache', 'PullKvCache', options, () => planPullCache(options, this.#owner, this.clusterId), (plan) =>
+      this.#bindings.LlmDataDist_PullKvCacheAsync(this.#handle, plan.remote, cacheInternals.nativeCache(plan.cache), plan.batchIndex, plan.size, plan.ext),
     );
   }
 
   /** Pushes blocks of a local `'device'` cache into a remote cache. Resolves when the remote bytes are written. */
   async pushBlocks(options: PushBlocksOptions): Promise<TransferReport> {
     this.#assertOpen('pushBlocks');
-    const plan = planPushBlocks(options, this.#owner);
-    const src = cacheInternals.nativeCache(plan.cache);
-    return this.#transfer('pushBlocks', 'PushKvBlocks', plan, () =>
-      this.#bindings.LlmDataDist_PushKvBlocksAsync(this.#handle, src, plan.remote, plan.src, plan.dst, plan.ext),
+    return this.#transferRetrying('pushBlocks', 'PushKvBlocks', options, () => planPushBlocks(options, this.#owner), (plan) =>
+      this.#bindings.LlmDataDist_PushKvBlocksAsync(this.#handle, cacheInternals.nativeCache(plan.cache), plan.remote, plan.src, plan.dst, plan.ext),
     );
   }
 
   /** Pushes one row of a local `'device'` cache into a row of a remote cache. */
   async pushCache(options: PushCacheOptions): Promise<TransferReport> {
     this.#assertOpen('pushCache');
-    const plan = planPushCache(options, this.#owner);
-    const src = cacheInternals.nativeCache(plan.cache);
-    return this.#transfer('pushCache', 'PushKvCache', plan, () =>
-      this.#bindings.LlmDataDist_PushKvCacheAsync(this.#handle, src, plan.remote, plan.batchIndex, -1n, plan.ext),
+    return this.#transferRetrying('pushCache', 'PushKvCache', options, () => planPushCache(options, this.#owner), (plan) =>
+      this.#bindings.LlmDataDist_PushKvCacheAsync(this.#handle, cacheInternals.nativeCache(plan.cache), plan.remote, plan.batchIndex, -1n, plan.ext),
+    );
+  }
+
+  /**
+   * Pushes blocks of a local `'device'` cache layer by layer, each layer as soon as the caller
+   * says it is ready (`ready`: a function, one promise per layer, or an async iterable of layer
+   * indices), at most `maxInFlight` layers at once. The bytes are those of one pushBlocks over
+   * the whole range. Resolves with one result per layer.
+   * @throws LayerTransferError when a layer fails (the layers after it do not start), with every
+   *   layer's result; OperationAbortedError when `signal` aborts.
+   */
+  async pushLayers(options: PushLayersOptions): Promise<LayerTransferReport> {
+    const op = 'pushLayers';
+    this.#assertOpen(op);
+    const { from, to, srcBlocks, dstBlocks, retry, timeoutMs } = requireObject(op, 'options', options) as Partial<PushLayersOptions>;
+    const layerwise = planLayers(op, options, planPushBlocks({ from, to, srcBlocks, dstBlocks }, this.#owner).cache);
+    return runLayers(layerwise, (layers, remoteLayers, signal) =>
+      this.pushBlocks({ from: from!, to: to!, srcBlocks: srcBlocks!, dstBlocks: dstBlocks!, layers, remoteLayers, ...optional({ retry, timeoutMs, signal }) }),
+    );
+  }
+
+  /**
+   * Pulls blocks of a remote cache layer by layer, as the caller says each layer is ready; the
+   * same as {@link pushLayers} in the other direction.
+   */
+  async pullLayers(options: PullLayersOptions): Promise<LayerTransferReport> {
+    const op = 'pullLayers';
+    this.#assertOpen(op);
+    const { from, into, srcBlocks, dstBlocks, retry, timeoutMs } = requireObject(op, 'options', options) as Partial<PullLayersOptions>;
+    const layerwise = planLayers(op, options, planPullBlocks({ from, into, srcBlocks, dstBlocks }, this.#owner, this.clusterId).cache);
+    return runLayers(layerwise, (layers, remoteLayers, signal) =>
+      this.pullBlocks({ from: from!, into: into!, srcBlocks: srcBlocks!, dstBlocks: dstBlocks!, layers, remoteLayers, ...optional({ retry, timeoutMs, signal }) }),
     );
   }
 
@@ -523,7 +632,10 @@ export class LlmDataDist {
       }
     }
     this.#caches.clear();
+    const links = [...this.#links.values()];
     this.#links.clear();
+    for (const link of links) this.#health.close(link, 'engine-closed');
+    this.#health.stop();
     const error = status === StatusCode.LLM_SUCCESS ? undefined : errorFromStatus({ status, operation: op, nativeMessage });
     endOperation(span, { status, statusName: statusNameOf(status), ...(error === undefined ? {} : { error }) });
     if (error !== undefined) throw error;
@@ -567,6 +679,110 @@ export class LlmDataDist {
     }
     this.close({ force: true });
     if (first !== undefined) throw first;
+  }
+
+  /** Checked peers as the links this engine would hold, each id once. */
+  #peerLinks(op: OperationName, argument: string, peers: unknown): ClusterLink[] {
+    const list = toClusterList(op, argument, peers);
+    const defaultLocal = this.#listen !== undefined && isIPv4(this.#listen.ip) ? { ip: this.#listen.ip, port: this.#listen.port } : undefined;
+    const localRequired = this.#listen === undefined && !this.#hasLocalCommResources;
+    const links = list.map((peer, i) => toClusterLink(op, Array.isArray(peers) ? `${argument}[${i}]` : argument, peer, defaultLocal, localRequired));
+    checkUniqueIds(op, argument, links.map((l) => l.clusterId));
+    return links;
+  }
+
+  /** One LinkLlmClusters call; the links made are held and watched, a link they replace is closed. */
+  #linkOnce(links: readonly ClusterLink[], timeoutMs: number, signal: AbortSignal | undefined, attempt: number | undefined): Promise<LinkOutcome> {
+    const op = 'link';
+    const infos = links.map(toClusterInfo);
+    return this.#runAsync(
+      op,
+      attempt === undefined ? {} : { attempt },
+      [],
+      () => this.#bindings.LlmDataDist_LinkLlmClustersAsync(this.#handle, infos, timeoutMs),
+      (r) => r.status,
+      'LinkLlmClusters',
+      (r, nativeMessage) => {
+        const { failures, succeeded } = this.#perCluster(op, r, links.map((l) => l.clusterId), nativeMessage);
+        const linked = links.filter((l) => succeeded.includes(l.clusterId));
+        for (const l of linked) {
+          const replaced = this.#links.get(l.clusterId);
+          this.#links.set(l.clusterId, l);
+          // A forced rebuild under the same id (A21 (b)) replaces the link this engine held.
+          if (replaced !== undefined && replaced !== l) this.#health.close(replaced, 'relinked');
+          this.#health.track(l);
+        }
+        return { status: r.status >>> 0, linked, failures };
+      },
+      undefined,
+      signal,
+    );
+  }
+
+  /** Links, then links again the clusters whose failure the policy retries, until none is left or it gives up. */
+  async #linkRetrying(links: readonly ClusterLink[], timeoutMs: number, signal: AbortSignal | undefined, policy: ResolvedRetryPolicy): Promise<LinkOutcome> {
+    const linked: ClusterLink[] = [];
+    const settled: ClusterFailure[] = [];
+    let remaining = links;
+    let status = 0;
+    const context = { operation: 'link' as const, clusterId: this.clusterId, ...(links.length === 1 ? { remoteClusterId: links[0]!.clusterId } : {}), policy, signal };
+    try {
+      await withRetry(
+        context,
+        async (n) => {
+          const outcome = await this.#linkOnce(remaining, timeoutMs, signal, n);
+          linked.push(...outcome.linked);
+          status = outcome.status;
+          const again = outcome.failures.filter((f) => policy.retryOn(f.error, n));
+          settled.push(...outcome.failures.filter((f) => !again.includes(f)));
+          remaining = remaining.filter((l) => again.some((f) => f.clusterId === l.clusterId));
+          if (again.length > 0) throw new AggregateLinkError('link', status, again, outcome.linked.map((l) => l.clusterId));
+        },
+        undefined,
+        () => true,
+      );
+    } catch (error) {
+      if (!(error instanceof AggregateLinkError)) throw error;
+      settled.push(...error.failures);
+    }
+    const order = new Map(links.map((l, i) => [l.clusterId, i]));
+    const byOrder = <T extends { readonly clusterId: bigint }>(x: T, y: T): number => (order.get(x.clusterId) ?? 0) - (order.get(y.clusterId) ?? 0);
+    return { status: settled.length === 0 ? 0 : status, linked: linked.sort(byOrder), failures: settled.sort(byOrder) };
+  }
+
+  /** One UnlinkLlmClusters call; the links it took down close for `reason` and leave `engine.links`. */
+  #unlinkResolved(
+    resolved: readonly { readonly clusterId: bigint; readonly remote?: ClusterLink['remote']; readonly local?: ClusterLink['local'] }[],
+    timeoutMs: number,
+    force: boolean,
+    signal: AbortSignal | undefined,
+    reason: 'unlinked' | 'relinked',
+  ): Promise<UnlinkOutcome> {
+    const op = 'unlink';
+    const ids = resolved.map((l) => l.clusterId);
+    const infos = resolved.map(toClusterInfo);
+    const held = ids.flatMap((id) => this.#links.get(id) ?? []);
+    this.#health.hold(held);
+    return this.#runAsync(
+      op,
+      {},
+      [],
+      () => this.#bindings.LlmDataDist_UnlinkLlmClustersAsync(this.#handle, infos, timeoutMs, force),
+      (r) => r.status,
+      'UnlinkLlmClusters',
+      (r, nativeMessage) => {
+        const { failures, succeeded } = this.#perCluster(op, r, ids, nativeMessage);
+        for (const id of succeeded) {
+          const link = this.#links.get(id);
+          this.#links.delete(id);
+          if (link !== undefined) this.#health.close(link, reason);
+        }
+        return { status: r.status >>> 0, unlinked: succeeded, failures };
+      },
+      undefined,
+      signal,
+      () => this.#health.release(held),
+    );
   }
 
   #assertOpen(op: OperationName): void {
@@ -660,25 +876,61 @@ export class LlmDataDist {
     throw error;
   }
 
-  #transfer(op: OperationName, method: string, plan: TransferPlan, call: () => Promise<number>): Promise<TransferReport> {
+  /**
+   * One transfer attempt. Its result also tells link health: a success clears a break only a
+   * timeout suggested; a link-level failure has the backend asked whether the link broke.
+   */
+  #transfer(op: OperationName, method: string, plan: TransferPlan, call: () => Promise<number>, attempt: number | undefined): Promise<TransferReport> {
     const started = performance.now();
     return this.#runAsync(
       op,
-      { remoteClusterId: plan.remoteClusterId, bytes: plan.bytes },
+      { remoteClusterId: plan.remoteClusterId, bytes: plan.bytes, ...(attempt === undefined ? {} : { attempt }) },
       [plan.cache],
       call,
       (status) => status,
       method,
       (status, nativeMessage) => {
-        if (status === StatusCode.LLM_NOT_YET_LINK) {
-          throw errorFromStatus({ status, operation: op, nativeMessage, hint: this.#notLinkedHint(plan.remoteClusterId) });
+        const link = this.#links.get(plan.remoteClusterId);
+        if (status === StatusCode.LLM_SUCCESS) {
+          if (link !== undefined) this.#health.transferSucceeded(link);
+          return { bytes: plan.bytes, durationMs: performance.now() - started, attempts: attempt ?? 1 };
         }
-        if (status !== StatusCode.LLM_SUCCESS) throw errorFromStatus({ status, operation: op, nativeMessage });
-        return { bytes: plan.bytes, durationMs: performance.now() - started };
+        const hint = status === StatusCode.LLM_NOT_YET_LINK ? this.#notLinkedHint(plan.remoteClusterId) : undefined;
+        const error = errorFromStatus({ status, operation: op, nativeMessage, ...(hint === undefined ? {} : { hint }) });
+        if (link !== undefined) this.#health.transferFailed(link, error);
+        throw error;
       },
       plan.timeoutMs,
       plan.signal,
     );
+  }
+
+  /**
+   * A transfer under the call's `retry` policy, or once. Arguments are checked before the first
+   * attempt; each attempt is planned again (the cache may have been unregistered meanwhile). Before
+   * a retry the cache's earlier attempt has ended natively, and a broken link this engine made
+   * is re-linked (`policy.relink`).
+   */
+  async #transferRetrying<P extends TransferPlan>(op: OperationName, method: string, options: unknown, plan: () => P, call: (plan: P) => Promise<number>): Promise<TransferReport> {
+    const first = plan();
+    const policy = toRetryPolicy(op, 'retry', (options as { retry?: unknown }).retry);
+    if (policy === undefined) return this.#transfer(op, method, first, () => call(first), undefined);
+    const made = this.#links.get(first.remoteClusterId);
+    const result = await withRetry(
+      { operation: op, clusterId: this.clusterId, remoteClusterId: first.remoteClusterId, policy, signal: first.signal },
+      (n) => {
+        const attempt = n === 1 ? first : plan();
+        return this.#transfer(op, method, attempt, () => call(attempt), n);
+      },
+      async () => {
+        await first.cache.settled();
+        const current = this.#links.get(first.remoteClusterId);
+        if (policy.relink && made !== undefined && (current === undefined || current.state.status === 'broken')) {
+          await this.relink(current ?? made, { signal: first.signal } as LinkOptions);
+        }
+      },
+    );
+    return { ...result.value, attempts: result.attempts };
   }
 
   /**
@@ -688,7 +940,7 @@ export class LlmDataDist {
    */
   #runAsync<R, T>(
     op: OperationName,
-    event: { readonly remoteClusterId?: bigint; readonly bytes?: number },
+    event: { readonly remoteClusterId?: bigint; readonly bytes?: number; readonly attempt?: number },
     caches: readonly KvCache[],
     call: () => Promise<R>,
     statusOf: (result: R) => number,
@@ -696,8 +948,12 @@ export class LlmDataDist {
     interpret: (result: R, nativeMessage: string) => T,
     timeoutMs: number | undefined,
     signal: AbortSignal | undefined,
+    settled?: () => void,
   ): Promise<T> {
-    if (signal?.aborted) return Promise.reject(new OperationAbortedError(op, signal.reason));
+    if (signal?.aborted) {
+      settled?.();
+      return Promise.reject(new OperationAbortedError(op, signal.reason));
+    }
     const span = beginOperation({ operation: op, clusterId: this.clusterId, ...event });
     let abandoned = false;
     for (const cache of caches) cacheInternals.beginTransfer(cache);
@@ -725,6 +981,7 @@ export class LlmDataDist {
       )
       .finally(() => {
         for (const cache of caches) cacheInternals.endTransfer(cache);
+        settled?.();
       });
     const tracked = completion.then(
       () => undefined,
@@ -767,4 +1024,9 @@ export class LlmDataDist {
     // Unregistered, and no transfer of ours runs on it (checked above): its own memory can go.
     cacheInternals.freeMemory(cache, op);
   }
+}
+
+/** The entries of `values` that are defined (options objects leave unset keys out). */
+function optional<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -8,6 +8,7 @@ export type OperationName =
   | 'setRole'
   | 'link'
   | 'unlink'
+  | 'relink'
   | 'registerCache'
   | 'allocateCache'
   | 'unregisterCache'
@@ -17,7 +18,9 @@ export type OperationName =
   | 'pullBlocks'
   | 'pullCache'
   | 'pushBlocks'
-  | 'pushCache';
+  | 'pushCache'
+  | 'pullLayers'
+  | 'pushLayers';
 
 /** The name of an ACL runtime code (`ACL_ERROR_RT_MEMORY_ALLOCATION`…), from headers/acl. */
 export type AclStatusName = keyof typeof AclStatusCode;

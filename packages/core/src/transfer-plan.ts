@@ -1,6 +1,7 @@
 import { makeCacheIndex, makeKvCacheExtParam, StatusCode, type CacheIndex, type KvCacheExtParam } from '@dd/sys';
 import { CacheNotFoundError, DataDistArgumentError, type OperationName } from './errors.js';
 import { KvCache, cacheInternals, type CacheOwner } from './kv-cache.js';
+import type { RetryPolicy } from './retry-policy.js';
 import { ALL_LAYERS, toInclusivePair, type InclusiveLayerPair, type LayerRange } from './layer-range.js';
 import { describe, requireObject, toBlockList, toNonNegativeI64, toSignal, toTimeoutMs, toU32, toU64, type BlockList } from './validate.js';
 
@@ -26,8 +27,10 @@ export interface TransferCallOptions {
    * Default: wait for the native result, which the engine's `syncTimeoutMs` bounds.
    */
   readonly timeoutMs?: number;
-  /** Abort waiting, with the same semantics as `timeoutMs` (rejects with OperationAbortedError). */
+  /** Abort waiting, with the same semantics as `timeoutMs` (rejects with OperationAbortedError); also ends a retry's wait. */
   readonly signal?: AbortSignal;
+  /** Try again on failure, under this policy (see {@link RetryPolicy}); default: one attempt. */
+  readonly retry?: RetryPolicy;
   /**
    * Layers of the **local** cache to transfer, half-open (`end` excluded). Default: every tensor.
    * Needs `numTensors` to be a multiple of `tensorsPerLayer`.
@@ -81,8 +84,10 @@ export interface PushCacheOptions extends TransferCallOptions {
 export interface TransferReport {
   /** Bytes moved: selected tensors × blocks × bytes per block (or × `size`). */
   readonly bytes: number;
-  /** Milliseconds until the backend answered. */
+  /** Milliseconds until the backend answered (of the attempt that succeeded, under a retry policy). */
   readonly durationMs: number;
+  /** Attempts it took: 1, or more under a `retry` policy. */
+  readonly attempts: number;
 }
 
 /** A checked transfer, ready for the bindings. */

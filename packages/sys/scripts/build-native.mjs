@@ -114,6 +114,9 @@ if (backend === 'cann') {
   // A toolkit keeps CANN's own ge/graph headers under include/external (and pkg_inc): the codegen
   // and the compiler both need them, in the same order.
   const includeDirs = [join(ascend, 'include', 'external'), join(ascend, 'pkg_inc')].filter((d) => existsSync(d)).concat(values('--include'));
+  // dd's own ABI additions (dd/link_health.h) are in no toolkit: their folder holds only them and is
+  // searched last, so no CANN header is ever taken from dd's copies.
+  includeDirs.push(join(existsSync(repoHeaders) ? repoHeaders : join(source, 'headers'), 'extensions'));
   // An installed @dd/codegen, else the one of the dd repository this package sits in.
   let codegen = resolve(root, '..', '..', 'tools', 'codegen', 'bin', 'dd-codegen.mjs');
   try {

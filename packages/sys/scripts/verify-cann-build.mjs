@@ -100,15 +100,16 @@ try {
     acl.push(b.LlmDataDist_UnregisterKvCache(handle, device.cache_id), b.aclrtFree(devPtr), b.aclrtResetDevice(0));
     const refused = b.aclrtFree(devPtr);
     const lastError = b.lastError();
+    const linkHealth = b.ddLinkStates(handle, 0n, 0n, 0n);
     b.LlmDataDist_Finalize(handle);
     b.LlmDataDist_destroy(handle);
-    console.log(JSON.stringify({ backend: b.backend.name, library: b.backend.library, before: before.status, init, acl, device: device.status, host: host.status, same: back.every((x, i) => x === bytes[i]), refused, lastError }));`;
+    console.log(JSON.stringify({ backend: b.backend.name, library: b.backend.library, before: before.status, init, acl, device: device.status, host: host.status, same: back.every((x, i) => x === bytes[i]), refused, lastError, linkHealth }));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: root, encoding: 'utf8' });
   const seen = JSON.parse(out.trim().split('\n').pop());
-  if (seen.backend !== 'cann' || !seen.library.endsWith('native/build/cann/libdd_llm_datadist.so') || seen.before !== 0xffffffff || seen.init !== 0) {
+  if (seen.backend !== 'cann' || !seen.library.endsWith('native/build/cann/libdd_llm_datadist.so') || seen.before !== 0xffffffff || seen.init !== 0 || seen.linkHealth !== 0x5010b019) {
     throw new Error(`the cann build did not behave: ${out}`);
   }
-  say(`loaded ${seen.library} as backend '${seen.backend}'; a call before Initialize gave LLM_FAILED, Initialize gave 0`);
+  say(`loaded ${seen.library} as backend '${seen.backend}'; a call before Initialize gave LLM_FAILED, Initialize gave 0, ddLinkStates gave LLM_FEATURE_NOT_ENABLED (the shim's own answer, not the stand-in's)`);
   passed += 1;
   // ACL from libascendcl.so: every call succeeded, kDevice took the aclrtMalloc memory and refused JS memory (A22), the bytes came back, a second free is refused.
   if (seen.acl.some((s) => s !== 0) || seen.device !== 0 || seen.host !== 0xffffffff || !seen.same || seen.refused !== 107000 || !seen.lastError.startsWith('aclrtFree: ACL_ERROR_RT_PARAM_INVALID')) {

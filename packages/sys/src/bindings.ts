@@ -1,4 +1,4 @@
-import type { AclBindings, LlmDataDistBindings } from './generated/index.js';
+import type { AclBindings, LinkHealthBindings, LlmDataDistBindings } from './generated/index.js';
 import type { HostMemory } from './memory.js';
 
 /** Which implementation stands behind a Bindings object. */
@@ -13,10 +13,11 @@ export interface BackendInfo {
 
 /**
  * Everything @dd/core needs from a backend: the generated LLM-DataDist functions, the ACL runtime's
- * memory functions (device memory, page-locked host memory, copies), host memory access, the text
- * of the last failure, and what the backend is.
+ * memory functions (device memory, page-locked host memory, copies), dd's link-health extension
+ * (what the backend knows of its links without a transfer; `LLM_FEATURE_NOT_ENABLED` where it
+ * cannot tell), host memory access, the text of the last failure, and what the backend is.
  */
-export interface Bindings extends LlmDataDistBindings, AclBindings, HostMemory {
+export interface Bindings extends LlmDataDistBindings, AclBindings, LinkHealthBindings, HostMemory {
   readonly backend: BackendInfo;
   /**
    * The detail of the most recent non-success status returned to JavaScript by these bindings,

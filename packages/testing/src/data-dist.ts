@@ -6,7 +6,7 @@ import { checkEngineLimits, checkEngineSetup, type EngineOptions, type TransferB
 import type { FaultScript } from './faults.js';
 import type { LinkAttemptRecord, TransferRecord } from './inspection.js';
 import { parseListenIpInfo, type ListenAddress } from './ip-address.js';
-import type { LinkEnd } from './link-end.js';
+import { isIntact, type LinkEnd } from './link-end.js';
 import { fail, invalid, ok, type Outcome } from './outcome.js';
 
 /** What an instance needs from the network it lives on. */
@@ -75,9 +75,22 @@ export class FakeDataDist {
     return this.registry?.caches ?? NO_CACHES;
   }
 
-  /** Links that count against dd.MaxLinks: hixl connections (orphaned ones included), else link objects. */
+  /**
+   * Links that count against dd.MaxLinks: hixl connections (orphaned ones included), else link
+   * objects, less accepted links whose peer is gone (D17: they stay filed but give their slot back).
+   */
   get linkCount(): number {
-    return this.backend === 'hixl' ? this.connections.size : this.links.size;
+    if (this.backend === 'hixl') return this.connections.size;
+    let count = 0;
+    for (const end of this.links.values()) if (end.side === 'client' || isIntact(this, end)) count += 1;
+    return count;
+  }
+
+  /** D17: at most dd.MaxLinks accepted links whose peer is gone stay filed; the oldest go first. */
+  forgetDeadAcceptedLinks(): void {
+    const max = (this.options as EngineOptions).maxLinks;
+    const dead = [...this.links].filter(([, end]) => end.side === 'server' && !isIntact(this, end)).sort(([, a], [, b]) => a.seq - b.seq);
+    for (const [id] of dead.slice(0, Math.max(0, dead.length - max))) this.links.delete(id);
   }
 
   /** Initialize in V2's order (A10); whatever fails leaves nothing listening (D10). */

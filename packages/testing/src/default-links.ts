@@ -2,7 +2,7 @@ import { StatusCode, type ClusterInfo, type Status } from '@dd/sys';
 import { commResProblem, generateCommRes } from './comm-res.js';
 import type { FakeDataDist } from './data-dist.js';
 import type { EngineOptions } from './engine-options.js';
-import { clusterResult, connect, type ClusterResult } from './link-connect.js';
+import { authenticate, clusterResult, connect, type ClusterResult } from './link-connect.js';
 import { newLinkEnd, pair } from './link-end.js';
 
 /*
@@ -62,6 +62,8 @@ export function linkCluster(client: FakeDataDist, cluster: ClusterInfo, timeout:
   const reach = connect(client, remote.ip, remote.port, timeout, 'link', StatusCode.LLM_LINK_FAILED);
   if ('failed' in reach) return reach.failed;
   const { peer: server, address, delayMs } = reach;
+  const refused = authenticate(client, server, StatusCode.LLM_LINK_FAILED, delayMs);
+  if (refused !== null) return refused;
   const forceLink = !client.links.has(cluster.remote_cluster_id);
   const serverSide = serverStep(server, client, forceLink);
   const clientSide = clientStep(client, server, forceLink);
@@ -78,6 +80,7 @@ export function linkCluster(client: FakeDataDist, cluster: ClusterInfo, timeout:
   pair(clientEnd, serverEnd);
   client.links.set(server.clusterId, clientEnd);
   server.links.set(client.clusterId, serverEnd);
+  server.forgetDeadAcceptedLinks();
   return clusterResult(StatusCode.LLM_SUCCESS, '', delayMs);
 }
 
@@ -100,6 +103,8 @@ export function unlinkCluster(client: FakeDataDist, cluster: ClusterInfo, timeou
     const { status, detail, delayMs } = reach.failed;
     return clusterResult(status, `${detail}; unlink with force_flag instead`, delayMs);
   }
+  const refused = authenticate(client, reach.peer, StatusCode.LLM_UNLINK_FAILED, reach.delayMs);
+  if (refused !== null) return refused;
   reach.peer.links.delete(client.clusterId);
   client.links.delete(cluster.remote_cluster_id);
   return clusterResult(StatusCode.LLM_SUCCESS, '', reach.delayMs);

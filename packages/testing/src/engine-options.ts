@@ -28,6 +28,8 @@ export interface EngineLimits {
   readonly syncWaitMs: number;
   /** `dd.MaxLinks` (D12). */
   readonly maxLinks: number;
+  /** `dd.AuthSecret` (D18): every link and unlink handshake proves it; null when not set. */
+  readonly authSecret: string | null;
 }
 
 export type EngineOptions = EngineSetup & EngineLimits;
@@ -186,5 +188,5 @@ export function checkEngineLimits(options: Readonly<Record<string, string>>): Ou
   const own = checkDdOptions(options);
   if (!own.ok) return own;
   const maxLinks = options['dd.MaxLinks'];
-  return ok({ syncWaitMs, maxLinks: maxLinks === undefined ? DEFAULT_MAX_LINKS : Number(maxLinks) });
+  return ok({ syncWaitMs, maxLinks: maxLinks === undefined ? DEFAULT_MAX_LINKS : Number(maxLinks), authSecret: options['dd.AuthSecret'] ?? null });
 }

@@ -19,6 +19,7 @@ import type { AclOutcome } from './acl-runtime.js';
 import * as check from './argument-checks.js';
 import { linkClusters, unlinkClusters, type LinkCallResult } from './cluster-calls.js';
 import type { FakeDataDist } from './data-dist.js';
+import { linkBreakCause, linkState } from './link-health.js';
 import type { TransferKind } from './inspection.js';
 import type { NetworkState } from './network-state.js';
 import { aclStatusName, statusName, type Outcome } from './outcome.js';
@@ -276,6 +277,41 @@ export function createFakeBindings(state: NetworkState): Bindings {
         (dd) => pushRequest('PushKvBlocks', dd, src_cache, dst_cache_index, [src_blocks, dst_blocks]),
         (dd) => planPushKvBlocks(dd, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param),
       );
+    },
+
+    ddLinkStates(engine, cluster_ids, states, count) {
+      for (const [name, value] of [['engine', engine], ['cluster_ids', cluster_ids], ['states', states], ['count', count]] as const) check.uint64(name, value);
+      const n = Number(count);
+      if (n > 0 && (cluster_ids === 0n || states === 0n)) return settle('ddLinkStates', StatusCode.LLM_PARAM_INVALID, `cluster_ids and states must not be NULL when count is ${n}`);
+      const dd = state.liveInstance(engine);
+      if (dd === undefined) return settle('ddLinkStates', StatusCode.LLM_PARAM_INVALID, `engine 0x${engine.toString(16)} is not a live LlmDataDist of this process`);
+      if (!dd.initialized) return settle('ddLinkStates', StatusCode.LLM_FAILED, 'the engine is not initialized (call Initialize first)');
+      const ids = n === 0 ? undefined : state.memory.view(cluster_ids, n * 8);
+      const out = n === 0 ? undefined : state.memory.view(states, n * 4);
+      for (let i = 0; i < n; i += 1) {
+        const id = new DataView(ids!.buffer, ids!.byteOffset).getBigUint64(i * 8, true);
+        new DataView(out!.buffer, out!.byteOffset).setInt32(i * 4, linkState(dd, id).state, true);
+      }
+      return settle('ddLinkStates', StatusCode.LLM_SUCCESS, '');
+    },
+    ddLinkBreakCause(engine, cluster_id, text, capacity) {
+      for (const [name, value] of [['engine', engine], ['cluster_id', cluster_id], ['text', text], ['capacity', capacity]] as const) check.uint64(name, value);
+      const failed = (status: Status, detail: string) => ({ status: settle('ddLinkBreakCause', status, detail), length: 0n });
+      if (capacity > 0n && text === 0n) return failed(StatusCode.LLM_PARAM_INVALID, `length must not be NULL, nor text when capacity is ${capacity}`);
+      const dd = state.liveInstance(engine);
+      if (dd === undefined) return failed(StatusCode.LLM_PARAM_INVALID, `engine 0x${engine.toString(16)} is not a live LlmDataDist of this process`);
+      if (!dd.initialized) return failed(StatusCode.LLM_FAILED, 'the engine is not initialized (call Initialize first)');
+      const outcome = linkBreakCause(dd, cluster_id);
+      if (!outcome.ok) return failed(outcome.status, outcome.detail);
+      const bytes = new TextEncoder().encode(outcome.value);
+      if (capacity > 0n) {
+        // As the C function: NUL-terminated, truncated to capacity.
+        const copied = Math.min(bytes.length, Number(capacity) - 1);
+        const out = state.memory.view(text, copied + 1);
+        out.set(bytes.subarray(0, copied));
+        out[copied] = 0;
+      }
+      return { status: settle('ddLinkBreakCause', StatusCode.LLM_SUCCESS, ''), length: BigInt(bytes.length) };
     },
 
     aclInit(configPath) {

@@ -2,7 +2,7 @@ import { StatusCode, type ClusterInfo } from '@dd/sys';
 import type { FakeDataDist } from './data-dist.js';
 import type { EngineOptions } from './engine-options.js';
 import { addressKey } from './ip-address.js';
-import { clusterResult, connect, type ClusterResult } from './link-connect.js';
+import { authenticate, clusterResult, connect, type ClusterResult } from './link-connect.js';
 import { newLinkEnd } from './link-end.js';
 
 /*
@@ -21,6 +21,8 @@ export function linkHixlCluster(client: FakeDataDist, cluster: ClusterInfo, time
   // hixl maps a failed connect to LLM_FAILED, like every engine error it has no LLM code for (A27).
   const reach = connect(client, remote.ip, remote.port, timeout, 'link', StatusCode.LLM_FAILED);
   if ('failed' in reach) return reach.failed;
+  const refused = authenticate(client, reach.peer, StatusCode.LLM_LINK_FAILED, reach.delayMs);
+  if (refused !== null) return refused;
   const max = (client.options as EngineOptions).maxLinks;
   if (client.linkCount >= max) return clusterResult(StatusCode.LLM_LINK_FAILED, `${client.linkCount} connections, dd.MaxLinks is ${max}`, reach.delayMs);
   const end = newLinkEnd(reach.peer, 'client', reach.address, client.network.nextSeq());

@@ -1,5 +1,6 @@
 import { StatusCode, type Status } from '@dd/sys';
 import type { FakeDataDist } from './data-dist.js';
+import type { EngineOptions } from './engine-options.js';
 import { addressKey } from './ip-address.js';
 
 /** What one cluster of a link or unlink call ends with. */
@@ -36,4 +37,18 @@ export function connect(from: FakeDataDist, ip: string, port: number, timeout: n
     return { failed: clusterResult(StatusCode.LLM_FAILED, `${address} answered with another transfer backend's protocol (this side: ${backend}, peer: ${peer.backend})`, fault.delayMs) };
   }
   return { peer, address, delayMs: fault.delayMs };
+}
+
+/**
+ * D18: with `dd.AuthSecret` on either side, both sides prove the same secret before anything else
+ * of the handshake; a side that cannot ends the call with `refused` (LLM_LINK_FAILED for a link,
+ * LLM_UNLINK_FAILED for a plain unlink) and nothing changes on either side. Null when both pass.
+ */
+export function authenticate(client: FakeDataDist, server: FakeDataDist, refused: Status, delayMs: number): ClusterResult | null {
+  const ours = (client.options as EngineOptions).authSecret;
+  const theirs = (server.options as EngineOptions).authSecret;
+  if (ours === theirs) return null;
+  if (ours === null) return clusterResult(refused, 'peer refused: this engine requires peers to authenticate: set the same dd.AuthSecret on both engines', delayMs);
+  if (theirs === null) return clusterResult(refused, 'the peer does not authenticate (it has no dd.AuthSecret) and this engine requires it', delayMs);
+  return clusterResult(refused, 'the peer failed to prove it holds dd.AuthSecret (the secrets differ?)', delayMs);
 }

@@ -57,6 +57,11 @@ export class NetworkState implements NetworkContext {
     return instance;
   }
 
+  /** The instance behind a live handle of this network, or undefined (an extension call answers LLM_PARAM_INVALID, as the host backend does). */
+  liveInstance(handle: bigint): FakeDataDist | undefined {
+    return this.instances.get(handle);
+  }
+
   destroy(handle: LlmDataDistHandle): void {
     this.instance(handle).finalize();
     this.instances.delete(handle);

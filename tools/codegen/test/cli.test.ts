@@ -24,7 +24,7 @@ describe('dd-codegen', () => {
     const before = watched.flatMap((d) => readdirSync(d).map((f) => [f, readFileSync(join(d, f), 'utf8')]));
     const r = runCli(['--check']);
     expect(r.stderr).toBe('');
-    expect(r.stdout.trim()).toMatch(/^dd-codegen: up to date \(9 headers, 15 methods bound, 11 functions bound, 7 structs, 5 enums, 75 constants, 3 skipped with a reason, 0 unclassified; \d+ ms\)$/);
+    expect(r.stdout.trim()).toMatch(/^dd-codegen: up to date \(10 headers, 15 methods bound, 13 functions bound, 7 structs, 5 enums, 79 constants, 3 skipped with a reason, 0 unclassified; \d+ ms\)$/);
     expect(r.status).toBe(0);
     expect(watched.flatMap((d) => readdirSync(d).map((f) => [f, readFileSync(join(d, f), 'utf8')]))).toEqual(before);
   });
@@ -44,7 +44,7 @@ describe('dd-codegen', () => {
     const r = runCli(['--headers', headers, '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout.trim()).toMatch(/^dd-codegen: 9 headers, 15 methods bound, 11 functions bound, .*; 7 of 7 files changed \(input hash [0-9a-f]{12}\) in \d+ ms$/);
+    expect(r.stdout.trim()).toMatch(/^dd-codegen: 10 headers, 15 methods bound, 13 functions bound, .*; 7 of 7 files changed \(input hash [0-9a-f]{12}\) in \d+ ms$/);
     expect(readdirSync(out).sort()).toEqual(['ir.json', 'native', 'ts']);
     expect(readdirSync(join(out, 'native')).sort()).toEqual(['dd_shim.cc', 'dd_shim.h']);
     expect(readdirSync(join(out, 'ts')).sort()).toEqual(['abi.ts', 'api.ts', 'index.ts', 'native.ts']);

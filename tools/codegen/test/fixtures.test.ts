@@ -165,7 +165,8 @@ describe.each(cases)('fixture %s', (name) => {
       expect(baseIr.classes.find((c) => c.qualifiedName === 'llm_datadist::LlmDataDist')?.methods.map((m) => m.name)).not.toContain(expected.irMethod);
     }
     if (expected.compile) {
-      const includes = [join(root, 'headers'), ...(fixture.includes ?? []).map((d) => join(root, d)), join(root, 'out/native')];
+      // dd's extension headers come from the repository (the default config's includeDirs).
+      const includes = [join(root, 'headers'), ...(fixture.includes ?? []).map((d) => join(root, d)), join(headersDir, 'extensions'), join(root, 'out/native')];
       const built = compileCxx(['-fsyntax-only', ...includes.map((d) => `-I${d}`), join(root, 'out/native/dd_shim.cc')]);
       expect(built.stderr).toBe('');
       expect(built.status).toBe(0);

@@ -36,6 +36,7 @@ describe('IR of headers/', () => {
       'entry:acl/acl_base_rt.h',
       'entry:acl/error_codes/rt_error_codes.h',
       'entry:acl/acl_rt.h',
+      'entry:dd/link_health.h',
     ]);
     expect(ir.unresolvedIncludes).toEqual([]);
     expect(ir.diagnostics).toEqual([]);
@@ -61,6 +62,12 @@ describe('IR of headers/', () => {
       'ACL_ERROR_RT_INVALID_DEVICEID',
       'ACL_ERROR_RT_MEMORY_ALLOCATION',
       'ACL_ERROR_RT_DEV_SETUP_ERROR',
+      'DD_HEADERS_DD_LINK_HEALTH_H_',
+      'DD_EXTENSION_API',
+      'DD_LINK_STATE_UNKNOWN',
+      'DD_LINK_STATE_UP',
+      'DD_LINK_STATE_BROKEN',
+      'DD_LINK_STATE_ABSENT',
     ]);
     expect(ir.constants.filter((c) => c.macro !== undefined)).toEqual([]);
   });
@@ -71,13 +78,17 @@ describe('IR of headers/', () => {
       ['ACL_ERROR_RT_INVALID_DEVICEID', '107001', 'int', 'acl/error_codes/rt_error_codes.h'],
       ['ACL_ERROR_RT_MEMORY_ALLOCATION', '207001', 'int', 'acl/error_codes/rt_error_codes.h'],
       ['ACL_ERROR_RT_DEV_SETUP_ERROR', '507033', 'int', 'acl/error_codes/rt_error_codes.h'],
+      ['DD_LINK_STATE_UNKNOWN', '0', 'int', 'dd/link_health.h'],
+      ['DD_LINK_STATE_UP', '1', 'int', 'dd/link_health.h'],
+      ['DD_LINK_STATE_BROKEN', '2', 'int', 'dd/link_health.h'],
+      ['DD_LINK_STATE_ABSENT', '3', 'int', 'dd/link_health.h'],
     ]);
     expect(ir.constants.find((c) => c.name === 'ACL_ERROR_RT_INVALID_DEVICEID')!.doc).toBe('The device id is out of range.');
   });
 
   it('binds the ACL memory functions of headers/acl as group Acl, with their C shapes', () => {
     expect(ir.coverage.filter((c) => c.kind === 'function').map((c) => [c.name, c.status, c.as])).toEqual(
-      ['aclInit', 'aclFinalize', 'aclrtSetDevice', 'aclrtResetDevice', 'aclrtGetDeviceCount', 'aclrtMalloc', 'aclrtFree', 'aclrtMallocHost', 'aclrtFreeHost', 'aclrtMemcpy', 'aclrtMemset'].map((f) => [f, 'bound', `dd_${f}`]),
+      ['aclInit', 'aclFinalize', 'aclrtSetDevice', 'aclrtResetDevice', 'aclrtGetDeviceCount', 'aclrtMalloc', 'aclrtFree', 'aclrtMallocHost', 'aclrtFreeHost', 'aclrtMemcpy', 'aclrtMemset', 'ddLinkStates', 'ddLinkBreakCause'].map((f) => [f, 'bound', `dd_${f}`]),
     );
     const group = result.api.functionGroups.find((g) => g.name === 'Acl')!;
     expect([group.statusType, group.scalar, group.statusGroup.name, group.success.name, group.paramInvalid.name]).toEqual(['aclError', 'int32', 'AclStatusCode', 'ACL_SUCCESS', 'ACL_ERROR_INVALID_PARAM']);
@@ -91,6 +102,21 @@ describe('IR of headers/', () => {
     expect(enumValues('aclrtMemcpyKind')).toMatchObject({ ACL_MEMCPY_HOST_TO_HOST: 0, ACL_MEMCPY_INTER_DEVICE_TO_DEVICE: 7 });
   });
 
+  it('binds dd\'s link-health extension (headers/extensions/dd) as group LinkHealth, with the LLM status table', () => {
+    const group = result.api.functionGroups.find((g) => g.name === 'LinkHealth')!;
+    expect([group.statusType, group.scalar, group.statusGroup.name, group.success.name, group.paramInvalid.name]).toEqual(['ddStatus', 'uint32', 'StatusCode', 'LLM_SUCCESS', 'LLM_PARAM_INVALID']);
+    const shape = (name: string) =>
+      group.functions.find((f) => f.name === name)!.params.map((p) => `${p.direction} ${p.name}:${p.type.kind === 'scalar' ? `${p.type.scalar}${p.type.address ? ' address' : ''}` : p.type.kind}${p.byPointer ? ' *' : ''}`);
+    expect(shape('ddLinkStates')).toEqual(['in engine:uintptr address', 'in cluster_ids:uintptr address', 'in states:uintptr address', 'in count:size']);
+    expect(shape('ddLinkBreakCause')).toEqual(['in engine:uintptr address', 'in cluster_id:uint64', 'in text:uintptr address', 'in capacity:size', 'out length:size *']);
+    expect(result.api.groups.find((g) => g.name === 'LinkState')!.members.map((m) => [m.name, Number(m.value)])).toEqual([
+      ['DD_LINK_STATE_UNKNOWN', 0],
+      ['DD_LINK_STATE_UP', 1],
+      ['DD_LINK_STATE_BROKEN', 2],
+      ['DD_LINK_STATE_ABSENT', 3],
+    ]);
+  });
+
   it('computes enumerator values the header leaves implicit', () => {
     expect(enumValues('llm_datadist::LlmRole')).toEqual({ kPrompt: 1, kDecoder: 2, kMix: 3, kEnd: 4 });
     expect(enumValues('ge::DataType')).toMatchObject({ DT_UINT8: 4, DT_INT16: 6, DT_UNDEFINED: 28, DT_FLOAT4_E1M2: 41, DT_MAX: 44 });
@@ -100,7 +126,7 @@ describe('IR of headers/', () => {
   });
 
   it('records aliases, using-declarations and constants with their evaluated values', () => {
-    expect(ir.aliases.map((a) => `${a.qualifiedName}=${a.target.text}`)).toEqual(['ge::Status=uint32_t', 'llm_datadist::Status=ge::Status', 'llm_datadist::AscendString=ge::AscendString', 'aclError=int']);
+    expect(ir.aliases.map((a) => `${a.qualifiedName}=${a.target.text}`)).toEqual(['ge::Status=uint32_t', 'llm_datadist::Status=ge::Status', 'llm_datadist::AscendString=ge::AscendString', 'aclError=int', 'ddStatus=uint32_t']);
     expect(ir.usings.length).toBe(42);
     expect(ir.usings[0]).toMatchObject({ namespace: 'llm_datadist', target: 'ge::DataType' });
     const constant = (q: string) => ir.constants.find((c) => c.qualifiedName === q)!;

@@ -24,6 +24,7 @@ import {
   aclrtMemcpyKind,
   aclrtMemMallocPolicy,
   type AclBindings,
+  type LinkHealthBindings,
   type LlmDataDistBindings,
   type LlmDataDistHandle,
 } from '../../../packages/sys/src/generated/index.js';
@@ -32,7 +33,7 @@ import { codegenRoot, compileCxx, headersDir, shimDir, sysKoffi, tempDir } from 
 const koffi = sysKoffi();
 const tmp = tempDir('stub');
 let lib: ReturnType<typeof koffi.load>;
-let b: LlmDataDistBindings & AclBindings & { lastError(): string };
+let b: LlmDataDistBindings & AclBindings & LinkHealthBindings & { lastError(): string };
 let fn: ReturnType<typeof declareNativeFunctions>;
 let journal: () => string;
 /** dd_last_error() read on this, the JavaScript, thread. */
@@ -46,6 +47,7 @@ beforeAll(() => {
     '-fPIC',
     '-shared',
     `-I${headersDir}`,
+    `-I${join(headersDir, 'extensions')}`,
     `-I${shimDir}`,
     '-DDD_BACKEND_NAME="stub"',
     join(shimDir, 'dd_shim.cc'),
@@ -343,6 +345,28 @@ describe('async twins', () => {
     const pending = b.LlmDataDist_PushKvCacheAsync(handle, makeCache(), makeCacheIndex({ batch_index: 1.5 }));
     await expect(pending).rejects.toThrow(/dst_cache_index.batch_index must be an integer/);
     expect(journal()).toBe('');
+  });
+});
+
+describe('free functions (group LinkHealth): dd\'s extension, statuses of the LLM table', () => {
+  it('passes the engine and the caller\'s arrays as addresses, and the count', () => {
+    const ids = BigUint64Array.of(5n, 6n, 7n);
+    const states = new Int32Array(3);
+    const address = (view: ArrayBufferView): bigint => BigInt(koffi.address(view) as bigint | number);
+    expect(b.ddLinkStates(0x1234n, address(ids), address(states), 3n)).toBe(StatusCode.LLM_SUCCESS);
+    expect([...states]).toEqual([1, 2, 3]);
+    expect(journal()).toBe('ddLinkStates 0x1234 count=3\n');
+  });
+
+  it('reads the out-length next to the status; a failure names the function and its LLM status', () => {
+    const text = Buffer.alloc(8);
+    const address = BigInt(koffi.address(text) as bigint | number);
+    expect(b.ddLinkBreakCause(0x1234n, 42n, address, 8n)).toEqual({ status: 0, length: 15n });
+    expect(text.toString('utf8', 0, 7)).toBe('peer 42');
+    expect(text[7]).toBe(0);
+    expect(b.ddLinkBreakCause(0x1234n, 0n, address, 8n).status).toBe(StatusCode.LLM_NOT_YET_LINK);
+    expect(b.lastError()).toBe('ddLinkBreakCause: LLM_NOT_YET_LINK: no link to cluster 0');
+    journal();
   });
 });
 

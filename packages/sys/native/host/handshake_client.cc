@@ -38,6 +38,16 @@ std::string ProofOf(const EngineState &state, ProofRole role, const HandshakeTra
   return std::string(proof.begin(), proof.end());
 }
 
+ProofMessage ClientProof(const EngineState &state, const HandshakeTranscript &transcript) {
+  ProofMessage proof;
+  proof.proof = ProofOf(state, ProofRole::kClient, transcript);
+  proof.role = state.role.load();
+  proof.sync_wait_ms = static_cast<uint32_t>(state.options.sync_wait_ms);
+  proof.heartbeat_ms = static_cast<uint32_t>(state.options.heartbeat_ms);
+  proof.host = state.identity;
+  return proof;
+}
+
 HandshakeOpening OpenHandshake(const EngineState &state, int fd, HandshakePurpose purpose, ge::Status auth_failure,
                                const Deadline &deadline) {
   HandshakeOpening opening;

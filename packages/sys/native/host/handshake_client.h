@@ -28,6 +28,9 @@ HandshakeOpening OpenHandshake(const EngineState &state, int fd, HandshakePurpos
 // The proof this side gives in `role` (empty without a secret).
 std::string ProofOf(const EngineState &state, ProofRole role, const HandshakeTranscript &transcript);
 
+// The client's PROOF as every handshake sends it: its proof and what the server learns of this engine.
+ProofMessage ClientProof(const EngineState &state, const HandshakeTranscript &transcript);
+
 // Reads one frame of `type` by `deadline`; a kResult frame instead is the server's refusal (its
 // status, mapped to one V2 returns). A14: a socket or framing error is FAILED, a handshake that
 // does not finish in time TIMEOUT (D8).

@@ -142,12 +142,7 @@ LinkAttempt EstablishLink(EngineState &state, const LinkTarget &target, const st
   }
   // The server reads its nonce back from here to prove same-host access, while we wait for WELCOME.
   const WireNonce server_nonce = opening.transcript.server_nonce;
-  ProofMessage proof;
-  proof.proof = ProofOf(state, ProofRole::kClient, opening.transcript);
-  proof.role = state.role.load();
-  proof.sync_wait_ms = static_cast<uint32_t>(state.options.sync_wait_ms);
-  proof.heartbeat_ms = static_cast<uint32_t>(state.options.heartbeat_ms);
-  proof.host = state.identity;
+  ProofMessage proof = ClientProof(state, opening.transcript);
   proof.probe_addr = state.options.tcp_only ? 0U : reinterpret_cast<uintptr_t>(server_nonce.data());
   proof.force_link = force_link ? 1U : 0U;
   proof.hixl = hixl ? 1U : 0U;

@@ -3,6 +3,7 @@
 #include "llm_datadist/llm_datadist.h"
 
 #include "error_detail.h"
+#include "link_health.h"
 #include "llm_datadist_impl.h"
 
 namespace llm_datadist {
@@ -10,9 +11,11 @@ using dd::host::ApiCallScope;
 using dd::host::Fail;
 
 LlmDataDist::LlmDataDist(uint64_t cluster_id, LlmRole role)
-    : impl_(std::make_unique<LlmDataDistImpl>(cluster_id, role)) {}
+    : impl_(std::make_unique<LlmDataDistImpl>(cluster_id, role)) {
+  dd::host::ListEngine(this, impl_.get());
+}
 
-LlmDataDist::~LlmDataDist() = default;
+LlmDataDist::~LlmDataDist() { dd::host::UnlistEngine(this); }
 
 Status LlmDataDist::Initialize(const std::map<AscendString, AscendString> &options) {
   ApiCallScope call("Initialize");

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "data_path.h"
@@ -38,6 +39,12 @@ class LlmDataDistImpl {
                       const std::vector<uint64_t> &dst_blocks, const KvCacheExtParam &ext_param);
   Status RegisterKvCache(const CacheDesc &cache_desc, const std::vector<uint64_t> &addrs, int64_t &cache_id);
   Status UnregisterKvCache(int64_t cache_id);
+
+  // dd's link-health extension (link_health.cc). Whether Initialize succeeded and Finalize has not
+  // run; the DD_LINK_STATE_* of the link filed under `cluster_id`, with why it broke in `cause`.
+  // Neither waits on the network.
+  bool initialized() const;
+  int32_t LinkState(uint64_t cluster_id, std::string *cause) const;
 
  private:
   // Everything that exists between Initialize and Finalize. The serve loop is declared last so

@@ -25,12 +25,7 @@ ge::Status RequestPeerUnlink(const EngineState &state, const std::string &ip, ui
     why = opening.why;
     return opening.status;
   }
-  ProofMessage proof;
-  proof.proof = ProofOf(state, ProofRole::kClient, opening.transcript);
-  proof.role = state.role.load();
-  proof.sync_wait_ms = static_cast<uint32_t>(state.options.sync_wait_ms);
-  proof.heartbeat_ms = static_cast<uint32_t>(state.options.heartbeat_ms);
-  proof.host = state.identity;
+  ProofMessage proof = ClientProof(state, opening.transcript);
   std::vector<uint8_t> frame;
   EncodeProof(proof, frame);
   const IoResult io = SendBuffer(fd.get(), frame.data(), frame.size(), deadline);

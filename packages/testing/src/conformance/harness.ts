@@ -60,6 +60,8 @@ export const REQUIRED_MEMBERS = [
   'aclrtFreeHost',
   'aclrtMemcpy',
   'aclrtMemset',
+  'ddLinkStates',
+  'ddLinkBreakCause',
 ] as const satisfies readonly (keyof Bindings)[];
 
 /** The device every engine of the suite runs on (llm.DeviceId), and its memory is allocated on. */

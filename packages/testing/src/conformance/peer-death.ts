@@ -1,7 +1,8 @@
-import { OptionKey, makeCache, makeCacheIndex } from '@dd/sys';
+import { LlmRole, OptionKey, makeCache, makeCacheIndex } from '@dd/sys';
 import { describe, expect, it } from 'vitest';
 import { pullPair, pushPair, unchanged } from './fixtures.js';
-import { Harness, blocks, expectStatus } from './harness.js';
+import { statusName } from '../outcome.js';
+import { Harness, blocks, expectRets, expectStatus } from './harness.js';
 
 // Far past the suite's 30 s bound: a backend that waited for the deadline instead of answering
 // as soon as it knows the peer is gone would fail the case by running out of time.
@@ -64,6 +65,22 @@ export function describePeerDeath(h: Harness): void {
       const fromId = h.register(successor, from);
       h.link(successor, server);
       expectStatus(h.b.LlmDataDist_PullKvCache(server.handle, { ...fromDead, cache_id: fromId }, makeCache({ cache_id: intoId })), 'LLM_SUCCESS');
+    });
+
+    h.deviation('D17: an accepted link whose peer died gives its dd.MaxLinks slot back at once and stays filed under the peer\'s id', async () => {
+      const server = await h.server(LlmRole.kPrompt, { 'dd.MaxLinks': '1', ...LONG_WAIT });
+      const dead = h.client();
+      h.link(dead, server);
+      expectRets(h.linkTo(h.client(), [Harness.to(server)]), 'LLM_LINK_FAILED', ['LLM_LINK_FAILED']);
+      await h.kill(dead);
+      // A backend learns of the death from the connection; a bounded wait covers the kernel's notice.
+      let linked = false;
+      for (let attempt = 0; attempt < 100 && !linked; attempt += 1) {
+        linked = statusName(h.linkTo(h.client(), [Harness.to(server)]).status) === 'LLM_SUCCESS';
+        if (!linked) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(linked).toBe(true);
+      expect(h.hasLink(server, dead.clusterId)).toBe(true);
     });
 
     it('A16: an engine that died can still be finalized, unregistered from and destroyed without throwing', async () => {

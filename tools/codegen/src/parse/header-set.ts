@@ -41,7 +41,9 @@ export class HeaderLocator {
     for (const root of fromDir ? [fromDir, ...this.roots] : this.roots) {
       const absolutePath = join(root, include);
       if (existsSync(absolutePath) && statSync(absolutePath).isFile()) {
-        const owner = this.roots.find((r) => !relative(r, absolutePath).startsWith('..')) ?? root;
+        // Named relative to the root it was found under (an include folder may sit inside the header
+        // folder, as headers/extensions does); a relative include is named by the root that holds it.
+        const owner = this.roots.includes(root) ? root : (this.roots.find((r) => !relative(r, absolutePath).startsWith('..')) ?? root);
         return { absolutePath, path: relative(owner, absolutePath).split('\\').join('/') };
       }
     }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dd/link_health.h"
 #include "llm_datadist/llm_datadist.h"
 
 #define STUB_API extern "C" __attribute__((visibility("default")))
@@ -288,4 +289,30 @@ STUB_API aclError aclrtMemcpy(void *dst, size_t destMax, const void *src, size_t
 STUB_API aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count) {
   Record("aclrtMemset " + Address(devPtr) + " " + std::to_string(maxCount) + " " + std::to_string(value) + " " + std::to_string(count));
   return ACL_SUCCESS;
+}
+
+// dd's link-health extension: writes state (1 + i) for the i-th id and a cause naming the id, so
+// tests see the addresses and counts the shim passed through.
+STUB_API ddStatus ddLinkStates(void *engine, const void *cluster_ids, void *states, size_t count) {
+  Record("ddLinkStates " + Address(engine) + " count=" + std::to_string(count));
+  for (size_t i = 0; i < count; ++i) {
+    static_cast<int32_t *>(states)[i] = static_cast<int32_t>(static_cast<const uint64_t *>(cluster_ids)[i] % 4);
+  }
+  detail.clear();
+  return 0;
+}
+
+STUB_API ddStatus ddLinkBreakCause(void *engine, uint64_t cluster_id, void *text, size_t capacity, size_t *length) {
+  Record("ddLinkBreakCause " + Address(engine) + " " + std::to_string(cluster_id) + " capacity=" + std::to_string(capacity));
+  if (cluster_id == 0) {
+    detail = "ddLinkBreakCause: no link to cluster 0";
+    return llm_datadist::LLM_NOT_YET_LINK;
+  }
+  const std::string cause = "peer " + std::to_string(cluster_id) + " hung up";
+  *length = cause.size();
+  const size_t copied = cause.size() < capacity ? cause.size() : capacity - 1;
+  cause.copy(static_cast<char *>(text), copied);
+  static_cast<char *>(text)[copied] = '\0';
+  detail.clear();
+  return 0;
 }
