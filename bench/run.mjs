@@ -16,6 +16,7 @@ import { findNativeBench, isDirectPullFigure, versusMemcpy } from './lib/native-
 import { repoRoot } from './lib/packages.mjs';
 import { describeRun, formatTable, resolveRatios } from './lib/report.mjs';
 import { runSection } from './lib/section-process.mjs';
+import { hasUcxPerftest, ucxBaselines, versusUcx } from './lib/ucx-baseline.mjs';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
 const quick = argv.includes('--quick');
@@ -83,7 +84,7 @@ const allSections = [
     what: 'pull/push bandwidth and latency vs memcpy, raw process_vm_readv/writev and raw TCP; link setup; dead-peer detection',
     run: () => {
       ddBench = findNativeBench({ env, log: (line) => console.error(`    ${line}`) });
-      return runSection(ddBench, mode, { cwd: repoRoot, env, timeoutMs: quick ? 60_000 : 600_000, outFlag: '--json' });
+      return runSection(ddBench, mode, { cwd: repoRoot, env, timeoutMs: quick ? 180_000 : 600_000, outFlag: '--json' });
     },
   },
   {
@@ -109,6 +110,18 @@ const allSections = [
     title: 'FFI overhead (@dd/sys, @dd/core)',
     what: 'the same pulls through the bindings (sync and async) and through @dd/core, vs C++ direct',
     run: () => runSection(...onClientCpu('bench/sections/ffi.mjs'), { cwd: repoRoot, env, timeoutMs: quick ? 60_000 : 180_000 }),
+  },
+  {
+    title: 'UCX baseline (ucx_perftest)',
+    what: 'UCX put bandwidth at the same sizes (its own same-host transports, and TCP), and dd against it',
+    run: async () => {
+      if (!hasUcxPerftest()) {
+        console.error('    ucx-utils is not installed (apt-get install ucx-utils): no UCX baseline in this run');
+        return [];
+      }
+      const ucx = await ucxBaselines({ quick });
+      return [...ucx, ...versusUcx([...done.flatMap((d) => d.results), ...ucx])];
+    },
   },
   {
     key: 'link-health',

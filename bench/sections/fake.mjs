@@ -10,7 +10,7 @@ const { FakeNetwork } = await importTesting();
 
 const BLOCK = 64 * 1024;
 const BLOCKS = 64;
-const desc = { placement: 'device', dataType: DataType.DT_UINT8, shape: [BLOCKS * 2, BLOCK], numTensors: 1 };
+const desc = { placement: 'host', dataType: DataType.DT_UINT8, shape: [BLOCKS * 2, BLOCK], numTensors: 1 };
 
 const net = new FakeNetwork();
 const prompt = LlmDataDist.create({ clusterId: 1n, role: 'prompt', listen: { ip: '127.0.0.1', port: 26000 }, bindings: net.bindings });

@@ -33,6 +33,7 @@ import {
   type OperationName,
 } from './errors.js';
 import { AclTensors } from './device-memory.js';
+import { nativeCallSlots } from './native-call-slots.js';
 import { allocateHostTensors, type SizedCacheDesc } from './host-tensors.js';
 import { KvCache, cacheInternals, type CacheOwner, type TensorMemory } from './kv-cache.js';
 import { toNativeRole, type Role } from './role.js';
@@ -956,12 +957,7 @@ export class LlmDataDist extends EventTarget {
     const span = beginOperation({ operation: op, clusterId: this.clusterId, ...event });
     let abandoned = false;
     for (const cache of caches) cacheInternals.beginTransfer(cache);
-    let native: Promise<R>;
-    try {
-      native = call();
-    } catch (cause) {
-      native = Promise.reject(cause);
-    }
+    const native = nativeCallSlots(this.#bindings).run(call, () => abandoned);
     const completion = native
       .then(
         (result) => {

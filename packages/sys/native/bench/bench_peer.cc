@@ -16,6 +16,7 @@
 #include <map>
 #include <thread>
 
+#include "acl/acl_rt.h"
 #include "llm_datadist/llm_datadist.h"
 
 namespace ddbench {
@@ -98,8 +99,28 @@ void ServeRaw(int listener, uint8_t *region, uint64_t region_bytes) {
   }
 }
 
+// The peer's pattern: the 8-byte word at offset o of a region holds o * 0x9E3779B97F4A7C15.
+void FillPattern(uint8_t *region, uint64_t bytes) {
+  for (uint64_t i = 0; i < bytes; i += 8) {
+    const uint64_t v = i * 0x9E3779B97F4A7C15ULL;
+    std::memcpy(region + i, &v, 8);
+  }
+}
+
+// Memory in one of dd's memory files (the host backend's aclrtMallocHost), filled with the pattern.
+uint8_t *MemoryFileRegion(uint64_t bytes) {
+  const aclError init = aclInit(nullptr);
+  void *p = nullptr;
+  if ((init != ACL_SUCCESS && init != ACL_ERROR_REPEAT_INITIALIZE) || aclrtMallocHost(&p, bytes) != ACL_SUCCESS) {
+    return nullptr;
+  }
+  auto *region = static_cast<uint8_t *>(p);
+  FillPattern(region, bytes);
+  return region;
+}
+
 [[noreturn]] void RunChild(uint64_t cluster_id, uint64_t region_bytes, int cpu, const std::string &auth_secret,
-                           int from_parent, int to_parent) {
+                           bool memory_files, int from_parent, int to_parent) {
   ::alarm(600);  // never outlive a stuck benchmark
   ::signal(SIGPIPE, SIG_IGN);
   PinToCpu(cpu);
@@ -108,10 +129,7 @@ void ServeRaw(int listener, uint8_t *region, uint64_t region_bytes) {
   info.region_bytes = region_bytes;
   void *mapped = ::mmap(nullptr, region_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   auto *region = static_cast<uint8_t *>(mapped);
-  for (uint64_t i = 0; i < region_bytes; i += 8) {
-    const uint64_t v = i * 0x9E3779B97F4A7C15ULL;
-    std::memcpy(region + i, &v, 8);
-  }
+  FillPattern(region, region_bytes);
   info.region_addr = reinterpret_cast<uintptr_t>(region);
   uint16_t raw_port = 0;
   const int raw_listener = ListenAnyPort(raw_port);
@@ -140,6 +158,34 @@ void ServeRaw(int listener, uint8_t *region, uint64_t region_bytes) {
     info.status = static_cast<int32_t>(
         engine.RegisterKvCache(desc, {reinterpret_cast<uintptr_t>(region)}, RegisterCfg{}, info.cache_ids[i]));
   }
+  if (memory_files && info.status == 0) {
+    uint8_t *file_region = MemoryFileRegion(region_bytes);
+    uint8_t *prompt = MemoryFileRegion(kPromptRegionBytes);
+    info.status = file_region != nullptr && prompt != nullptr ? 0 : -1;
+    info.file_region_addr = reinterpret_cast<uintptr_t>(file_region);
+    info.prompt_region_addr = reinterpret_cast<uintptr_t>(prompt);
+    for (size_t i = 0; i < kBlockSizeCount && info.status == 0; ++i) {
+      CacheDesc desc;
+      desc.placement = CachePlacement::kHost;
+      desc.num_tensors = 1;
+      desc.data_type = DT_UINT8;
+      desc.shape = {static_cast<int64_t>(region_bytes / kBlockSizes[i]), static_cast<int64_t>(kBlockSizes[i])};
+      info.status = static_cast<int32_t>(engine.RegisterKvCache(desc, {info.file_region_addr}, RegisterCfg{},
+                                                                info.file_cache_ids[i]));
+    }
+    if (info.status == 0) {
+      CacheDesc desc;
+      desc.placement = CachePlacement::kHost;
+      desc.num_tensors = kPromptTensors;
+      desc.data_type = DT_UINT8;
+      desc.shape = {static_cast<int64_t>(kPromptCacheBlocks), static_cast<int64_t>(kPromptBlockBytes)};
+      std::vector<uint64_t> addrs;
+      for (uint32_t t = 0; t < kPromptTensors; ++t) {
+        addrs.push_back(info.prompt_region_addr + t * kPromptTensorBytes);
+      }
+      info.status = static_cast<int32_t>(engine.RegisterKvCache(desc, addrs, RegisterCfg{}, info.prompt_cache_id));
+    }
+  }
   WriteExact(to_parent, &info, sizeof(info));
   char command = 0;
   [[maybe_unused]] const ssize_t n = ::read(from_parent, &command, 1);
@@ -153,7 +199,7 @@ void ServeRaw(int listener, uint8_t *region, uint64_t region_bytes) {
 }  // namespace
 
 std::unique_ptr<BenchPeer> BenchPeer::Spawn(uint64_t cluster_id, uint64_t region_bytes, int cpu,
-                                            const std::string &auth_secret) {
+                                            const std::string &auth_secret, bool memory_files) {
   int down[2];
   int up[2];
   if (::pipe(down) != 0 || ::pipe(up) != 0) {
@@ -163,7 +209,7 @@ std::unique_ptr<BenchPeer> BenchPeer::Spawn(uint64_t cluster_id, uint64_t region
   if (pid == 0) {
     ::close(down[1]);
     ::close(up[0]);
-    RunChild(cluster_id, region_bytes, cpu, auth_secret, down[0], up[1]);
+    RunChild(cluster_id, region_bytes, cpu, auth_secret, memory_files, down[0], up[1]);
   }
   ::close(down[0]);
   ::close(up[1]);

@@ -47,6 +47,8 @@ constexpr uint64_t kPeerCluster = 10;
 constexpr int kPeerCpu = 0;
 constexpr int kClientCpu = 1;
 constexpr size_t kBatches[] = {1, 64};
+constexpr uint64_t kPromptRegionBytesMoved = kPromptTensors * kPromptRequestBlocks * kPromptBlockBytes;  // 512 MiB
+const char *const kPromptName = "prompt 4k tokens (16384 x 32KiB)";
 const char *const kBlockNames[] = {"4KiB", "64KiB", "1MiB"};
 
 using Clock = std::chrono::steady_clock;
@@ -166,8 +168,11 @@ struct ClientEngine {
   int64_t ids[kBlockSizeCount] = {};
   Status status = LLM_FAILED;
 
+  int64_t prompt_id = 0;
+
+  // With `prompt`, also registers the prompt-shaped cache there (kPromptTensors tensors in a row).
   ClientEngine(uint64_t cluster_id, bool tcp, uint8_t *region, uint64_t region_bytes,
-               const std::string &auth_secret = std::string()) {
+               const std::string &auth_secret = std::string(), uint8_t *prompt = nullptr) {
     engine = std::make_unique<LlmDataDist>(cluster_id, LlmRole::kDecoder);
     std::map<AscendString, AscendString> options{{AscendString(OPTION_DEVICE_ID), AscendString("0")},
                                                  {AscendString(OPTION_SYNC_CACHE_WAIT_TIME), AscendString("10000")}};
@@ -185,6 +190,18 @@ struct ClientEngine {
       desc.data_type = DT_UINT8;
       desc.shape = {static_cast<int64_t>(region_bytes / kBlockSizes[i]), static_cast<int64_t>(kBlockSizes[i])};
       status = engine->RegisterKvCache(desc, {reinterpret_cast<uintptr_t>(region)}, RegisterCfg{}, ids[i]);
+    }
+    if (prompt != nullptr && status == LLM_SUCCESS) {
+      CacheDesc desc;
+      desc.placement = CachePlacement::kHost;
+      desc.num_tensors = kPromptTensors;
+      desc.data_type = DT_UINT8;
+      desc.shape = {static_cast<int64_t>(kPromptCacheBlocks), static_cast<int64_t>(kPromptBlockBytes)};
+      std::vector<uint64_t> addrs;
+      for (uint32_t t = 0; t < kPromptTensors; ++t) {
+        addrs.push_back(reinterpret_cast<uintptr_t>(prompt) + t * kPromptTensorBytes);
+      }
+      status = engine->RegisterKvCache(desc, addrs, RegisterCfg{}, prompt_id);
     }
   }
   ~ClientEngine() { engine->Finalize(); }
@@ -224,6 +241,22 @@ struct ClientEngine {
     return engine->PullKvBlocks(index, cache, src, dst);
   }
 
+  // The prompt's blocks (one block table for every layer), layers [first, last] in one call.
+  Status PullPrompt(uint64_t peer, int64_t remote_id, const std::vector<uint64_t> &src, const std::vector<uint64_t> &dst,
+                    int32_t first_layer, int32_t last_layer) {
+    CacheIndex index{};
+    index.cluster_id = peer;
+    index.cache_id = remote_id;
+    Cache cache;
+    cache.cache_id = prompt_id;
+    cache.cache_desc.num_tensors = kPromptTensors;
+    KvCacheExtParam layers;
+    layers.src_layer_range = {first_layer, last_layer};
+    layers.dst_layer_range = {first_layer, last_layer};
+    layers.tensor_num_per_layer = 2;
+    return engine->PullKvBlocks(index, cache, src, dst, layers);
+  }
+
   Status Push(uint64_t peer, int64_t remote_id, size_t size_index, const std::vector<uint64_t> &src,
               const std::vector<uint64_t> &dst) {
     CacheIndex index{};
@@ -238,6 +271,27 @@ struct ClientEngine {
     return engine->PushKvBlocks(cache, index, src, dst, one_per_layer);
   }
 };
+
+// The prompt's block table on each side (scattered, distinct), and the same blocks as indices of
+// kPromptBlockBytes blocks of the whole region (tensors one after another), for the baselines.
+struct PromptSchedule {
+  std::vector<uint64_t> src;
+  std::vector<uint64_t> dst;
+  std::vector<uint64_t> region_src;
+  std::vector<uint64_t> region_dst;
+};
+
+PromptSchedule MakePromptSchedule() {
+  const Schedule table = MakeSchedule(kPromptCacheBlocks, kPromptRequestBlocks, 400);
+  PromptSchedule p{table.src[0], table.dst[0], {}, {}};
+  for (uint32_t t = 0; t < kPromptTensors; ++t) {
+    for (uint64_t i = 0; i < kPromptRequestBlocks; ++i) {
+      p.region_src.push_back(t * kPromptCacheBlocks + p.src[i]);
+      p.region_dst.push_back(t * kPromptCacheBlocks + p.dst[i]);
+    }
+  }
+  return p;
+}
 
 // memcpy baselines run in a child process so that their second 256 MiB arena does not inflate
 // the measuring process's peak RSS. Results come back as (GB/s, µs/op) pairs.
@@ -367,7 +421,7 @@ int main(int argc, char **argv) {
     std::printf("dd_bench: memcpy baselines\n");
     memcpy_results = MemcpyBaselines(budget);
   }
-  auto peer = BenchPeer::Spawn(kPeerCluster, kRegionBytes, kPeerCpu, auth);
+  auto peer = BenchPeer::Spawn(kPeerCluster, kRegionBytes, kPeerCpu, auth, !direct_only);
   if (peer == nullptr) {
     std::fprintf(stderr, "dd_bench: the serving process did not start\n");
     return 1;
@@ -375,8 +429,9 @@ int main(int argc, char **argv) {
   PinToCpu(kClientCpu);
   const PeerInfo &info = peer->info();
   uint8_t *local = MapRegion(kRegionBytes, 0);
-  ClientEngine same_host(20, false, local, kRegionBytes, auth);
-  ClientEngine tcp(21, true, local, kRegionBytes, auth);
+  uint8_t *local_prompt = direct_only ? nullptr : MapRegion(kPromptRegionBytes, 0);
+  ClientEngine same_host(20, false, local, kRegionBytes, auth, local_prompt);
+  ClientEngine tcp(21, true, local, kRegionBytes, auth, local_prompt);
   if (same_host.status != LLM_SUCCESS || tcp.status != LLM_SUCCESS || same_host.Link(kPeerCluster, info.engine_port) != LLM_SUCCESS ||
       tcp.Link(kPeerCluster, info.engine_port) != LLM_SUCCESS) {
     std::fprintf(stderr, "dd_bench: engines did not initialize or link: %s\n", dd_backend_error_detail());
@@ -391,6 +446,32 @@ int main(int argc, char **argv) {
         !BlockHoldsPeerPattern(local, kBlockSizes[1], block * kBlockSizes[1])) {
       std::fprintf(stderr, "dd_bench: a verification pull returned wrong bytes: %s\n", dd_backend_error_detail());
       return 1;
+    }
+  }
+  // The zero-copy path and the prompt-shaped pulls deliver the peer's bytes too.
+  if (!direct_only) {
+    const uint64_t block = 2345;
+    std::memset(local, 0, kBlockSizes[1]);
+    if (same_host.Pull(kPeerCluster, info.file_cache_ids[1], 1, {block}, {0}) != LLM_SUCCESS ||
+        !BlockHoldsPeerPattern(local, kBlockSizes[1], block * kBlockSizes[1])) {
+      std::fprintf(stderr, "dd_bench: a zero-copy verification pull returned wrong bytes: %s\n", dd_backend_error_detail());
+      return 1;
+    }
+    const PromptSchedule prompt = MakePromptSchedule();
+    for (ClientEngine *engine : {&same_host, &tcp}) {
+      std::memset(local_prompt, 0, kPromptRegionBytes);
+      if (engine->PullPrompt(kPeerCluster, info.prompt_cache_id, prompt.src, prompt.dst, 0,
+                             static_cast<int32_t>(kPromptLayers) - 1) != LLM_SUCCESS) {
+        std::fprintf(stderr, "dd_bench: a prompt-shaped pull failed: %s\n", dd_backend_error_detail());
+        return 1;
+      }
+      for (size_t i = 0; i < prompt.region_src.size(); i += 97) {
+        if (!BlockHoldsPeerPattern(local_prompt + prompt.region_dst[i] * kPromptBlockBytes, kPromptBlockBytes,
+                                   prompt.region_src[i] * kPromptBlockBytes)) {
+          std::fprintf(stderr, "dd_bench: a prompt-shaped pull returned wrong bytes\n");
+          return 1;
+        }
+      }
     }
   }
 
@@ -462,6 +543,137 @@ int main(int argc, char **argv) {
              [&](size_t i) {
                return tcp.Push(kPeerCluster, info.cache_ids[s], s, schedule.dst[i], schedule.src[i]) == LLM_SUCCESS;
              });
+      }
+    }
+  }
+
+  if (!direct_only) {
+    // Zero-copy against memcpy of the same blocks, the two alternating round by round (a memcpy
+    // measured at another moment of a loaded machine says nothing about this one). The memcpy moves
+    // blocks between the client's two arenas: the prompt arena (as source) and the region.
+    std::printf("dd_bench: zero-copy pulls and pushes (caches in memory files), each against memcpy of the same blocks\n");
+    // A cache's first transfer maps the peer's file. Its first pass over the pages then pays what
+    // a fresh mapping costs on this machine (page tables built on first touch; on a virtual machine
+    // with shadow paging that is most of it), once per mapping, as the local arenas paid at their
+    // memset: measured on its own, then every cache is warmed before its figures.
+    for (size_t s = 0; s < kBlockSizeCount; ++s) {
+      const Schedule whole = MakeSchedule(kRegionBytes / kBlockSizes[s], kBlockSizes[s] >= (1U << 20U) ? 16 : 256, 250 + s);
+      const auto start = Clock::now();
+      for (size_t i = 0; i < whole.src.size(); ++i) {
+        if (same_host.Pull(kPeerCluster, info.file_cache_ids[s], s, whole.src[i], whole.dst[i]) != LLM_SUCCESS) {
+          std::fprintf(stderr, "dd_bench: warming the zero-copy cache failed: %s\n", dd_backend_error_detail());
+          return 1;
+        }
+      }
+      if (s == 1) {
+        report.Add("pull same-host zero-copy, first pass over a fresh 256 MiB mapping GB/s",
+                   static_cast<double>(kRegionBytes) / Seconds(start) / 1e9, "GB/s");
+      }
+    }
+    for (size_t s = 0; s < kBlockSizeCount; ++s) {
+      for (size_t b = 0; b < 2; ++b) {
+        const size_t batch = kBatches[b];
+        const uint64_t block = kBlockSizes[s];
+        const Schedule schedule = MakeSchedule(kRegionBytes / block, batch, 200 + s * 2 + b);
+        const auto batch_of = [&](size_t i) { return BlockBatch{&schedule.src[i], &schedule.dst[i], block}; };
+        const auto pair = [&](const char *what, const char *base, const std::function<bool(size_t)> &baseline,
+                              const std::function<bool(size_t)> &ours) {
+          const PairResult r = MeasurePair(budget, schedule.src.size(), batch * block, baseline, ours);
+          if (!r.ours.ok || !r.baseline.ok) {
+            std::fprintf(stderr, "dd_bench: %s failed: %s\n", what, dd_backend_error_detail());
+            std::exit(1);
+          }
+          const std::string base_name = Label(base, s, batch);
+          report.Add(base_name + " GB/s", r.baseline.gbps(), "GB/s");
+          report.Add(base_name + " latency", r.baseline.us_per_op(), "us/op");
+          report.AddVersus(Label(what, s, batch) + " GB/s", r.ours.gbps(), "GB/s", base_name + " GB/s");
+          report.AddVersus(Label(what, s, batch) + " latency", r.ours.us_per_op(), "us/op", base_name + " latency");
+        };
+        pair("pull same-host zero-copy", "memcpy (paired with zero-copy pull)",
+             [&](size_t i) {
+               CopyBlocks(batch_of(i), local_prompt, local);
+               return true;
+             },
+             [&](size_t i) {
+               return same_host.Pull(kPeerCluster, info.file_cache_ids[s], s, schedule.src[i], schedule.dst[i]) == LLM_SUCCESS;
+             });
+        pair("push same-host zero-copy", "memcpy (paired with zero-copy push)",
+             [&](size_t i) {
+               CopyBlocks(BlockBatch{&schedule.dst[i], &schedule.src[i], block}, local, local_prompt);
+               return true;
+             },
+             [&](size_t i) {
+               return same_host.Push(kPeerCluster, info.file_cache_ids[s], s, schedule.dst[i], schedule.src[i]) == LLM_SUCCESS;
+             });
+      }
+    }
+
+    std::printf("dd_bench: the prompt-shaped workload (%s)\n", kPromptName);
+    const PromptSchedule prompt = MakePromptSchedule();
+    // memcpy of as many blocks of the same size into the same destinations, from the client's
+    // 256 MiB region (the prompt's source blocks taken modulo its size): paired with each figure.
+    const uint64_t region_blocks = kRegionBytes / kPromptBlockBytes;
+    const auto memcpy_prompt = [&](size_t) {
+      for (size_t i = 0; i < prompt.region_src.size(); ++i) {
+        std::memcpy(local_prompt + prompt.region_dst[i] * kPromptBlockBytes,
+                    local + (prompt.region_src[i] % region_blocks) * kPromptBlockBytes, kPromptBlockBytes);
+      }
+      return true;
+    };
+    // Raw process_vm_readv of the same blocks, IOV_MAX blocks per call.
+    std::vector<std::vector<uint64_t>> raw_src;
+    std::vector<std::vector<uint64_t>> raw_dst;
+    for (size_t first = 0; first < prompt.region_src.size(); first += 1024) {
+      const size_t last = std::min(first + 1024, prompt.region_src.size());
+      raw_src.emplace_back(prompt.region_src.begin() + static_cast<ptrdiff_t>(first), prompt.region_src.begin() + static_cast<ptrdiff_t>(last));
+      raw_dst.emplace_back(prompt.region_dst.begin() + static_cast<ptrdiff_t>(first), prompt.region_dst.begin() + static_cast<ptrdiff_t>(last));
+    }
+    RawProcessVm raw_prompt(info.pid, info.prompt_region_addr, local_prompt);
+    const auto raw_pull = [&](size_t) {
+      for (size_t piece = 0; piece < raw_src.size(); ++piece) {
+        if (!raw_prompt.Read(BlockBatch{&raw_src[piece], &raw_dst[piece], kPromptBlockBytes})) {
+          return false;
+        }
+      }
+      return true;
+    };
+    const std::string memcpy_name = std::string("memcpy ") + kPromptName;
+    const std::string raw_name = std::string("raw process_vm_readv ") + kPromptName;
+    {
+      const PairResult r = MeasurePair(budget, 1, kPromptRegionBytesMoved, memcpy_prompt, raw_pull);
+      if (!r.ours.ok) {
+        std::fprintf(stderr, "dd_bench: raw process_vm_readv of the prompt failed\n");
+        return 1;
+      }
+      report.Add(memcpy_name + " (paired with raw process_vm_readv) GB/s", r.baseline.gbps(), "GB/s");
+      report.AddVersus(raw_name + " GB/s", r.ours.gbps(), "GB/s", memcpy_name + " (paired with raw process_vm_readv) GB/s");
+    }
+    for (ClientEngine *engine : {&same_host, &tcp}) {
+      const std::string path = engine == &same_host ? "same-host" : "tcp";
+      const auto per_layer = [&](size_t) {
+        for (int32_t layer = 0; layer < static_cast<int32_t>(kPromptLayers); ++layer) {
+          if (engine->PullPrompt(kPeerCluster, info.prompt_cache_id, prompt.src, prompt.dst, layer, layer) != LLM_SUCCESS) {
+            return false;
+          }
+        }
+        return true;
+      };
+      const auto per_request = [&](size_t) {
+        return engine->PullPrompt(kPeerCluster, info.prompt_cache_id, prompt.src, prompt.dst, 0,
+                                  static_cast<int32_t>(kPromptLayers) - 1) == LLM_SUCCESS;
+      };
+      for (const auto &[how, op] : {std::pair<const char *, std::function<bool(size_t)>>{"one pullBlocks per layer", per_layer},
+                                    std::pair<const char *, std::function<bool(size_t)>>{"one pullBlocks per request", per_request}}) {
+        const std::string name = "pull " + path + " " + kPromptName + ", " + how;
+        const PairResult r = MeasurePair(budget, 1, kPromptRegionBytesMoved, memcpy_prompt, op);
+        if (!r.ours.ok) {
+          std::fprintf(stderr, "dd_bench: prompt-shaped pull (%s, %s) failed: %s\n", path.c_str(), how, dd_backend_error_detail());
+          return 1;
+        }
+        const std::string base = memcpy_name + " (paired with " + path + ", " + how + ") GB/s";
+        report.Add(base, r.baseline.gbps(), "GB/s");
+        report.AddVersus(name + " GB/s", r.ours.gbps(), "GB/s", base);
+        report.AddVersus(name + " GB/s vs raw process_vm_readv", r.ours.gbps(), "GB/s", raw_name + " GB/s");
       }
     }
   }
@@ -543,12 +755,17 @@ int main(int argc, char **argv) {
   }
 
   const double registered_mib = static_cast<double>(kRegionBytes) / (1 << 20);
+  // The serving process also holds the region again and the prompt-shaped cache in memory files.
+  const double server_registered_mib =
+      direct_only ? registered_mib : static_cast<double>(2 * kRegionBytes + kPromptRegionBytes) / (1 << 20);
+  const double client_registered_mib =
+      direct_only ? registered_mib : static_cast<double>(kRegionBytes + kPromptRegionBytes) / (1 << 20);
   same_host.engine->Finalize();
   tcp.engine->Finalize();
   const int64_t server_rss_kb = peer->Finish();
-  report.Add("server registered memory", registered_mib, "MiB");
+  report.Add("server registered memory", server_registered_mib, "MiB");
   report.AddVersus("server peak RSS", static_cast<double>(server_rss_kb) / 1024.0, "MiB", "server registered memory");
-  report.Add("client registered memory", registered_mib, "MiB");
+  report.Add("client registered memory", client_registered_mib, "MiB");
   report.AddVersus("client peak RSS", static_cast<double>(PeakRssKb()) / 1024.0, "MiB", "client registered memory");
   report.PrintTable();
   std::printf("\ndd_bench: done in %.1f s\n", Seconds(run_start));

@@ -5,6 +5,7 @@
 #include "data_path.h"
 #include "link_calls.h"
 #include "link_transport.h"
+#include "peer_memory_files.h"
 #include "wire_format.h"
 
 namespace dd::host {
@@ -63,6 +64,9 @@ TransferOutcome ClusterLink::FetchPeerTable(const Deadline &deadline) {
     // A revoke may overtake the answer that still listed the cache.
     if (revoked_.count(entry.cache_id) == 0U) {
       const int64_t id = entry.cache_id;
+      if (!entry.files.empty()) {
+        entry.mappings = std::make_shared<PeerCacheMappings>(entry.files, entry.geometry.tensor_bytes);
+      }
       peer_table_.emplace(id, std::make_shared<const CacheTableEntry>(std::move(entry)));
     }
   }

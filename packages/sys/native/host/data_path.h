@@ -22,11 +22,15 @@ struct TransferSegment {
 
 enum class TransferDirection { kPull, kPush };
 
+class PeerCacheMappings;
+
 struct TransferJob {
   TransferDirection direction = TransferDirection::kPull;
   int64_t remote_cache_id = 0;
   const std::vector<TransferSegment> *segments = nullptr;
   Deadline deadline = Deadline::AfterMs(0);
+  // The remote cache's memory files as this side maps them (null: it has none).
+  PeerCacheMappings *remote_mappings = nullptr;
 };
 
 struct TransferOutcome {

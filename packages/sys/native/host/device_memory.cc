@@ -7,6 +7,7 @@
 #include <cinttypes>
 
 #include "error_detail.h"
+#include "unique_fd.h"
 #include "llm_datadist/llm_datadist.h"
 
 namespace dd::host {
@@ -22,13 +23,24 @@ uintptr_t DeviceMemory::Allocate(size_t size, size_t reserve, size_t alignment, 
   if (reserve < size || length < reserve || length + alignment < length) {
     return 0;
   }
-  void *raw = ::mmap(nullptr, length + alignment, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                     -1, 0);
+  // The memory file first; where the kernel has no memfd (qemu-user), anonymous memory as before.
+  UniqueFd file(static_cast<int>(::memfd_create(kMemoryFileName, MFD_CLOEXEC)));
+  if (file && ::ftruncate(file.get(), static_cast<off_t>(length)) != 0) {
+    return 0;
+  }
+  void *raw = ::mmap(nullptr, length + alignment, file ? PROT_NONE : PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (raw == MAP_FAILED) {
     return 0;
   }
   const auto start = reinterpret_cast<uintptr_t>(raw);
   const uintptr_t base = (start + alignment - 1) & ~(static_cast<uintptr_t>(alignment) - 1);
+  // The file replaces the aligned part of the reservation, so no other mapping can land there.
+  if (file && ::mmap(reinterpret_cast<void *>(base), length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                     file.get(), 0) == MAP_FAILED) {
+    ::munmap(raw, length + alignment);
+    return 0;
+  }
   if (base > start) {
     ::munmap(raw, base - start);
   }
@@ -36,7 +48,7 @@ uintptr_t DeviceMemory::Allocate(size_t size, size_t reserve, size_t alignment, 
   if (end > base + length) {
     ::munmap(reinterpret_cast<void *>(base + length), end - (base + length));
   }
-  Allocation allocation{base, size, length, base, kind, device};
+  Allocation allocation{base, size, length, base, kind, device, file.release()};
   std::lock_guard<std::mutex> lock(mutex_);
   allocations_[base] = allocation;
   return base;
@@ -54,7 +66,19 @@ bool DeviceMemory::Free(uintptr_t base, MemoryKind kind) {
     allocations_.erase(it);
   }
   ::munmap(reinterpret_cast<void *>(allocation.map_base), allocation.mapped);
+  // A peer's mapping of the file keeps its pages until the peer lets go; ours are gone.
+  if (allocation.fd >= 0) {
+    ::close(allocation.fd);
+  }
   return true;
+}
+
+MemoryFileSpan DeviceMemory::FileSpanOf(uintptr_t addr, size_t len) const {
+  Allocation found;
+  if (Locate(addr, len, found) != RangePlace::kInside || found.fd < 0) {
+    return MemoryFileSpan{};
+  }
+  return MemoryFileSpan{found.fd, addr - found.map_base, found.mapped};
 }
 
 RangePlace DeviceMemory::Locate(uintptr_t addr, size_t len, Allocation &found) const {

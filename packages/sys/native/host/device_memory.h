@@ -1,6 +1,8 @@
 // The host backend's stand-in for an Ascend card's memory: what aclrtMalloc and aclrtMallocHost
 // handed out, process-wide as the ACL runtime keeps it. Each allocation is its own mapping, so a
 // range can be classified (device, page-locked host, other) and bounds-checked before any copy.
+// Each is a memory file (memfd) mapped shared, so a peer engine on this host may map the same pages
+// and move bytes with plain memory copies (docs/design/zero-copy.md).
 #ifndef DD_HOST_DEVICE_MEMORY_H_
 #define DD_HOST_DEVICE_MEMORY_H_
 
@@ -11,9 +13,13 @@
 #include <vector>
 
 #include "ge/ge_error_codes.h"
+#include "memory_file_span.h"
 
 namespace dd::host {
 enum class MemoryKind { kDevice, kPinnedHost };
+
+// The name of every memory file: a peer maps only a descriptor that /proc names "/memfd:<this>".
+constexpr char kMemoryFileName[] = "dd-memory";
 
 struct Allocation {
   uintptr_t base = 0;
@@ -22,7 +28,10 @@ struct Allocation {
   uintptr_t map_base = 0;
   MemoryKind kind = MemoryKind::kDevice;
   int32_t device = -1;  // for kDevice
+  int fd = -1;          // the memory file mapped at map_base (file offset 0); -1 where memfd is unavailable
 };
+
+
 
 // Where a byte range lies among the allocations.
 enum class RangePlace {
@@ -43,6 +52,8 @@ class DeviceMemory {
   // Unmaps the allocation whose base is `base` and kind is `kind`; false when there is none.
   bool Free(uintptr_t base, MemoryKind kind);
   RangePlace Locate(uintptr_t addr, size_t len, Allocation &found) const;
+  // The memory file holding [addr, addr + len) entirely; fd -1 when none does.
+  MemoryFileSpan FileSpanOf(uintptr_t addr, size_t len) const;
 
  private:
   DeviceMemory() = default;

@@ -8,6 +8,7 @@
 #include "comm_resource.h"
 #include "error_detail.h"
 #include "handshake_client.h"
+#include "device_memory.h"
 #include "same_host_data_path.h"
 #include "same_host_probe.h"
 #include "tcp_data_path.h"
@@ -28,7 +29,12 @@ void SnapshotCacheTable(const LocalCacheRegistry &registry, const ClusterLink &l
   table.clear();
   ids.clear();
   for (const auto &cache : registry.All()) {
-    table.push_back(CacheTableEntry{cache->id, cache->geometry, cache->addrs, link.BoundLocally(cache->id)});
+    CacheTableEntry entry{cache->id, cache->geometry, cache->addrs, link.BoundLocally(cache->id), {}, nullptr};
+    // Tensors in dd's memory files (aclrtMalloc, aclrtMallocHost) can be mapped by a same-host peer.
+    for (const uint64_t addr : cache->addrs) {
+      entry.files.push_back(DeviceMemory::Instance().FileSpanOf(addr, cache->geometry.tensor_bytes));
+    }
+    table.push_back(std::move(entry));
     ids.insert(cache->id);
   }
 }

@@ -205,6 +205,7 @@ Status MoveBytes(const dd::host::EngineState &state, LinkUse &use, int64_t local
   job.remote_cache_id = use.remote().cache_id;
   job.segments = &segments;
   job.deadline = deadline;
+  job.remote_mappings = use.remote().mappings.get();
   dd::host::DataPath *path = &link.ActiveDataPath();
   TransferOutcome outcome = path->Run(job);
   if (outcome.kind == TransferOutcome::Kind::kUnsupported) {

@@ -84,6 +84,12 @@ void EncodeTable(WireWriter &w, const std::vector<CacheTableEntry> &table) {
     for (const uint64_t a : e.addrs) {
       w.U64(a);
     }
+    for (size_t t = 0; t < e.addrs.size(); ++t) {
+      const MemoryFileSpan span = t < e.files.size() ? e.files[t] : MemoryFileSpan{};
+      w.I32(span.fd);
+      w.U64(span.offset);
+      w.U64(span.file_bytes);
+    }
   }
 }
 
@@ -127,6 +133,24 @@ bool DecodeTable(WireReader &r, std::vector<CacheTableEntry> &table, std::string
     e.addrs.resize(num_tensors);
     for (uint64_t &a : e.addrs) {
       a = r.U64();
+    }
+    // A memory file must hold the whole tensor; a span that does not is refused, never clipped.
+    bool any_file = false;
+    e.files.resize(num_tensors);
+    for (MemoryFileSpan &span : e.files) {
+      span.fd = r.I32();
+      span.offset = r.U64();
+      span.file_bytes = r.U64();
+      uint64_t end = 0;
+      if (!r.ok() || span.fd < -1 ||
+          (span.fd >= 0 && (__builtin_add_overflow(span.offset, tensor_bytes, &end) || end > span.file_bytes))) {
+        why = "cache table entry with a malformed memory file span";
+        return false;
+      }
+      any_file = any_file || span.fd >= 0;
+    }
+    if (!any_file) {
+      e.files.clear();
     }
     table.push_back(std::move(e));
   }

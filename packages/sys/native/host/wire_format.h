@@ -10,11 +10,14 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "cache_geometry.h"
+#include "memory_file_span.h"
 
 namespace dd::host {
 constexpr uint32_t kWireMagic = 0x564B4444U;  // "DDKV" little-endian
-constexpr uint16_t kWireVersion = 3U;
+constexpr uint16_t kWireVersion = 4U;  // 4: the cache table names each tensor's memory file
 constexpr size_t kFrameHeaderSize = 16U;
 // No frame body is larger (a block request of kMaxSegmentsPerRequest segments is ~1.3 MB); bulk
 // bytes travel as payloads after a frame, never inside one.
@@ -62,11 +65,16 @@ void PatchRequestId(uint8_t *frame, uint32_t request_id);
 
 // One registered cache as the peer sees it. `bound`: registered before the link was made, so the
 // link may move its bytes (V2 binds memory to a link's comm only when the link is made, A23).
+// `files`: per tensor, the memory file that holds it in the peer (fd -1 where none does); a peer on
+// the same host maps those (zero-copy, peer_memory_files.h). `mappings` is this side's, never sent.
+class PeerCacheMappings;
 struct CacheTableEntry {
   int64_t cache_id = 0;
   CacheGeometry geometry;
   std::vector<uint64_t> addrs;
   bool bound = true;
+  std::vector<MemoryFileSpan> files;
+  std::shared_ptr<PeerCacheMappings> mappings;
 };
 
 struct HostIdentity {
