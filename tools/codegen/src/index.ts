@@ -4,10 +4,10 @@
  */
 export { main } from './cli.js';
 export { loadConfig, defaultConfigPath, SCALAR_NAMES } from './config.js';
-export type { CodegenConfig, ConstantRule, ScalarName, TypeMapEntry } from './config.js';
+export type { CodegenConfig, ConstantRule, FunctionGroup, FunctionRule, ScalarName, TypeMapEntry } from './config.js';
 export { CodegenError } from './errors.js';
 export { generate } from './generate.js';
 export type { GenerateOptions, GenerateResult, GeneratedOutputs } from './generate.js';
 export { IR_VERSION } from './ir.js';
 export type * from './ir.js';
-export type { ApiModel } from './bind/model.js';
+export type * from './bind/model.js';
