@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "error_detail.h"
 #include "json_line.h"
 #include "llm_datadist/llm_datadist.h"
 #include "raw_block_link.h"
@@ -47,24 +48,6 @@ namespace {
 using namespace llm_datadist;
 
 constexpr unsigned kLifetimeSeconds = 1200;  // never outlive a stuck run
-
-const char *StatusName(uint32_t status) {
-  switch (status) {
-    case LLM_SUCCESS: return "LLM_SUCCESS";
-    case LLM_FAILED: return "LLM_FAILED";
-    case LLM_WAIT_PROC_TIMEOUT: return "LLM_WAIT_PROC_TIMEOUT";
-    case LLM_KV_CACHE_NOT_EXIST: return "LLM_KV_CACHE_NOT_EXIST";
-    case LLM_PARAM_INVALID: return "LLM_PARAM_INVALID";
-    case LLM_NOT_YET_LINK: return "LLM_NOT_YET_LINK";
-    case LLM_ALREADY_LINK: return "LLM_ALREADY_LINK";
-    case LLM_LINK_FAILED: return "LLM_LINK_FAILED";
-    case LLM_UNLINK_FAILED: return "LLM_UNLINK_FAILED";
-    case LLM_EXIST_LINK: return "LLM_EXIST_LINK";
-    case LLM_TIMEOUT: return "LLM_TIMEOUT";
-    case LLM_LINK_BUSY: return "LLM_LINK_BUSY";
-    default: return "other";
-  }
-}
 
 struct Args {
   std::string mode;
@@ -206,7 +189,7 @@ class HostNode {
       status = engine_->RegisterKvCache(desc, {reinterpret_cast<uintptr_t>(region_)}, RegisterCfg{}, cache_id_);
     }
     if (status != LLM_SUCCESS) {
-      PrintError("ready", std::string(StatusName(status)) + ": " + dd_backend_error_detail());
+      PrintError("ready", std::string(dd::host::StatusName(status)) + ": " + dd_backend_error_detail());
       return false;
     }
     JsonLine()
@@ -263,7 +246,7 @@ class HostNode {
     JsonLine()
         .Field("reply", command)
         .Field("status", static_cast<uint64_t>(status))
-        .Field("status_name", StatusName(status))
+        .Field("status_name", dd::host::StatusName(status))
         .Field("detail", detail)
         .Field("start_ms", static_cast<double>(start) / 1e6)
         .Field("ms", static_cast<double>(end - start) / 1e6)
@@ -292,7 +275,7 @@ class HostNode {
           local.cache_id = cache_id_;
           const Status status = engine_->PullKvBlocks(index, local, src, dst);
           if (status != LLM_SUCCESS) {
-            why = std::string(StatusName(status)) + ": " + dd_backend_error_detail();
+            why = std::string(dd::host::StatusName(status)) + ": " + dd_backend_error_detail();
           }
           return status;
         };
