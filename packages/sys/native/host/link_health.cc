@@ -20,11 +20,16 @@ std::unordered_map<const void *, llm_datadist::LlmDataDistImpl *> &Engines() {
   return *engines;
 }
 
-// The engine behind a handle, or null (with the detail recorded) when no live engine has it.
-llm_datadist::LlmDataDistImpl *FindEngine(const void *engine) {
+// The initialized engine behind a handle, or null with `status` (and the detail recorded) when no
+// live engine has it or it is not initialized. The caller holds g_engines_mutex.
+llm_datadist::LlmDataDistImpl *FindInitializedEngine(const void *engine, ddStatus &status) {
   const auto it = Engines().find(engine);
   if (it == Engines().end()) {
-    Fail(llm_datadist::LLM_PARAM_INVALID, "engine %p is not a live LlmDataDist of this process", engine);
+    status = Fail(llm_datadist::LLM_PARAM_INVALID, "engine %p is not a live LlmDataDist of this process", engine);
+    return nullptr;
+  }
+  if (!it->second->initialized()) {
+    status = Fail(llm_datadist::LLM_FAILED, "the engine is not initialized (call Initialize first)");
     return nullptr;
   }
   return it->second;
@@ -75,12 +80,10 @@ DD_EXTENSION_API ddStatus ddLinkStates(void *engine, const void *cluster_ids, vo
     return dd::host::Fail(llm_datadist::LLM_PARAM_INVALID, "cluster_ids and states must not be NULL when count is %zu", count);
   }
   std::lock_guard<std::mutex> lock(dd::host::g_engines_mutex);
-  llm_datadist::LlmDataDistImpl *impl = dd::host::FindEngine(engine);
+  ddStatus status = llm_datadist::LLM_SUCCESS;
+  llm_datadist::LlmDataDistImpl *impl = dd::host::FindInitializedEngine(engine, status);
   if (impl == nullptr) {
-    return llm_datadist::LLM_PARAM_INVALID;
-  }
-  if (!impl->initialized()) {
-    return dd::host::Fail(llm_datadist::LLM_FAILED, "the engine is not initialized (call Initialize first)");
+    return status;
   }
   // The arrays are the caller's memory, maybe unaligned: copied element by element.
   const auto *ids = static_cast<const unsigned char *>(cluster_ids);
@@ -101,12 +104,10 @@ DD_EXTENSION_API ddStatus ddLinkBreakCause(void *engine, uint64_t cluster_id, vo
     return dd::host::Fail(llm_datadist::LLM_PARAM_INVALID, "length must not be NULL, nor text when capacity is %zu", capacity);
   }
   std::lock_guard<std::mutex> lock(dd::host::g_engines_mutex);
-  llm_datadist::LlmDataDistImpl *impl = dd::host::FindEngine(engine);
+  ddStatus status = llm_datadist::LLM_SUCCESS;
+  llm_datadist::LlmDataDistImpl *impl = dd::host::FindInitializedEngine(engine, status);
   if (impl == nullptr) {
-    return llm_datadist::LLM_PARAM_INVALID;
-  }
-  if (!impl->initialized()) {
-    return dd::host::Fail(llm_datadist::LLM_FAILED, "the engine is not initialized (call Initialize first)");
+    return status;
   }
   std::string cause;
   if (impl->LinkState(cluster_id, &cause) == DD_LINK_STATE_ABSENT) {
