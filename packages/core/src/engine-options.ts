@@ -108,9 +108,7 @@ function toAuthSecret(value: unknown): string {
   for (const key of Object.keys(auth)) {
     if (key !== 'secret') throw new DataDistArgumentError(OP, `options.auth.${key}`, 'is not an auth option; the only one is `secret`');
   }
-  const secret = auth.secret;
-  if (typeof secret !== 'string') throw new DataDistArgumentError(OP, 'options.auth.secret', `must be a string, got ${secret === null ? 'null' : typeof secret}`);
-  if (secret.includes('\0')) throw new DataDistArgumentError(OP, 'options.auth.secret', 'must not contain a NUL character');
+  const secret = toOptionText('options.auth.secret', auth.secret, 'secret');
   const bytes = Buffer.byteLength(secret, 'utf8');
   if (bytes < 16 || bytes > 4096) throw new DataDistArgumentError(OP, 'options.auth.secret', `must be 16 to 4096 bytes of UTF-8 (it is ${bytes})`);
   return secret;

@@ -1,5 +1,5 @@
 import diagnostics_channel from 'node:diagnostics_channel';
-import { isIPv4 } from 'node:net';
+import { BlockList, isIPv4 } from 'node:net';
 import type { ListenAddress } from './engine-options.js';
 
 /**
@@ -19,13 +19,13 @@ export interface UnauthenticatedListenerEvent {
 const channel = diagnostics_channel.channel(UNAUTHENTICATED_LISTENER_CHANNEL);
 let warned = false;
 
-/** Whether only this host can reach `ip`: 127.0.0.0/8, ::1, or an IPv4-mapped loopback address. */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether only this host can reach `ip`: 127.0.0.0/8 or ::1, IPv4-mapped forms included. */
 export function isLoopback(ip: string): boolean {
-  const lower = ip.toLowerCase();
-  if (isIPv4(lower)) return lower.startsWith('127.');
-  if (lower === '::1' || lower === '0:0:0:0:0:0:0:1') return true;
-  const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower.replace(/^::/, ''));
-  return mapped !== null && isLoopback(mapped[1] as string);
+  return LOOPBACK.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6');
 }
 
 /**

@@ -3,19 +3,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DataDistArgumentError, LinkError, LlmDataDist, UNAUTHENTICATED_LISTENER_CHANNEL, type UnauthenticatedListenerEvent } from '../src/index.js';
 import { isLoopback } from '../src/listener-exposure.js';
 import { backends, freePort } from './backends.js';
-import { createPair, fillPattern, patternBlock, smallCache } from './harness.js';
+import { createPair, fillPattern, patternBlock, smallCache, within } from './harness.js';
 import { FakeNetwork } from '@dd/testing';
 
 const SECRET = { secret: 'a shared secret of 32 bytes long' };
 
-/** Bounds a wait so that a broken implementation fails instead of hanging. */
-function bounded<T>(promise: Promise<T>, ms = 5000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const bound = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
-}
 
 describe.each(backends)('auth over the $name backend (D18)', (backend) => {
   it('engines with the same secret link and pull the right bytes', async () => {
@@ -63,7 +55,7 @@ describe.each(backends)('auth over the $name backend (D18)', (backend) => {
       const into = smallCache(pair.decoder);
       const [old] = await pair.decoder.link({ clusterId: 1n, remote: listen });
       pair.prompt.close({ force: true });
-      expect((await bounded(old!.down)).status).toBe('broken');
+      expect((await within('down', old!.down)).status).toBe('broken');
       // A stranger takes the address: the relink is refused for the secret, nothing is linked.
       const stranger = LlmDataDist.create({ clusterId: 1n, role: 'prompt', listen, bindings: pair.bindings, auth: { secret: 'another secret, also 32 bytes!!!' } });
       restarted.push(stranger);
@@ -91,6 +83,16 @@ describe.each(backends)('auth over the $name backend (D18)', (backend) => {
   });
 });
 
+/** What `call` threw (undefined when it returned). */
+function thrownBy(call: () => unknown): Error | undefined {
+  try {
+    call();
+  } catch (error) {
+    return error as Error;
+  }
+  return undefined;
+}
+
 describe('auth option checks', () => {
   const network = new FakeNetwork();
   it.each([
@@ -101,29 +103,15 @@ describe('auth option checks', () => {
     [{ secrets: 'a shared secret of 32 bytes long' }, /not an auth option/],
     ['a shared secret of 32 bytes long', /must be an object/],
   ])('rejects auth %# before native code, without echoing the secret', (auth, rule) => {
-    const thrown = (() => {
-      try {
-        LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: network.bindings, auth: auth as never });
-      } catch (error) {
-        return error;
-      }
-      return undefined;
-    })();
+    const thrown = thrownBy(() => LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: network.bindings, auth: auth as never }));
     expect(thrown).toBeInstanceOf(DataDistArgumentError);
-    expect((thrown as Error).message).toMatch(rule);
-    expect((thrown as Error).message).not.toContain('sixteen bytes ok');
+    expect(thrown?.message).toMatch(rule);
+    expect(thrown?.message).not.toContain('sixteen bytes ok');
   });
 
   it('a secret in extraOptions as well as in auth is refused; a bad one there is not echoed', () => {
     expect(() => LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: network.bindings, auth: SECRET, extraOptions: { 'dd.AuthSecret': SECRET.secret } })).toThrow(/repeats an option set by a typed field/);
-    const thrown = (() => {
-      try {
-        LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: network.bindings, extraOptions: { 'dd.AuthSecret': 'top secret\0value' } });
-      } catch (error) {
-        return error as Error;
-      }
-      return undefined;
-    })();
+    const thrown = thrownBy(() => LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: network.bindings, extraOptions: { 'dd.AuthSecret': 'top secret\0value' } }));
     expect(thrown).toBeInstanceOf(DataDistArgumentError);
     expect(thrown?.message).not.toContain('top secret');
   });

@@ -92,3 +92,19 @@ export function patternBlock(length: number, salt: number, t: number, b: number)
   for (let i = 0; i < length; i += 1) out[i] = (salt * 31 + t * 17 + b * 7 + i) & 0xff;
   return out;
 }
+
+/** How long a test waits for an event before it fails instead of hanging. */
+export const WAIT_BOUND_MS = 5000;
+
+/**
+ * `promise`, or a rejection naming `what` after `ms`: bounds a wait so that a broken implementation
+ * fails instead of hanging. (A dead peer's hang-up reaches the survivor through the kernel at once
+ * and engines poll every 100 ms; the bound is far above either.)
+ */
+export function within<T>(what: string, promise: Promise<T>, ms = WAIT_BOUND_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
+}

@@ -14,19 +14,8 @@ import {
 } from '../src/index.js';
 import { FakeNetwork } from '@dd/testing';
 import { backends } from './backends.js';
-import { createPair, fillPattern, patternBlock, recordingBindings, smallCache } from './harness.js';
+import { createPair, fillPattern, patternBlock, recordingBindings, smallCache, WAIT_BOUND_MS, within } from './harness.js';
 
-// A dead peer's hang-up reaches the survivor through the kernel at once, and the engine polls every
-// 100 ms; this only bounds the wait so that a broken implementation fails instead of hanging.
-const EVENT_BOUND_MS = 5000;
-
-function within<T>(what: string, promise: Promise<T>, ms = EVENT_BOUND_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const bound = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
-}
 
 /** The next linkstatechange event of `engine`. */
 function nextChange(engine: LlmDataDist): Promise<LinkStateChangeEvent> {
@@ -55,7 +44,7 @@ describe.each(backends)('link health over the $name backend', (backend) => {
       expect(await link!.down).toBe(seen.state);
       expect(pair.decoder.links).toEqual([link]);
       expect(pair.decoder.links[0]!.state.status).toBe('broken');
-      expect(afterMs).toBeLessThan(EVENT_BOUND_MS);
+      expect(afterMs).toBeLessThan(WAIT_BOUND_MS);
       // A transfer over it now fails as the rules say (choice A1/A16), naming the cause the event
       // reported, and the state stays broken.
       const failed = await pair.decoder.pullBlocks({ from: { clusterId: 1n, cacheId: 1n }, into, srcBlocks: [0], dstBlocks: [0] }).then(
