@@ -50,6 +50,16 @@ struct HandshakeServer::Connection final : IoHandler {
   uint64_t token = 0;  // the pending link this connection belongs to
   StreamKind kind = StreamKind::kServerRequests;
   uint32_t index = 0;
+
+  // What both proofs of this handshake are bound to: both nonces and both cluster ids.
+  HandshakeTranscript Transcript(uint64_t server_cluster_id) const {
+    HandshakeTranscript transcript;
+    transcript.client_nonce = hello.nonce;
+    transcript.server_nonce = server_nonce;
+    transcript.client_cluster_id = hello.cluster_id;
+    transcript.server_cluster_id = server_cluster_id;
+    return transcript;
+  }
 };
 
 // A link that passed PROOF and WELCOME, waiting for its further connections.
@@ -257,12 +267,7 @@ void HandshakeServer::OnHello(Connection &connection) {
   }
   challenge.nonce = connection.server_nonce;
   if (!secret.empty()) {
-    HandshakeTranscript transcript;
-    transcript.client_nonce = hello.nonce;
-    transcript.server_nonce = connection.server_nonce;
-    transcript.client_cluster_id = hello.cluster_id;
-    transcript.server_cluster_id = state_.cluster_id;
-    const Proof proof = ComputeProof(secret, ProofRole::kServer, transcript);
+    const Proof proof = ComputeProof(secret, ProofRole::kServer, connection.Transcript(state_.cluster_id));
     challenge.proof.assign(proof.begin(), proof.end());
   }
   connection.stage = Connection::Stage::kProof;
@@ -279,11 +284,7 @@ void HandshakeServer::OnProof(Connection &connection) {
     return;
   }
   const HelloMessage &hello = connection.hello;
-  HandshakeTranscript transcript;
-  transcript.client_nonce = hello.nonce;
-  transcript.server_nonce = connection.server_nonce;
-  transcript.client_cluster_id = hello.cluster_id;
-  transcript.server_cluster_id = state_.cluster_id;
+  const HandshakeTranscript transcript = connection.Transcript(state_.cluster_id);
   const std::string &secret = state_.options.auth_secret;
   if (!secret.empty() && !VerifyProof(secret, ProofRole::kClient, transcript,
                                       reinterpret_cast<const uint8_t *>(proof.proof.data()), proof.proof.size())) {
