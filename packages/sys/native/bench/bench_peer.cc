@@ -108,6 +108,17 @@ void FillPattern(uint8_t *region, uint64_t bytes) {
 }
 
 // Memory in one of dd's memory files (the host backend's aclrtMallocHost), filled with the pattern.
+// Registers `region` as one tensor of `region_bytes / block_bytes` blocks; the status.
+int32_t RegisterBlocks(LlmDataDist &engine, uintptr_t region, uint64_t region_bytes, uint64_t block_bytes,
+                       int64_t &cache_id) {
+  CacheDesc desc;
+  desc.placement = CachePlacement::kHost;
+  desc.num_tensors = 1;
+  desc.data_type = DT_UINT8;
+  desc.shape = {static_cast<int64_t>(region_bytes / block_bytes), static_cast<int64_t>(block_bytes)};
+  return static_cast<int32_t>(engine.RegisterKvCache(desc, {region}, RegisterCfg{}, cache_id));
+}
+
 uint8_t *MemoryFileRegion(uint64_t bytes) {
   const aclError init = aclInit(nullptr);
   void *p = nullptr;
@@ -150,13 +161,8 @@ uint8_t *MemoryFileRegion(uint64_t bytes) {
     info.engine_port = port;
   }
   for (size_t i = 0; i < kBlockSizeCount && info.status == 0; ++i) {
-    CacheDesc desc;
-    desc.placement = CachePlacement::kHost;
-    desc.num_tensors = 1;
-    desc.data_type = DT_UINT8;
-    desc.shape = {static_cast<int64_t>(region_bytes / kBlockSizes[i]), static_cast<int64_t>(kBlockSizes[i])};
-    info.status = static_cast<int32_t>(
-        engine.RegisterKvCache(desc, {reinterpret_cast<uintptr_t>(region)}, RegisterCfg{}, info.cache_ids[i]));
+    info.status = RegisterBlocks(engine, reinterpret_cast<uintptr_t>(region), region_bytes, kBlockSizes[i],
+                                 info.cache_ids[i]);
   }
   if (memory_files && info.status == 0) {
     uint8_t *file_region = MemoryFileRegion(region_bytes);
@@ -165,13 +171,7 @@ uint8_t *MemoryFileRegion(uint64_t bytes) {
     info.file_region_addr = reinterpret_cast<uintptr_t>(file_region);
     info.prompt_region_addr = reinterpret_cast<uintptr_t>(prompt);
     for (size_t i = 0; i < kBlockSizeCount && info.status == 0; ++i) {
-      CacheDesc desc;
-      desc.placement = CachePlacement::kHost;
-      desc.num_tensors = 1;
-      desc.data_type = DT_UINT8;
-      desc.shape = {static_cast<int64_t>(region_bytes / kBlockSizes[i]), static_cast<int64_t>(kBlockSizes[i])};
-      info.status = static_cast<int32_t>(engine.RegisterKvCache(desc, {info.file_region_addr}, RegisterCfg{},
-                                                                info.file_cache_ids[i]));
+      info.status = RegisterBlocks(engine, info.file_region_addr, region_bytes, kBlockSizes[i], info.file_cache_ids[i]);
     }
     if (info.status == 0) {
       CacheDesc desc;
