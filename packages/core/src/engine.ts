@@ -38,6 +38,7 @@ import { allocateHostTensors, type SizedCacheDesc } from './host-tensors.js';
 import { KvCache, cacheInternals, type CacheOwner, type TensorMemory } from './kv-cache.js';
 import { toNativeRole, type Role } from './role.js';
 import {
+  blockTransferKey,
   planPullBlocks,
   planPullCache,
   planPushBlocks,
@@ -531,7 +532,7 @@ export class LlmDataDist extends EventTarget {
   async pullBlocks(options: PullBlocksOptions): Promise<TransferReport> {
     this.#assertOpen('pullBlocks');
     return this.#transferRetrying('pullBlocks', 'PullKvBlocks', options, () => planPullBlocks(options, this.#owner, this.clusterId), (plan) =>
-      this.#bindings.LlmDataDist_PullKvBlocksAsync(this.#handle, plan.remote, cacheInternals.nativeCache(plan.cache), plan.src, plan.dst, plan.ext),
+      this.#blocks(plan, 'PullKvBlocks', (src, dst) => this.#bindings.LlmDataDist_PullKvBlocksAsync(this.#handle, plan.remote, cacheInternals.nativeCache(plan.cache), src, dst, plan.ext)),
     );
   }
 
@@ -539,7 +540,7 @@ export class LlmDataDist extends EventTarget {
   async pullCache(options: PullCacheOptions): Promise<TransferReport> {
     this.#assertOpen('pullCache');
     return this.#transferRetrying('pullCache', 'PullKvCache', options, () => planPullCache(options, this.#owner, this.clusterId), (plan) =>
-      this.#bindings.LlmDataDist_PullKvCacheAsync(this.#handle, plan.remote, cacheInternals.nativeCache(plan.cache), plan.batchIndex, plan.size, plan.ext),
+      this.#native(() => this.#bindings.LlmDataDist_PullKvCacheAsync(this.#handle, plan.remote, cacheInternals.nativeCache(plan.cache), plan.batchIndex, plan.size, plan.ext), plan.remoteClusterId),
     );
   }
 
@@ -547,7 +548,7 @@ export class LlmDataDist extends EventTarget {
   async pushBlocks(options: PushBlocksOptions): Promise<TransferReport> {
     this.#assertOpen('pushBlocks');
     return this.#transferRetrying('pushBlocks', 'PushKvBlocks', options, () => planPushBlocks(options, this.#owner), (plan) =>
-      this.#bindings.LlmDataDist_PushKvBlocksAsync(this.#handle, cacheInternals.nativeCache(plan.cache), plan.remote, plan.src, plan.dst, plan.ext),
+      this.#blocks(plan, 'PushKvBlocks', (src, dst) => this.#bindings.LlmDataDist_PushKvBlocksAsync(this.#handle, cacheInternals.nativeCache(plan.cache), plan.remote, src, dst, plan.ext)),
     );
   }
 
@@ -555,7 +556,7 @@ export class LlmDataDist extends EventTarget {
   async pushCache(options: PushCacheOptions): Promise<TransferReport> {
     this.#assertOpen('pushCache');
     return this.#transferRetrying('pushCache', 'PushKvCache', options, () => planPushCache(options, this.#owner), (plan) =>
-      this.#bindings.LlmDataDist_PushKvCacheAsync(this.#handle, cacheInternals.nativeCache(plan.cache), plan.remote, plan.batchIndex, -1n, plan.ext),
+      this.#native(() => this.#bindings.LlmDataDist_PushKvCacheAsync(this.#handle, cacheInternals.nativeCache(plan.cache), plan.remote, plan.batchIndex, -1n, plan.ext), plan.remoteClusterId),
     );
   }
 
@@ -699,7 +700,7 @@ export class LlmDataDist extends EventTarget {
       op,
       attempt === undefined ? {} : { attempt },
       [],
-      () => this.#bindings.LlmDataDist_LinkLlmClustersAsync(this.#handle, infos, timeoutMs),
+      this.#native(() => this.#bindings.LlmDataDist_LinkLlmClustersAsync(this.#handle, infos, timeoutMs)),
       (r) => r.status,
       'LinkLlmClusters',
       (r, nativeMessage) => {
@@ -767,7 +768,7 @@ export class LlmDataDist extends EventTarget {
       op,
       {},
       [],
-      () => this.#bindings.LlmDataDist_UnlinkLlmClustersAsync(this.#handle, infos, timeoutMs, force),
+      this.#native(() => this.#bindings.LlmDataDist_UnlinkLlmClustersAsync(this.#handle, infos, timeoutMs, force)),
       (r) => r.status,
       'UnlinkLlmClusters',
       (r, nativeMessage) => {
@@ -880,13 +881,13 @@ export class LlmDataDist extends EventTarget {
    * One transfer attempt. Its result also tells link health: a success clears a break only a
    * timeout suggested; a link-level failure has the backend asked whether the link broke.
    */
-  #transfer(op: OperationName, method: string, plan: TransferPlan, call: () => Promise<number>, attempt: number | undefined): Promise<TransferReport> {
+  #transfer(op: OperationName, method: string, plan: TransferPlan, start: NativeStart<number>, attempt: number | undefined): Promise<TransferReport> {
     const started = performance.now();
     return this.#runAsync(
       op,
       { remoteClusterId: plan.remoteClusterId, bytes: plan.bytes, ...(attempt === undefined ? {} : { attempt }) },
       [plan.cache],
-      call,
+      start,
       (status) => status,
       method,
       (status, nativeMessage) => {
@@ -911,16 +912,16 @@ export class LlmDataDist extends EventTarget {
    * a retry the cache's earlier attempt has ended natively, and a broken link this engine made
    * is re-linked (`policy.relink`).
    */
-  async #transferRetrying<P extends TransferPlan>(op: OperationName, method: string, options: unknown, plan: () => P, call: (plan: P) => Promise<number>): Promise<TransferReport> {
+  async #transferRetrying<P extends TransferPlan>(op: OperationName, method: string, options: unknown, plan: () => P, start: (plan: P) => NativeStart<number>): Promise<TransferReport> {
     const first = plan();
     const policy = toRetryPolicy(op, 'retry', (options as { retry?: unknown }).retry);
-    if (policy === undefined) return this.#transfer(op, method, first, () => call(first), undefined);
+    if (policy === undefined) return this.#transfer(op, method, first, start(first), undefined);
     const made = this.#links.get(first.remoteClusterId);
     const result = await withRetry(
       { operation: op, clusterId: this.clusterId, remoteClusterId: first.remoteClusterId, policy, signal: first.signal },
       (n) => {
         const attempt = n === 1 ? first : plan();
-        return this.#transfer(op, method, attempt, () => call(attempt), n);
+        return this.#transfer(op, method, attempt, start(attempt), n);
       },
       async () => {
         await first.cache.settled();
@@ -933,6 +934,17 @@ export class LlmDataDist extends EventTarget {
     return { ...result.value, attempts: result.attempts };
   }
 
+  /** Starts `call` in its turn among the async native calls of these bindings (on `link`'s share when given). */
+  #native<R>(call: () => Promise<R>, link?: bigint): NativeStart<R> {
+    return (abandoned) => nativeCallSlots(this.#bindings).run(call, abandoned, link);
+  }
+
+  /** Starts a block transfer in its turn; waiting transfers with the same caches and layers join it. */
+  #blocks(plan: TransferPlan & { readonly src: BigUint64Array; readonly dst: BigUint64Array }, method: string, run: (src: BigUint64Array, dst: BigUint64Array) => Promise<number>): NativeStart<number> {
+    const transfer = { key: blockTransferKey(method, plan), src: plan.src, dst: plan.dst, run };
+    return (abandoned) => nativeCallSlots(this.#bindings).runBlocks(transfer, abandoned, plan.remoteClusterId);
+  }
+
   /**
    * Runs one async native call: traces it, keeps its caches marked busy and the engine unclosable
    * until the native side is done, and lets the caller stop waiting early. `interpret` runs when
@@ -942,7 +954,7 @@ export class LlmDataDist extends EventTarget {
     op: OperationName,
     event: { readonly remoteClusterId?: bigint; readonly bytes?: number; readonly attempt?: number },
     caches: readonly KvCache[],
-    call: () => Promise<R>,
+    start: NativeStart<R>,
     statusOf: (result: R) => number,
     method: string,
     interpret: (result: R, nativeMessage: string) => T,
@@ -957,7 +969,7 @@ export class LlmDataDist extends EventTarget {
     const span = beginOperation({ operation: op, clusterId: this.clusterId, ...event });
     let abandoned = false;
     for (const cache of caches) cacheInternals.beginTransfer(cache);
-    const native = nativeCallSlots(this.#bindings).run(call, () => abandoned);
+    const native = start(() => abandoned);
     const completion = native
       .then(
         (result) => {
@@ -1025,6 +1037,9 @@ export class LlmDataDist extends EventTarget {
     cacheInternals.freeMemory(cache, op);
   }
 }
+
+/** Starts a native call once it may; `abandoned` says whether its caller has stopped waiting. */
+type NativeStart<R> = (abandoned: () => boolean) => Promise<R>;
 
 /** The entries of `values` that are defined (options objects leave unset keys out). */
 function optional<T extends Record<string, unknown>>(values: T): Partial<T> {

@@ -245,3 +245,20 @@ export function planPushCache(value: unknown, owner: CacheOwner): TransferPlan &
   const { ext, tensors } = layerSelection(op, options, cache, true);
   return { cache, remoteClusterId: remote.cluster_id, remote, ext, batchIndex, bytes: tensors * cache.bytesPerBlock, ...callOptions(op, options) };
 }
+
+const cacheSerials = new WeakMap<KvCache, number>();
+let lastCacheSerial = 0;
+
+/**
+ * What block transfers must share to run as one native call: the method, the local cache (this
+ * very registration, so the engine too), the remote cache and the layer selection.
+ */
+export function blockTransferKey(method: string, plan: TransferPlan): string {
+  let serial = cacheSerials.get(plan.cache);
+  if (serial === undefined) {
+    serial = ++lastCacheSerial;
+    cacheSerials.set(plan.cache, serial);
+  }
+  const { ext, remote } = plan;
+  return `${method} ${serial} ${remote.cluster_id}:${remote.cache_id}:${remote.batch_index} ${ext.src_layer_range.join('-')} ${ext.dst_layer_range.join('-')} ${ext.tensor_num_per_layer}`;
+}

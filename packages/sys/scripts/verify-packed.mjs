@@ -29,7 +29,7 @@ try {
   const tarball = tarballOf(packsFolder(process.argv.slice(2)), '@dd/sys');
   step(`checking ${tarball}`);
   const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' });
-  for (const needed of ['package/prebuilds/linux-x64-host/libdd_llm_datadist.so', 'package/prebuilds/linux-arm64-host/libdd_llm_datadist.so', 'package/native/cmake/aarch64-linux-gnu.cmake', 'package/native/host/', 'package/native/generated/dd_shim.cc', 'package/native/headers/llm_datadist/llm_datadist.h', 'package/scripts/build-native.mjs']) {
+  for (const needed of ['package/prebuilds/linux-x64-host/libdd_llm_datadist.so', 'package/prebuilds/linux-arm64-host/libdd_llm_datadist.so', 'package/native/cmake/aarch64-linux-gnu.cmake', 'package/native/host/', 'package/native/completions/completion_queue.cc', 'package/native/generated/dd_shim.cc', 'package/native/headers/llm_datadist/llm_datadist.h', 'package/scripts/build-native.mjs']) {
     if (!listing.includes(needed)) throw new Error(`the tarball lacks ${needed}`);
   }
 

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bindings } from './bindings.js';
 import { SHIM_VERSION, createNativeBindings } from './generated/native.js';
+import { openCompletionQueue } from './completion-queue.js';
 import { attachHostMemory } from './native-memory.js';
 
 /** Backends a native library can be built for. */
@@ -165,9 +166,9 @@ export function loadNativeBindings(options: LoadOptions = {}): Bindings {
     );
   }
   const backendName = lib.func('const char *dd_backend_name(void)')() as string;
-  // The generated bindings keep lastError() themselves: an …Async call fails on a worker thread,
+  // The generated bindings keep lastError() themselves: an …Async call fails on another thread,
   // where the shim's thread-local last error cannot be read from JavaScript.
-  const bindings: Bindings = Object.assign(createNativeBindings(koffi, lib), attachHostMemory(koffi), {
+  const bindings: Bindings = Object.assign(createNativeBindings(koffi, lib, openCompletionQueue), attachHostMemory(koffi), {
     backend: Object.freeze({ name: backendName, library: found.path, shimVersion: version }),
   });
   loaded.set(found.path, bindings);

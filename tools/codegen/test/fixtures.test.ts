@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import type { IrDocument } from '../src/ir.js';
-import { codegenRoot, compileCxx, headersDir, repoRoot, tempDir, tsc } from './helpers.js';
+import { codegenRoot, compileCxx, completionsDir, headersDir, repoRoot, tempDir, tsc } from './helpers.js';
 
 interface Fixture {
   readonly description: string;
@@ -167,7 +167,7 @@ describe.each(cases)('fixture %s', (name) => {
     if (expected.compile) {
       // dd's extension headers come from the repository (the default config's includeDirs).
       const includes = [join(root, 'headers'), ...(fixture.includes ?? []).map((d) => join(root, d)), join(headersDir, 'extensions'), join(root, 'out/native')];
-      const built = compileCxx(['-fsyntax-only', ...includes.map((d) => `-I${d}`), join(root, 'out/native/dd_shim.cc')]);
+      const built = compileCxx(['-fsyntax-only', ...includes.map((d) => `-I${d}`), `-I${completionsDir}`, join(root, 'out/native/dd_shim.cc')]);
       expect(built.stderr).toBe('');
       expect(built.status).toBe(0);
     }

@@ -10,6 +10,8 @@ export const repoRoot = resolve(codegenRoot, '../..');
 export const headersDir = join(repoRoot, 'headers');
 export const sysGenerated = join(repoRoot, 'packages/sys/src/generated');
 export const shimDir = join(repoRoot, 'packages/sys/native/generated');
+/** The completion queue the generated shim hands queued calls to (hand-written, compiled with it). */
+export const completionsDir = join(repoRoot, 'packages/sys/native/completions');
 
 /** The koffi that @dd/sys depends on: the generated native.ts is @dd/sys code. */
 export function sysKoffi(): typeof import('koffi') {

@@ -1,6 +1,7 @@
 // The generated shim compiled with g++ -Wall -Wextra -Werror and linked with a test-only C++
 // LlmDataDist (test/stub), driven through the generated koffi bindings: conversions, exception →
 // status mapping, the last-error text (sync and async), out-vector capacity rules and the ABI self-check.
+import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -28,7 +29,8 @@ import {
   type LlmDataDistBindings,
   type LlmDataDistHandle,
 } from '../../../packages/sys/src/generated/index.js';
-import { codegenRoot, compileCxx, headersDir, shimDir, sysKoffi, tempDir } from './helpers.js';
+import { openCompletionQueue } from '../../../packages/sys/src/completion-queue.js';
+import { codegenRoot, compileCxx, completionsDir, headersDir, shimDir, sysKoffi, tempDir } from './helpers.js';
 
 const koffi = sysKoffi();
 const tmp = tempDir('stub');
@@ -49,8 +51,10 @@ beforeAll(() => {
     `-I${headersDir}`,
     `-I${join(headersDir, 'extensions')}`,
     `-I${shimDir}`,
+    `-I${completionsDir}`,
     '-DDD_BACKEND_NAME="stub"',
     join(shimDir, 'dd_shim.cc'),
+    join(completionsDir, 'completion_queue.cc'),
     join(codegenRoot, 'test/stub/llm_datadist_stub.cc'),
     '-o',
     so,
@@ -58,7 +62,7 @@ beforeAll(() => {
   expect(built.stderr).toBe('');
   expect(built.status).toBe(0);
   lib = koffi.load(so);
-  b = createNativeBindings(koffi, lib);
+  b = createNativeBindings(koffi, lib, openCompletionQueue);
   fn = declareNativeFunctions(koffi, lib);
   const journalFn = lib.func('const char *stub_journal(void)');
   journal = () => journalFn() as string;
@@ -291,7 +295,7 @@ describe('checks before koffi', () => {
 });
 
 describe('async twins', () => {
-  it('run on a worker thread and resolve with the same result shape', async () => {
+  it('run on another thread and resolve with the same result shape', async () => {
     const index = makeCacheIndex({ cluster_id: 2n, cache_id: 1n });
     const pending = b.LlmDataDist_PullKvBlocksAsync(handle, index, makeCache({ cache_id: 4n }), new BigUint64Array([1n]), new BigUint64Array([2n]));
     expect(pending).toBeInstanceOf(Promise);
@@ -321,24 +325,68 @@ describe('async twins', () => {
   });
 
   it('_async variants write the error NUL-terminated, truncated to error_cap, and "" on success', async () => {
-    const call = (clusterId: bigint, blocks: number, error: Buffer | null, cap: number): Promise<unknown> =>
+    const call = (error: Buffer | null, cap: number): Promise<unknown> =>
       new Promise((resolve, reject) => {
-        const list = new BigUint64Array(blocks);
-        const index = { cluster_id: clusterId, cache_id: 0n, batch_index: 0 };
-        const cache = { cache_id: 0n, tensor_addrs: null, tensor_addrs_count: 0, cache_desc: { placement: 0, num_tensors: 0, data_type: 0, shape: null, shape_count: 0 } };
-        fn.dd_LlmDataDist_PullKvBlocks_async.async(handle, index, cache, list, blocks, list, blocks, makeKvCacheExtParam(), error, cap, (err: unknown, status: unknown) => (err ? reject(err) : resolve(status)));
+        const rets = new Uint32Array(1);
+        const count = [0];
+        const info = { remote_cluster_id: 1n, remote_role_type: 0, local_ip_infos: null, local_ip_infos_count: 0, remote_ip_infos: null, remote_ip_infos_count: 0 };
+        fn.dd_LlmDataDist_UnlinkLlmClusters_async.async(handle, [info], 1, rets, 1, count, 1000, false, error, cap, (err: unknown, status: unknown) => (err ? reject(err) : resolve(status)));
       });
     const small = Buffer.alloc(16, 0xff);
-    expect(await call(0xbaen, 40, small, small.length)).toBe(StatusCode.LLM_FAILED);
-    expect(small.toString('latin1')).toBe('PullKvBlocks: L\0');
-    const exact = Buffer.alloc('PullKvBlocks: LLM_FAILED: boom'.length + 3, 0xff);
-    expect(await call(0xbaen, 2, exact, exact.length)).toBe(StatusCode.LLM_FAILED);
-    expect(exact.toString('latin1')).toBe('PullKvBlocks: LLM_FAILED: boom!!\0');
-    const cleared = Buffer.alloc(8, 0xff);
-    expect(await call(2n, 1, cleared, cleared.length)).toBe(0);
-    expect([...cleared]).toEqual([0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
-    expect(await call(0xbadn, 1, null, 0)).toBe(StatusCode.LLM_KV_CACHE_NOT_EXIST);
+    expect(await call(small, small.length)).toBe(StatusCode.LLM_NOT_YET_LINK);
+    expect(small.toString('latin1')).toBe('UnlinkLlmCluste\0');
+    const exact = Buffer.alloc('UnlinkLlmClusters: LLM_NOT_YET_LINK'.length + 1, 0xff);
+    expect(await call(exact, exact.length)).toBe(StatusCode.LLM_NOT_YET_LINK);
+    expect(exact.toString('latin1')).toBe('UnlinkLlmClusters: LLM_NOT_YET_LINK\0');
+    expect(await call(null, 0)).toBe(StatusCode.LLM_NOT_YET_LINK);
     journal();
+  });
+
+  it('queued calls own copies of their arguments: the caller may change its arrays as soon as the call returns', async () => {
+    const src = BigUint64Array.of(1n, 2n, 3n);
+    const dst = BigUint64Array.of(4n, 5n, 6n);
+    const pending = b.LlmDataDist_PushKvBlocksAsync(handle, makeCache({ cache_id: 7n }), makeCacheIndex({ cluster_id: 2n, cache_id: 8n }), src, dst);
+    src.fill(99n);
+    dst.fill(99n);
+    expect(await pending).toBe(0);
+    expect(journal()).toBe('PushKvBlocks cache(7,[],desc(1,0,28,[])) index(2,8,0) [1,2,3] [4,5,6] ext(-1,-1,-1,-1,2)\n');
+  });
+
+  it('a submission its argument checks refuse never runs: its status and last error come at once, on this thread', async () => {
+    const out: unknown[] = [null];
+    const wake = new Int32Array(1);
+    expect(fn.dd_completion_queue_open(out, wake)).toBe(0);
+    try {
+      const status = fn.dd_LlmDataDist_PullKvBlocks_submit(out[0], 1, handle, null, null, null, 0, null, 0, null);
+      expect(status).toBe(StatusCode.LLM_PARAM_INVALID);
+      expect(threadLastError()).toBe('PullKvBlocks: LLM_PARAM_INVALID: src_cache_index is NULL');
+      expect(fn.dd_completion_queue_take(out[0], new Uint32Array(2), 1)).toBe(0);
+      expect(journal()).toBe('');
+    } finally {
+      fn.dd_completion_queue_close(out[0]);
+      closeSync(wake[0]!);
+    }
+  });
+
+  it('a thousand queued calls in flight each end with their own status and last-error text', async () => {
+    const runner = openCompletionQueue(
+      { open: fn.dd_completion_queue_open, take: fn.dd_completion_queue_take, arm: fn.dd_completion_queue_arm, error: fn.dd_completion_queue_error, close: fn.dd_completion_queue_close },
+      { success: StatusCode.LLM_SUCCESS, syncError: threadLastError },
+    );
+    const cache = makeCache();
+    const ext = makeKvCacheExtParam();
+    const submit = (i: number) => (queue: unknown, token: number) => {
+      const index = { cluster_id: i % 3 === 0 ? 0xbadn : 2n, cache_id: BigInt(i), batch_index: 0 };
+      const list = BigUint64Array.of(BigInt(i));
+      const c = { cache_id: cache.cache_id, tensor_addrs: null, tensor_addrs_count: 0, cache_desc: { placement: 0, num_tensors: 0, data_type: 0, shape: null, shape_count: 0 } };
+      return fn.dd_LlmDataDist_PullKvBlocks_submit(queue, token, handle, index, c, list, 1, list, 1, ext);
+    };
+    const done = await Promise.all(Array.from({ length: 1000 }, (_, i) => runner.run(submit(i))));
+    done.forEach((d, i) => {
+      if (i % 3 === 0) expect(d).toEqual({ status: StatusCode.LLM_KV_CACHE_NOT_EXIST, error: `PullKvBlocks: LLM_KV_CACHE_NOT_EXIST: no cache ${i} on this worker` });
+      else expect(d).toEqual({ status: StatusCode.LLM_SUCCESS, error: '' });
+    });
+    expect(journal().split('\n').filter(Boolean)).toHaveLength(1000);
   });
 
   it('reject, rather than throw, on bad input', async () => {

@@ -10,7 +10,7 @@ import { main } from '../src/cli.js';
 import { defaultConfigPath, loadConfig } from '../src/config.js';
 import { generate, type GenerateResult } from '../src/generate.js';
 import type { IrDocument } from '../src/ir.js';
-import { codegenRoot, compileCxx, headersDir, repoRoot, tempDir } from './helpers.js';
+import { codegenRoot, compileCxx, completionsDir, headersDir, repoRoot, tempDir } from './helpers.js';
 
 const toolkit = join(codegenRoot, 'test/fixtures/vendor-toolkit');
 const include = join(toolkit, 'include');
@@ -134,7 +134,7 @@ describe('the vendor-shaped toolkit tree', () => {
     cpSync(join(work.path, 'dd_shim.h'), join(out, 'dd_shim.h'));
     writeFileSync(join(out, 'dd_shim.cc'), vendor.outputs.shimSource);
     // dd's extension headers come from the repository (the default config's includeDirs), not the toolkit.
-    const built = compileCxx(['-fsyntax-only', `-I${include}`, `-I${external}`, `-I${join(headersDir, 'extensions')}`, `-I${out}`, join(out, 'dd_shim.cc')]);
+    const built = compileCxx(['-fsyntax-only', `-I${include}`, `-I${external}`, `-I${join(headersDir, 'extensions')}`, `-I${out}`, `-I${completionsDir}`, join(out, 'dd_shim.cc')]);
     // The tree's #pragma message is a note, not a warning.
     expect(built.stderr).not.toMatch(/warning|error/);
     expect(built.status).toBe(0);

@@ -21,6 +21,8 @@ extern "C" {
 
 /* Opaque handle of a llm_datadist::LlmDataDist. */
 typedef struct dd_LlmDataDist dd_LlmDataDist;
+/* Opaque handle of a completion queue of async calls (packages/sys/native/completions). */
+typedef struct dd_CompletionQueue dd_CompletionQueue;
 typedef struct dd_IpInfo dd_IpInfo;
 typedef struct dd_ClusterInfo dd_ClusterInfo;
 typedef struct dd_CacheIndex dd_CacheIndex;
@@ -83,6 +85,16 @@ DD_SHIM_API size_t dd_last_error(char *buf, size_t cap);
 DD_SHIM_API const char *dd_shim_version(void);
 /* The backend compiled in (DD_BACKEND_NAME): "host", "cann", … */
 DD_SHIM_API const char *dd_backend_name(void);
+/* Opens a completion queue: *out receives it, *wake_fd the read end of its wake-up pipe (the caller closes it). Returns 0 or an errno value. */
+DD_SHIM_API int32_t dd_completion_queue_open(dd_CompletionQueue **out, int32_t *wake_fd);
+/* Moves up to capacity finished calls into records as (token, status) pairs (2 × capacity uint32) and returns how many. */
+DD_SHIM_API uint32_t dd_completion_queue_take(dd_CompletionQueue *queue, uint32_t *records, uint32_t capacity);
+/* Returns the number of finished calls waiting; when there are none, the next one to finish writes one byte to the wake-up pipe. */
+DD_SHIM_API uint32_t dd_completion_queue_arm(dd_CompletionQueue *queue);
+/* Moves the last-error text of the failed call reported under token into buf (NUL-terminated, truncated to cap) and returns its full length; 0 when there is none. */
+DD_SHIM_API size_t dd_completion_queue_error(dd_CompletionQueue *queue, uint32_t token, char *buf, size_t cap);
+/* Runs every submitted call, waits for the queue's threads to end and frees it; NULL is ignored. */
+DD_SHIM_API void dd_completion_queue_close(dd_CompletionQueue *queue);
 
 /* Constructs a llm_datadist::LlmDataDist; *out receives the handle (NULL on failure). */
 DD_SHIM_API uint32_t dd_LlmDataDist_create(uint64_t cluster_id, int32_t role, dd_LlmDataDist **out);
@@ -108,24 +120,24 @@ DD_SHIM_API uint32_t dd_LlmDataDist_AllocateCache(dd_LlmDataDist *self, const dd
 DD_SHIM_API uint32_t dd_LlmDataDist_DeallocateCache(dd_LlmDataDist *self, int64_t cache_id);
 /* Pulls one batch row of a remote cache into a local cache. */
 DD_SHIM_API uint32_t dd_LlmDataDist_PullKvCache(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, uint32_t batch_index, int64_t size, const dd_KvCacheExtParam *ext_param);
-/* As dd_LlmDataDist_PullKvCache, and before returning copies this thread's last error into error (NUL-terminated, truncated to error_cap; "" on success): for callers that run it on a worker thread. */
-DD_SHIM_API uint32_t dd_LlmDataDist_PullKvCache_async(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, uint32_t batch_index, int64_t size, const dd_KvCacheExtParam *ext_param, char *error, size_t error_cap);
+/* As dd_LlmDataDist_PullKvCache, run on a thread of queue: returns the status of the argument checks at once (on success the call's own status arrives in queue under token; otherwise the call never runs). */
+DD_SHIM_API uint32_t dd_LlmDataDist_PullKvCache_submit(dd_CompletionQueue *queue, uint32_t token, dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, uint32_t batch_index, int64_t size, const dd_KvCacheExtParam *ext_param);
 /* Pulls blocks of a remote cache into blocks of a local cache. */
 DD_SHIM_API uint32_t dd_LlmDataDist_PullKvBlocks(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param);
-/* As dd_LlmDataDist_PullKvBlocks, and before returning copies this thread's last error into error (NUL-terminated, truncated to error_cap; "" on success): for callers that run it on a worker thread. */
-DD_SHIM_API uint32_t dd_LlmDataDist_PullKvBlocks_async(dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param, char *error, size_t error_cap);
+/* As dd_LlmDataDist_PullKvBlocks, run on a thread of queue: returns the status of the argument checks at once (on success the call's own status arrives in queue under token; otherwise the call never runs). */
+DD_SHIM_API uint32_t dd_LlmDataDist_PullKvBlocks_submit(dd_CompletionQueue *queue, uint32_t token, dd_LlmDataDist *self, const dd_CacheIndex *src_cache_index, const dd_Cache *dst_cache, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param);
 /* Copies one batch row between two local caches (V1 only). */
 DD_SHIM_API uint32_t dd_LlmDataDist_CopyKvCache(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_Cache *dst_cache, uint32_t src_batch_index, uint32_t dst_batch_index, uint64_t offset, int64_t size);
 /* Copies blocks between local caches (V1 only). */
 DD_SHIM_API uint32_t dd_LlmDataDist_CopyKvBlocks(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_Cache *dst_cache, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks_list, const size_t *dst_blocks_list_lengths, size_t dst_blocks_list_count);
 /* Pushes one batch row of a local cache into a remote cache. */
 DD_SHIM_API uint32_t dd_LlmDataDist_PushKvCache(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, uint32_t src_batch_index, int64_t size, const dd_KvCacheExtParam *ext_param);
-/* As dd_LlmDataDist_PushKvCache, and before returning copies this thread's last error into error (NUL-terminated, truncated to error_cap; "" on success): for callers that run it on a worker thread. */
-DD_SHIM_API uint32_t dd_LlmDataDist_PushKvCache_async(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, uint32_t src_batch_index, int64_t size, const dd_KvCacheExtParam *ext_param, char *error, size_t error_cap);
+/* As dd_LlmDataDist_PushKvCache, run on a thread of queue: returns the status of the argument checks at once (on success the call's own status arrives in queue under token; otherwise the call never runs). */
+DD_SHIM_API uint32_t dd_LlmDataDist_PushKvCache_submit(dd_CompletionQueue *queue, uint32_t token, dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, uint32_t src_batch_index, int64_t size, const dd_KvCacheExtParam *ext_param);
 /* Pushes blocks of a local cache into blocks of a remote cache. */
 DD_SHIM_API uint32_t dd_LlmDataDist_PushKvBlocks(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param);
-/* As dd_LlmDataDist_PushKvBlocks, and before returning copies this thread's last error into error (NUL-terminated, truncated to error_cap; "" on success): for callers that run it on a worker thread. */
-DD_SHIM_API uint32_t dd_LlmDataDist_PushKvBlocks_async(dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param, char *error, size_t error_cap);
+/* As dd_LlmDataDist_PushKvBlocks, run on a thread of queue: returns the status of the argument checks at once (on success the call's own status arrives in queue under token; otherwise the call never runs). */
+DD_SHIM_API uint32_t dd_LlmDataDist_PushKvBlocks_submit(dd_CompletionQueue *queue, uint32_t token, dd_LlmDataDist *self, const dd_Cache *src_cache, const dd_CacheIndex *dst_cache_index, const uint64_t *src_blocks, size_t src_blocks_count, const uint64_t *dst_blocks, size_t dst_blocks_count, const dd_KvCacheExtParam *ext_param);
 /* Registers caller-owned memory as a cache; cache_id receives its id (from 1). */
 DD_SHIM_API uint32_t dd_LlmDataDist_RegisterKvCache(dd_LlmDataDist *self, const dd_CacheDesc *cache_desc, const uint64_t *addrs, size_t addrs_count, int64_t *cache_id);
 /* Unregisters a cache; an unknown id succeeds. */

@@ -2,7 +2,7 @@
 import { AclStatusCode, StatusCode, makeKvCacheExtParam, type AclBindings, type Cache, type CacheDesc, type CachePlacement, type DataType, type KvCacheExtParam, type LinkHealthBindings, type LlmDataDistBindings, type LlmDataDistHandle } from './api.js';
 
 /** "abi-<hash>" of the C ABI (functions, struct layouts) this code calls: dd_shim_version() of a library it can use returns the same. */
-export const SHIM_VERSION = 'abi-59f50bac256e';
+export const SHIM_VERSION = 'abi-16f8d304a134';
 
 // koffi is passed in, never imported here: importing @dd/sys must not load native code.
 type KoffiModule = typeof import('koffi');
@@ -10,9 +10,33 @@ type KoffiLibrary = import('koffi').LibraryHandle;
 type KoffiType = import('koffi').TypeObject;
 type KoffiFunction = ReturnType<KoffiLibrary['func']>;
 
+/** The shim's completion-queue functions (dd_completion_queue_*), for the runner the loader passes in. */
+export interface NativeCompletionQueue {
+  open(out: unknown[], wakeFd: Int32Array): unknown;
+  take(queue: unknown, records: Uint32Array, capacity: number): unknown;
+  arm(queue: unknown): unknown;
+  error(queue: unknown, token: number, buf: Buffer, cap: number): unknown;
+  close(queue: unknown): unknown;
+}
+
+/** A queued call's end: its status, and its last-error text when it failed. */
+export interface Completed {
+  readonly status: number;
+  readonly error: string;
+}
+
+/** Runs queued calls: `submit` hands one to the shim under `token`; the promise settles when it finished. */
+export interface CompletionRunner {
+  run(submit: (queue: unknown, token: number) => unknown): Promise<Completed>;
+}
+
+/** Opens the runner of these bindings, given the shim's functions, its success status and its last error on this thread. */
+export type OpenCompletions = (native: NativeCompletionQueue, status: { readonly success: number; syncError(): string }) => CompletionRunner;
+
 /** koffi types of the shim: opaque handles and every C struct. */
 export interface NativeTypes {
   readonly dd_LlmDataDist: KoffiType;
+  readonly dd_CompletionQueue: KoffiType;
   readonly dd_IpInfo: KoffiType;
   readonly dd_ClusterInfo: KoffiType;
   readonly dd_CacheIndex: KoffiType;
@@ -28,6 +52,7 @@ export function declareNativeTypes(koffi: KoffiModule): NativeTypes {
   const cached = declaredTypes.get(koffi);
   if (cached) return cached;
   const dd_LlmDataDist = koffi.pointer('dd_LlmDataDist', koffi.opaque());
+  const dd_CompletionQueue = koffi.pointer('dd_CompletionQueue', koffi.opaque());
   const dd_IpInfo = koffi.struct('dd_IpInfo', {
     ip: 'const char *',
     port: 'uint16_t',
@@ -65,7 +90,7 @@ export function declareNativeTypes(koffi: KoffiModule): NativeTypes {
     dst_layer_range_second: 'int32_t',
     tensor_num_per_layer: 'uint8_t',
   });
-  const types: NativeTypes = { dd_LlmDataDist, dd_IpInfo, dd_ClusterInfo, dd_CacheIndex, dd_CacheDesc, dd_Cache, dd_KvCacheExtParam };
+  const types: NativeTypes = { dd_LlmDataDist, dd_CompletionQueue, dd_IpInfo, dd_ClusterInfo, dd_CacheIndex, dd_CacheDesc, dd_Cache, dd_KvCacheExtParam };
   declaredTypes.set(koffi, types);
   return types;
 }
@@ -77,6 +102,11 @@ export function declareNativeFunctions(koffi: KoffiModule, lib: KoffiLibrary) {
     dd_last_error: lib.func('dd_last_error', 'size_t', [koffi.pointer('char'), 'size_t']),
     dd_shim_version: lib.func('dd_shim_version', 'const char *', []),
     dd_backend_name: lib.func('dd_backend_name', 'const char *', []),
+    dd_completion_queue_open: lib.func('dd_completion_queue_open', 'int32_t', [koffi.out(koffi.pointer(t.dd_CompletionQueue)), koffi.pointer('int32_t')]),
+    dd_completion_queue_take: lib.func('dd_completion_queue_take', 'uint32_t', [t.dd_CompletionQueue, koffi.pointer('uint32_t'), 'uint32_t']),
+    dd_completion_queue_arm: lib.func('dd_completion_queue_arm', 'uint32_t', [t.dd_CompletionQueue]),
+    dd_completion_queue_error: lib.func('dd_completion_queue_error', 'size_t', [t.dd_CompletionQueue, 'uint32_t', koffi.pointer('char'), 'size_t']),
+    dd_completion_queue_close: lib.func('dd_completion_queue_close', 'void', [t.dd_CompletionQueue]),
     dd_LlmDataDist_create: lib.func('dd_LlmDataDist_create', 'uint32_t', ['uint64_t', 'int32_t', koffi.out(koffi.pointer(t.dd_LlmDataDist))]),
     dd_LlmDataDist_destroy: lib.func('dd_LlmDataDist_destroy', 'void', [t.dd_LlmDataDist]),
     dd_LlmDataDist_Initialize: lib.func('dd_LlmDataDist_Initialize', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer('const char *'), koffi.pointer('const char *'), 'size_t']),
@@ -89,15 +119,15 @@ export function declareNativeFunctions(koffi: KoffiModule, lib: KoffiLibrary) {
     dd_LlmDataDist_AllocateCache: lib.func('dd_LlmDataDist_AllocateCache', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer(t.dd_CacheDesc), koffi.inout(koffi.pointer(t.dd_Cache))]),
     dd_LlmDataDist_DeallocateCache: lib.func('dd_LlmDataDist_DeallocateCache', 'uint32_t', [t.dd_LlmDataDist, 'int64_t']),
     dd_LlmDataDist_PullKvCache: lib.func('dd_LlmDataDist_PullKvCache', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer(t.dd_CacheIndex), koffi.pointer(t.dd_Cache), 'uint32_t', 'int64_t', koffi.pointer(t.dd_KvCacheExtParam)]),
-    dd_LlmDataDist_PullKvCache_async: lib.func('dd_LlmDataDist_PullKvCache_async', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer(t.dd_CacheIndex), koffi.pointer(t.dd_Cache), 'uint32_t', 'int64_t', koffi.pointer(t.dd_KvCacheExtParam), koffi.pointer('char'), 'size_t']),
+    dd_LlmDataDist_PullKvCache_submit: lib.func('dd_LlmDataDist_PullKvCache_submit', 'uint32_t', [t.dd_CompletionQueue, 'uint32_t', t.dd_LlmDataDist, koffi.pointer(t.dd_CacheIndex), koffi.pointer(t.dd_Cache), 'uint32_t', 'int64_t', koffi.pointer(t.dd_KvCacheExtParam)]),
     dd_LlmDataDist_PullKvBlocks: lib.func('dd_LlmDataDist_PullKvBlocks', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer(t.dd_CacheIndex), koffi.pointer(t.dd_Cache), koffi.pointer('uint64_t'), 'size_t', koffi.pointer('uint64_t'), 'size_t', koffi.pointer(t.dd_KvCacheExtParam)]),
-    dd_LlmDataDist_PullKvBlocks_async: lib.func('dd_LlmDataDist_PullKvBlocks_async', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer(t.dd_CacheIndex), koffi.pointer(t.dd_Cache), koffi.pointer('uint64_t'), 'size_t', koffi.pointer('uint64_t'), 'size_t', koffi.pointer(t.dd_KvCacheExtParam), koffi.pointer('char'), 'size_t']),
+    dd_LlmDataDist_PullKvBlocks_submit: lib.func('dd_LlmDataDist_PullKvBlocks_submit', 'uint32_t', [t.dd_CompletionQueue, 'uint32_t', t.dd_LlmDataDist, koffi.pointer(t.dd_CacheIndex), koffi.pointer(t.dd_Cache), koffi.pointer('uint64_t'), 'size_t', koffi.pointer('uint64_t'), 'size_t', koffi.pointer(t.dd_KvCacheExtParam)]),
     dd_LlmDataDist_CopyKvCache: lib.func('dd_LlmDataDist_CopyKvCache', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer(t.dd_Cache), koffi.pointer(t.dd_Cache), 'uint32_t', 'uint32_t', 'uint64_t', 'int64_t']),
     dd_LlmDataDist_CopyKvBlocks: lib.func('dd_LlmDataDist_CopyKvBlocks', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer(t.dd_Cache), koffi.pointer(t.dd_Cache), koffi.pointer('uint64_t'), 'size_t', koffi.pointer('uint64_t'), koffi.pointer('size_t'), 'size_t']),
     dd_LlmDataDist_PushKvCache: lib.func('dd_LlmDataDist_PushKvCache', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer(t.dd_Cache), koffi.pointer(t.dd_CacheIndex), 'uint32_t', 'int64_t', koffi.pointer(t.dd_KvCacheExtParam)]),
-    dd_LlmDataDist_PushKvCache_async: lib.func('dd_LlmDataDist_PushKvCache_async', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer(t.dd_Cache), koffi.pointer(t.dd_CacheIndex), 'uint32_t', 'int64_t', koffi.pointer(t.dd_KvCacheExtParam), koffi.pointer('char'), 'size_t']),
+    dd_LlmDataDist_PushKvCache_submit: lib.func('dd_LlmDataDist_PushKvCache_submit', 'uint32_t', [t.dd_CompletionQueue, 'uint32_t', t.dd_LlmDataDist, koffi.pointer(t.dd_Cache), koffi.pointer(t.dd_CacheIndex), 'uint32_t', 'int64_t', koffi.pointer(t.dd_KvCacheExtParam)]),
     dd_LlmDataDist_PushKvBlocks: lib.func('dd_LlmDataDist_PushKvBlocks', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer(t.dd_Cache), koffi.pointer(t.dd_CacheIndex), koffi.pointer('uint64_t'), 'size_t', koffi.pointer('uint64_t'), 'size_t', koffi.pointer(t.dd_KvCacheExtParam)]),
-    dd_LlmDataDist_PushKvBlocks_async: lib.func('dd_LlmDataDist_PushKvBlocks_async', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer(t.dd_Cache), koffi.pointer(t.dd_CacheIndex), koffi.pointer('uint64_t'), 'size_t', koffi.pointer('uint64_t'), 'size_t', koffi.pointer(t.dd_KvCacheExtParam), koffi.pointer('char'), 'size_t']),
+    dd_LlmDataDist_PushKvBlocks_submit: lib.func('dd_LlmDataDist_PushKvBlocks_submit', 'uint32_t', [t.dd_CompletionQueue, 'uint32_t', t.dd_LlmDataDist, koffi.pointer(t.dd_Cache), koffi.pointer(t.dd_CacheIndex), koffi.pointer('uint64_t'), 'size_t', koffi.pointer('uint64_t'), 'size_t', koffi.pointer(t.dd_KvCacheExtParam)]),
     dd_LlmDataDist_RegisterKvCache: lib.func('dd_LlmDataDist_RegisterKvCache', 'uint32_t', [t.dd_LlmDataDist, koffi.pointer(t.dd_CacheDesc), koffi.pointer('uint64_t'), 'size_t', koffi.out(koffi.pointer('int64_t'))]),
     dd_LlmDataDist_UnregisterKvCache: lib.func('dd_LlmDataDist_UnregisterKvCache', 'uint32_t', [t.dd_LlmDataDist, 'int64_t']),
     dd_aclInit: lib.func('dd_aclInit', 'int32_t', ['const char *']),
@@ -407,7 +437,7 @@ function allocateCache(capacity: number): { native: Record<string, unknown>; rea
 const DEFAULT_KvCacheExtParam: KvCacheExtParam = Object.freeze(makeKvCacheExtParam());
 
 /** LlmDataDistBindings and AclBindings and LinkHealthBindings over the shim, through koffi, and the detail of the last failure. Every integer is range-checked before koffi sees it. */
-export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): LlmDataDistBindings & AclBindings & LinkHealthBindings & { lastError(): string } {
+export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary, openCompletions: OpenCompletions): LlmDataDistBindings & AclBindings & LinkHealthBindings & { lastError(): string } {
   const fn = declareNativeFunctions(koffi, lib);
   const t = declareNativeTypes(koffi);
   checkLayout(koffi, t.dd_CacheIndex, 'dd_CacheIndex', 24, { cluster_id: 0, cache_id: 8, batch_index: 16 });
@@ -449,6 +479,18 @@ export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): Llm
   const noteAsyncStatus = (status: unknown, error: Buffer): unknown => {
     lastErrorText = toStatus(status) === StatusCode.LLM_SUCCESS ? '' : cText(error);
     return status;
+  };
+  // Opened at the first queued call: bindings that never make one start no thread and no pipe.
+  let queue: CompletionRunner | undefined;
+  const completions = (): CompletionRunner =>
+  (queue ??= openCompletions(
+    { open: fn.dd_completion_queue_open, take: fn.dd_completion_queue_take, arm: fn.dd_completion_queue_arm, error: fn.dd_completion_queue_error, close: fn.dd_completion_queue_close },
+    { success: StatusCode.LLM_SUCCESS, syncError: () => (fn.dd_last_error(syncError, syncError.length), cText(syncError)) },
+  ));
+  /** A queued call finished on a thread of the queue, which kept its last error with its status. */
+  const noteCompletion = (done: Completed): number => {
+    lastErrorText = done.status === StatusCode.LLM_SUCCESS ? '' : done.error;
+    return done.status;
   };
   const PullKvCache_src_cache_index_bytes = Buffer.alloc(24);
   const PullKvCache_ext_param_bytes = Buffer.alloc(20);
@@ -545,13 +587,8 @@ export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): Llm
     },
     async LlmDataDist_PullKvCacheAsync(self, src_cache_index, dst_cache, batch_index = 0, size = -1n, ext_param = DEFAULT_KvCacheExtParam) {
       const where = 'LlmDataDist_PullKvCache';
-      const error = errorTexts.take();
-      try {
-        const status = noteAsyncStatus(await callAsync(fn.dd_LlmDataDist_PullKvCache_async, [expectHandle(self, `${where}: self`), writeCacheIndex(Buffer.alloc(24), src_cache_index, `${where}: src_cache_index`), encodeCache(dst_cache, `${where}: dst_cache`), expectInteger(batch_index, 'uint32', `${where}: batch_index`), expectBigInteger(size, 'int64', `${where}: size`), writeKvCacheExtParam(Buffer.alloc(20), ext_param, `${where}: ext_param`), error, error.length]), error);
-        return toStatus(status);
-      } finally {
-        errorTexts.give(error);
-      }
+      const status = noteCompletion(await completions().run((queue, token) => fn.dd_LlmDataDist_PullKvCache_submit(queue, token, expectHandle(self, `${where}: self`), writeCacheIndex(PullKvCache_src_cache_index_bytes, src_cache_index, `${where}: src_cache_index`), encodeCache(dst_cache, `${where}: dst_cache`), expectInteger(batch_index, 'uint32', `${where}: batch_index`), expectBigInteger(size, 'int64', `${where}: size`), writeKvCacheExtParam(PullKvCache_ext_param_bytes, ext_param, `${where}: ext_param`))));
+      return toStatus(status);
     },
     LlmDataDist_PullKvBlocks(self, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param = DEFAULT_KvCacheExtParam) {
       const where = 'LlmDataDist_PullKvBlocks';
@@ -564,13 +601,8 @@ export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): Llm
       const where = 'LlmDataDist_PullKvBlocks';
       const src_blocks_ = expectTypedArray(src_blocks, BigUint64Array, `${where}: src_blocks`);
       const dst_blocks_ = expectTypedArray(dst_blocks, BigUint64Array, `${where}: dst_blocks`);
-      const error = errorTexts.take();
-      try {
-        const status = noteAsyncStatus(await callAsync(fn.dd_LlmDataDist_PullKvBlocks_async, [expectHandle(self, `${where}: self`), writeCacheIndex(Buffer.alloc(24), src_cache_index, `${where}: src_cache_index`), encodeCache(dst_cache, `${where}: dst_cache`), src_blocks_, src_blocks_.length, dst_blocks_, dst_blocks_.length, writeKvCacheExtParam(Buffer.alloc(20), ext_param, `${where}: ext_param`), error, error.length]), error);
-        return toStatus(status);
-      } finally {
-        errorTexts.give(error);
-      }
+      const status = noteCompletion(await completions().run((queue, token) => fn.dd_LlmDataDist_PullKvBlocks_submit(queue, token, expectHandle(self, `${where}: self`), writeCacheIndex(PullKvBlocks_src_cache_index_bytes, src_cache_index, `${where}: src_cache_index`), encodeCache(dst_cache, `${where}: dst_cache`), src_blocks_, src_blocks_.length, dst_blocks_, dst_blocks_.length, writeKvCacheExtParam(PullKvBlocks_ext_param_bytes, ext_param, `${where}: ext_param`))));
+      return toStatus(status);
     },
     LlmDataDist_CopyKvCache(self, src_cache, dst_cache, src_batch_index = 0, dst_batch_index = 0, offset = 0n, size = -1n) {
       const where = 'LlmDataDist_CopyKvCache';
@@ -591,13 +623,8 @@ export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): Llm
     },
     async LlmDataDist_PushKvCacheAsync(self, src_cache, dst_cache_index, src_batch_index = 0, size = -1n, ext_param = DEFAULT_KvCacheExtParam) {
       const where = 'LlmDataDist_PushKvCache';
-      const error = errorTexts.take();
-      try {
-        const status = noteAsyncStatus(await callAsync(fn.dd_LlmDataDist_PushKvCache_async, [expectHandle(self, `${where}: self`), encodeCache(src_cache, `${where}: src_cache`), writeCacheIndex(Buffer.alloc(24), dst_cache_index, `${where}: dst_cache_index`), expectInteger(src_batch_index, 'uint32', `${where}: src_batch_index`), expectBigInteger(size, 'int64', `${where}: size`), writeKvCacheExtParam(Buffer.alloc(20), ext_param, `${where}: ext_param`), error, error.length]), error);
-        return toStatus(status);
-      } finally {
-        errorTexts.give(error);
-      }
+      const status = noteCompletion(await completions().run((queue, token) => fn.dd_LlmDataDist_PushKvCache_submit(queue, token, expectHandle(self, `${where}: self`), encodeCache(src_cache, `${where}: src_cache`), writeCacheIndex(PushKvCache_dst_cache_index_bytes, dst_cache_index, `${where}: dst_cache_index`), expectInteger(src_batch_index, 'uint32', `${where}: src_batch_index`), expectBigInteger(size, 'int64', `${where}: size`), writeKvCacheExtParam(PushKvCache_ext_param_bytes, ext_param, `${where}: ext_param`))));
+      return toStatus(status);
     },
     LlmDataDist_PushKvBlocks(self, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param = DEFAULT_KvCacheExtParam) {
       const where = 'LlmDataDist_PushKvBlocks';
@@ -610,13 +637,8 @@ export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): Llm
       const where = 'LlmDataDist_PushKvBlocks';
       const src_blocks_ = expectTypedArray(src_blocks, BigUint64Array, `${where}: src_blocks`);
       const dst_blocks_ = expectTypedArray(dst_blocks, BigUint64Array, `${where}: dst_blocks`);
-      const error = errorTexts.take();
-      try {
-        const status = noteAsyncStatus(await callAsync(fn.dd_LlmDataDist_PushKvBlocks_async, [expectHandle(self, `${where}: self`), encodeCache(src_cache, `${where}: src_cache`), writeCacheIndex(Buffer.alloc(24), dst_cache_index, `${where}: dst_cache_index`), src_blocks_, src_blocks_.length, dst_blocks_, dst_blocks_.length, writeKvCacheExtParam(Buffer.alloc(20), ext_param, `${where}: ext_param`), error, error.length]), error);
-        return toStatus(status);
-      } finally {
-        errorTexts.give(error);
-      }
+      const status = noteCompletion(await completions().run((queue, token) => fn.dd_LlmDataDist_PushKvBlocks_submit(queue, token, expectHandle(self, `${where}: self`), encodeCache(src_cache, `${where}: src_cache`), writeCacheIndex(PushKvBlocks_dst_cache_index_bytes, dst_cache_index, `${where}: dst_cache_index`), src_blocks_, src_blocks_.length, dst_blocks_, dst_blocks_.length, writeKvCacheExtParam(PushKvBlocks_ext_param_bytes, ext_param, `${where}: ext_param`))));
+      return toStatus(status);
     },
     LlmDataDist_RegisterKvCache(self, cache_desc, addrs, _cfg) {
       const where = 'LlmDataDist_RegisterKvCache';

@@ -226,9 +226,44 @@ export function asyncMethodFunction(c: ClassModel, m: MethodModel): CFunction {
   };
 }
 
+/** The opaque handle of the shim's completion queue (packages/sys/native/completions). */
+export const COMPLETION_QUEUE = 'dd_CompletionQueue';
+
+/**
+ * Whether an async method completes through the completion queue: it reports its status alone (no
+ * out-parameters to fill after the call) and every argument becomes an owned C++ value before the
+ * call, so the shim can copy them and return at once. Others run on koffi's worker (`_async`).
+ */
+export function completesThroughQueue(m: MethodModel): boolean {
+  return m.async && m.returnsStatus && m.params.every((p) => p.direction === 'in' && !(p.type.kind === 'string' && p.cppType.pointer));
+}
+
+/**
+ * The submission of a queued async method: checks and copies the arguments, hands the call to a
+ * thread of `queue` and returns at once; the call's status arrives later in the queue under `token`.
+ */
+export function submitMethodFunction(c: ClassModel, m: MethodModel): CFunction {
+  const plain = methodFunction(c, m);
+  return {
+    name: `${plain.name}_submit`,
+    returns: 'uint32_t',
+    params: [
+      { name: 'queue', type: { kind: 'handle', cName: COMPLETION_QUEUE }, role: 'value' },
+      { name: 'token', type: { kind: 'scalar', scalar: 'uint32' }, role: 'value' },
+      ...plain.params,
+    ],
+    doc: `As ${plain.name}, run on a thread of queue: returns the status of the argument checks at once (on success the call's own status arrives in queue under token; otherwise the call never runs).`,
+  };
+}
+
+/** The functions of an async method besides its sync one. */
+function asyncFunction(c: ClassModel, m: MethodModel): CFunction {
+  return completesThroughQueue(m) ? submitMethodFunction(c, m) : asyncMethodFunction(c, m);
+}
+
 /** What a class exports, in header order. */
 export function classFunctions(c: ClassModel): CFunction[] {
-  return [createFunction(c), destroyFunction(c), ...c.methods.flatMap((m) => (m.async ? [methodFunction(c, m), asyncMethodFunction(c, m)] : [methodFunction(c, m)]))];
+  return [createFunction(c), destroyFunction(c), ...c.methods.flatMap((m) => (m.async ? [methodFunction(c, m), asyncFunction(c, m)] : [methodFunction(c, m)]))];
 }
 
 /** The shim's pass-through of a free function: same parameters in C shapes, the group's status returned unchanged. */
@@ -254,6 +289,48 @@ export const RUNTIME_FUNCTIONS: readonly CFunction[] = [
   },
   { name: 'dd_shim_version', returns: 'const char *', params: [], doc: '"abi-<hash>": identifies the C ABI (functions and struct layouts) this library was built with.' },
   { name: 'dd_backend_name', returns: 'const char *', params: [], doc: 'The backend compiled in (DD_BACKEND_NAME): "host", "cann", …' },
+  {
+    name: 'dd_completion_queue_open',
+    returns: 'int32_t',
+    params: [
+      { name: 'out', type: { kind: 'handleOut', cName: COMPLETION_QUEUE }, role: 'value' },
+      { name: 'wake_fd', type: { kind: 'pointer', to: { kind: 'scalar', scalar: 'int32' }, const: false }, role: 'value' },
+    ],
+    doc: 'Opens a completion queue: *out receives it, *wake_fd the read end of its wake-up pipe (the caller closes it). Returns 0 or an errno value.',
+  },
+  {
+    name: 'dd_completion_queue_take',
+    returns: 'uint32_t',
+    params: [
+      { name: 'queue', type: { kind: 'handle', cName: COMPLETION_QUEUE }, role: 'value' },
+      { name: 'records', type: { kind: 'pointer', to: { kind: 'scalar', scalar: 'uint32' }, const: false }, role: 'data' },
+      { name: 'capacity', type: { kind: 'scalar', scalar: 'uint32' }, role: 'capacity' },
+    ],
+    doc: 'Moves up to capacity finished calls into records as (token, status) pairs (2 × capacity uint32) and returns how many.',
+  },
+  {
+    name: 'dd_completion_queue_arm',
+    returns: 'uint32_t',
+    params: [{ name: 'queue', type: { kind: 'handle', cName: COMPLETION_QUEUE }, role: 'value' }],
+    doc: 'Returns the number of finished calls waiting; when there are none, the next one to finish writes one byte to the wake-up pipe.',
+  },
+  {
+    name: 'dd_completion_queue_error',
+    returns: 'size_t',
+    params: [
+      { name: 'queue', type: { kind: 'handle', cName: COMPLETION_QUEUE }, role: 'value' },
+      { name: 'token', type: { kind: 'scalar', scalar: 'uint32' }, role: 'value' },
+      { name: 'buf', type: { kind: 'textBuffer' }, role: 'errorText' },
+      { name: 'cap', type: { kind: 'scalar', scalar: 'size' }, role: 'capacity' },
+    ],
+    doc: 'Moves the last-error text of the failed call reported under token into buf (NUL-terminated, truncated to cap) and returns its full length; 0 when there is none.',
+  },
+  {
+    name: 'dd_completion_queue_close',
+    returns: 'void',
+    params: [{ name: 'queue', type: { kind: 'handle', cName: COMPLETION_QUEUE }, role: 'value' }],
+    doc: 'Runs every submitted call, waits for the queue\'s threads to end and frees it; NULL is ignored.',
+  },
 ];
 
 /**

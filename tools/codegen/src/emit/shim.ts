@@ -4,6 +4,8 @@ import {
   C_SCALARS,
   cDeclaration,
   classFunctions,
+  COMPLETION_QUEUE,
+  completesThroughQueue,
   createFunction,
   destroyFunction,
   freeFunction,
@@ -11,6 +13,7 @@ import {
   RUNTIME_FUNCTIONS,
   scalarOf,
   structLayouts,
+  submitMethodFunction,
   type CFunction,
   type CStructLayout,
 } from '../bind/c-abi.js';
@@ -60,6 +63,7 @@ function emitHeader(api: ApiModel, layouts: readonly CStructLayout[], p: Provena
   for (const c of api.classes) {
     lines.push(`/* Opaque handle of a ${c.qualifiedName}. */`, `typedef struct ${c.cName} ${c.cName};`);
   }
+  lines.push('/* Opaque handle of a completion queue of async calls (packages/sys/native/completions). */', `typedef struct ${COMPLETION_QUEUE} ${COMPLETION_QUEUE};`);
   for (const l of layouts) lines.push(`typedef struct ${l.struct.cName} ${l.struct.cName};`);
   lines.push('');
   for (const l of layouts) {
@@ -172,6 +176,18 @@ uint32_t Guard(const char *method, Body &&body) noexcept {
   } catch (...) {
     SetLastError(method, kFailed, "unknown C++ exception");
     return kFailed;
+  }
+}
+
+// Runs a queued call on its thread, as Guard runs a direct one, and keeps that thread's last error
+// with the call's status for the caller that drains the queue.
+template <typename Body>
+::dd::completions::Completion Complete(const char *method, Body &&body) noexcept {
+  const uint32_t status = Guard(method, std::forward<Body>(body));
+  try {
+    return {status, status == kSuccess ? std::string() : last_error};
+  } catch (...) {
+    return {status, std::string()};
   }
 }
 
@@ -437,6 +453,23 @@ function methodDefinition(c: ClassModel, m: MethodModel): string[] {
     return [`const uint32_t status = object.${m.name}(${args});`, ...after, 'return status;'];
   });
   if (!m.async) return [`extern "C" DD_SHIM_API ${cFunctionPrototype(plain)} {`, ...body, '}'];
+  if (completesThroughQueue(m)) {
+    // The arguments are converted here, on the caller's thread; the closure owns copies of them,
+    // so nothing the caller passed is read once this returns.
+    const submit = functionBody(m.name, ['CheckPointer(queue, "queue");', 'CheckPointer(self, "self");', `${cls} &object = *reinterpret_cast<${cls} *>(self);`], plans, (args) => [
+      `::dd::completions::Submit(queue, token, [=, target = &object]() mutable { return Complete("${m.name}", [&]() -> uint32_t { return target->${m.name}(${args}); }); });`,
+      'return kSuccess;',
+    ]);
+    return [
+      `extern "C" DD_SHIM_API ${cFunctionPrototype(plain)} {`,
+      ...body,
+      '}',
+      '',
+      `extern "C" DD_SHIM_API ${cFunctionPrototype(submitMethodFunction(c, m))} {`,
+      ...submit,
+      '}',
+    ];
+  }
   // One body for both entry points; the _async one hands the thread-local last error back.
   const run = { ...plain, name: `Run${m.name}` };
   const args = plain.params.map((p) => p.name).join(', ');
@@ -574,6 +607,7 @@ function emitSource(api: ApiModel, layouts: readonly CStructLayout[], p: Provena
   const lines: string[] = [
     lineBanner(p),
     '#include "dd_shim.h"',
+    '#include "completion_queue.h"',
     '',
     '#include <cstddef>',
     '#include <cstdint>',

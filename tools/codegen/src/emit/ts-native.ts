@@ -2,6 +2,8 @@ import type { SourceFile } from 'ts-morph';
 import type { ScalarName } from '../config.js';
 import {
   asyncMethodFunction,
+  COMPLETION_QUEUE,
+  completesThroughQueue,
   C_SCALARS,
   createFunction,
   destroyFunction,
@@ -11,6 +13,7 @@ import {
   RUNTIME_FUNCTIONS,
   scalarOf,
   structLayouts,
+  submitMethodFunction,
   type CFunction,
   type CSlot,
   type CStructLayout,
@@ -370,7 +373,10 @@ interface ImplementationParts {
   readonly defaults: Map<string, string>;
   /** Per-bindings scratch buffers. */
   readonly scratch: string[];
+  /** Has async methods that run on koffi's worker. */
   readonly hasAsync: boolean;
+  /** Has async methods that complete through the completion queue. */
+  readonly hasQueued: boolean;
 }
 
 function classMembers(u: Uses, c: ClassModel, api: ApiModel, outCapacity: number, layouts: readonly CStructLayout[]): ImplementationParts {
@@ -421,7 +427,18 @@ function classMembers(u: Uses, c: ClassModel, api: ApiModel, outCapacity: number
       `  return ${sync.result};`,
       '},',
     );
-    if (m.async) {
+    if (m.async && completesThroughQueue(m)) {
+      // The submission converts and copies every argument before it returns, as a sync call does,
+      // so it uses the sync call's statements and scratch buffers.
+      members.push(
+        `async ${bindingName(c, `${m.name}Async`)}(${params}) {`,
+        where,
+        ...sync.pre.map((l) => `  ${l}`),
+        `  const status = noteCompletion(await completions().run((queue, token) => fn.${submitMethodFunction(c, m).name}(${['queue', 'token', ...sync.args].join(', ')})));`,
+        `  return ${sync.result};`,
+        '},',
+      );
+    } else if (m.async) {
       const asyncCall = prepareCall(u, m, outCapacity, (_p, size) => `Buffer.alloc(${size})`, layouts);
       members.push(
         `async ${bindingName(c, `${m.name}Async`)}(${params}) {`,
@@ -438,7 +455,7 @@ function classMembers(u: Uses, c: ClassModel, api: ApiModel, outCapacity: number
       );
     }
   }
-  return { members, defaults, scratch, hasAsync: c.methods.some((m) => m.async) };
+  return { members, defaults, scratch, hasAsync: c.methods.some((m) => m.async && !completesThroughQueue(m)), hasQueued: c.methods.some(completesThroughQueue) };
 }
 
 /** The members of a free-function group: each checks its arguments, calls dd_<name> and notes its status. */
@@ -521,6 +538,24 @@ function nativeImplementation(u: Uses, api: ApiModel, outCapacity: number, layou
       '};',
     );
   }
+  const queued = parts.some((p) => p.hasQueued);
+  if (queued) {
+    u.names.add('cText');
+    state.push(
+      '// Opened at the first queued call: bindings that never make one start no thread and no pipe.',
+      'let queue: CompletionRunner | undefined;',
+      'const completions = (): CompletionRunner =>',
+      '  (queue ??= openCompletions(',
+      '    { open: fn.dd_completion_queue_open, take: fn.dd_completion_queue_take, arm: fn.dd_completion_queue_arm, error: fn.dd_completion_queue_error, close: fn.dd_completion_queue_close },',
+      `    { success: ${success}, syncError: () => (fn.dd_last_error(syncError, syncError.length), cText(syncError)) },`,
+      '  ));',
+      '/** A queued call finished on a thread of the queue, which kept its last error with its status. */',
+      'const noteCompletion = (done: Completed): number => {',
+      `  lastErrorText = done.status === ${success} ? '' : done.error;`,
+      '  return done.status;',
+      '};',
+    );
+  }
   const members = [...parts.flatMap((p) => p.members), ...api.functionGroups.flatMap((g) => groupMembers(u, g))];
   members.push(
     '/** The detail of the most recent non-success status returned to JavaScript by these bindings, sync or async; \'\' after a success. */',
@@ -535,7 +570,7 @@ function nativeImplementation(u: Uses, api: ApiModel, outCapacity: number, layou
     ...defaults.values(),
     ...(defaults.size > 0 ? [''] : []),
     `/** ${interfaces.join(' and ')} over the shim, through koffi, and the detail of the last failure. Every integer is range-checked before koffi sees it. */`,
-    `export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary): ${[...interfaces, '{ lastError(): string }'].join(' & ')} {`,
+    `export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary, ${queued ? '' : '_'}openCompletions: OpenCompletions): ${[...interfaces, '{ lastError(): string }'].join(' & ')} {`,
     '  const fn = declareNativeFunctions(koffi, lib);',
     ...(checks.length > 0 ? ['  const t = declareNativeTypes(koffi);', ...checks.map((l) => `  ${l}`)] : []),
     ...state.map((l) => `  ${l}`),
@@ -552,7 +587,7 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
   const u = new Uses();
   const layouts = structLayouts(api.structs);
   const classes = api.classes;
-  const typeNames = [...classes.map((c) => c.cName), ...layouts.map((l) => l.struct.cName)];
+  const typeNames = [...classes.map((c) => c.cName), COMPLETION_QUEUE, ...layouts.map((l) => l.struct.cName)];
   const apiImports = new Set<string>();
   for (const g of api.functionGroups) {
     apiImports.add(groupInterface(g));
@@ -577,6 +612,29 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
     "type KoffiType = import('koffi').TypeObject;",
     "type KoffiFunction = ReturnType<KoffiLibrary['func']>;",
     '',
+    '/** The shim\'s completion-queue functions (dd_completion_queue_*), for the runner the loader passes in. */',
+    'export interface NativeCompletionQueue {',
+    '  open(out: unknown[], wakeFd: Int32Array): unknown;',
+    '  take(queue: unknown, records: Uint32Array, capacity: number): unknown;',
+    '  arm(queue: unknown): unknown;',
+    '  error(queue: unknown, token: number, buf: Buffer, cap: number): unknown;',
+    '  close(queue: unknown): unknown;',
+    '}',
+    '',
+    '/** A queued call\'s end: its status, and its last-error text when it failed. */',
+    'export interface Completed {',
+    '  readonly status: number;',
+    '  readonly error: string;',
+    '}',
+    '',
+    '/** Runs queued calls: `submit` hands one to the shim under `token`; the promise settles when it finished. */',
+    'export interface CompletionRunner {',
+    '  run(submit: (queue: unknown, token: number) => unknown): Promise<Completed>;',
+    '}',
+    '',
+    '/** Opens the runner of these bindings, given the shim\'s functions, its success status and its last error on this thread. */',
+    'export type OpenCompletions = (native: NativeCompletionQueue, status: { readonly success: number; syncError(): string }) => CompletionRunner;',
+    '',
     '/** koffi types of the shim: opaque handles and every C struct. */',
     'export interface NativeTypes {',
     ...typeNames.map((n) => `  readonly ${n}: KoffiType;`),
@@ -589,7 +647,7 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
     '  const cached = declaredTypes.get(koffi);',
     '  if (cached) return cached;',
   );
-  for (const c of classes) body.push(`  const ${c.cName} = koffi.pointer('${c.cName}', koffi.opaque());`);
+  for (const name of [...classes.map((c) => c.cName), COMPLETION_QUEUE]) body.push(`  const ${name} = koffi.pointer('${name}', koffi.opaque());`);
   for (const l of layouts) {
     body.push(`  const ${l.struct.cName} = koffi.struct('${l.struct.cName}', {`);
     for (const f of l.fields) body.push(`    ${f.name}: ${koffiSpec(f.type, '')},`);
@@ -603,8 +661,9 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
     body.push(`    ${functionDeclaration(destroyFunction(c), ['in'])}`);
     for (const m of c.methods) {
       body.push(`    ${functionDeclaration(methodFunction(c, m), slotDirections(m.params, 1))}`);
-      // error and error_cap follow the method's own parameters.
-      if (m.async) body.push(`    ${functionDeclaration(asyncMethodFunction(c, m), slotDirections(m.params, 1))}`);
+      // queue and token come before self; error and error_cap follow the method's own parameters.
+      if (m.async && completesThroughQueue(m)) body.push(`    ${functionDeclaration(submitMethodFunction(c, m), slotDirections(m.params, 3))}`);
+      else if (m.async) body.push(`    ${functionDeclaration(asyncMethodFunction(c, m), slotDirections(m.params, 1))}`);
     }
   }
   for (const g of api.functionGroups) {
