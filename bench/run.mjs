@@ -60,8 +60,8 @@ if (build.status !== 0) {
 }
 
 const hasTaskset = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
-/** Runs a JS section on CPU 1 where possible: dd_bench measures its C++ client there. */
-const onClientCpu = (script) => (hasTaskset ? ['taskset', ['-c', '1', node, script, ...mode]] : [node, [script, ...mode]]);
+/** Runs a JS section on CPU 1 only (taskset): dd_bench measures its C++ client there. */
+const onClientCpu = (script, extra = []) => ['taskset', ['-c', '1', node, script, ...mode, ...extra]];
 let ddBench;
 
 const hostsSection = {
@@ -97,10 +97,11 @@ const allSections = [
     },
   },
   {
+    key: 'ffi',
     title: 'C++ direct pulls (dd_bench --direct-only)',
     what: 'the reference for the FFI overhead: PullKvBlocks called from C++, 64 KiB blocks, x1 and x64',
     run: async () => {
-      if (ddBench === undefined) throw new Error('dd_bench did not build (see the section above)');
+      ddBench ??= findNativeBench({ env, log: (line) => console.error(`    ${line}`) });
       const results = await runSection(ddBench, ['--direct-only', ...mode], { cwd: repoRoot, env, timeoutMs: 60_000, outFlag: '--json' });
       return results.filter(isDirectPullFigure);
     },
@@ -108,8 +109,20 @@ const allSections = [
   {
     key: 'ffi',
     title: 'FFI overhead (@dd/sys, @dd/core)',
-    what: 'the same pulls through the bindings (sync and async) and through @dd/core, vs C++ direct',
-    run: () => runSection(...onClientCpu('bench/sections/ffi.mjs'), { cwd: repoRoot, env, timeoutMs: quick ? 60_000 : 180_000 }),
+    what: 'the same pulls through the bindings (sync and async) and through @dd/core, vs C++ direct; the client may use both CPUs',
+    run: () => runSection(node, ['bench/sections/ffi.mjs', ...mode], { cwd: repoRoot, env, timeoutMs: quick ? 60_000 : 180_000 }),
+  },
+  {
+    key: 'ffi',
+    title: 'FFI overhead on one CPU (@dd/sys, @dd/core)',
+    what: 'the one-block pulls again with the client process on one CPU (the async call and the event loop share it)',
+    run: async () => {
+      if (!hasTaskset) {
+        console.error('    taskset is not installed (util-linux): no one-CPU figures in this run');
+        return [];
+      }
+      return runSection(...onClientCpu('bench/sections/ffi.mjs', ['--one-cpu']), { cwd: repoRoot, env, timeoutMs: quick ? 60_000 : 120_000 });
+    },
   },
   {
     title: 'UCX baseline (ucx_perftest)',

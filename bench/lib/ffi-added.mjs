@@ -29,10 +29,11 @@ export function measureDirectPulls({ quick, pinned, log }) {
 
 /**
  * "added us per call" entries: (per-op time of each TypeScript layer − the C++ direct per-op time)
- * for one 64 KiB block, each against the C++ figure restated in µs (so its ratio is the fraction added).
+ * for one 64 KiB block, each against the C++ figure restated in µs (so its ratio is the fraction
+ * added). `suffix` names the run's condition (" (client on one CPU)").
  */
-export function addedPerCall(directNs, measured) {
-  const base = 'direct C++ pull same-host 64KiB x1 us/op (measured by the FFI section)';
+export function addedPerCall(directNs, measured, suffix = '') {
+  const base = `direct C++ pull same-host 64KiB x1 us/op (measured by the FFI section${suffix})`;
   const layers = [
     ['@dd/sys PullKvBlocks (sync)', 'sys-sync-1'],
     ['@dd/sys PullKvBlocksAsync', 'sys-async-1'],
@@ -40,6 +41,6 @@ export function addedPerCall(directNs, measured) {
   ];
   return [
     entry(base, directNs / 1000, 'us'),
-    ...layers.map(([layer, key]) => entry(`${layer} same-host 64KiB x1 added us per call over C++ direct`, (measured[key] - directNs) / 1000, 'us', base)),
+    ...layers.map(([layer, key]) => entry(`${layer} same-host 64KiB x1 added us per call over C++ direct${suffix}`, (measured[key] - directNs) / 1000, 'us', base)),
   ];
 }

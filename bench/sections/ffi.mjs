@@ -1,9 +1,12 @@
 // FFI overhead: the pulls dd_bench --direct-only makes from C++ (64 KiB blocks, batches of 1 and
 // 64, random blocks of a cold 256 MiB region served by another process, same-host path), made
-// again through @dd/sys (sync and async koffi calls) and through @dd/core (async), with the same
+// again through @dd/sys (sync and async calls) and through @dd/core (async), with the same
 // schedule and the same time/byte budget. Ratios are against the C++ figures of the same run.
 // The issue's per-call figure, µs added over C++ for one block, is taken against a C++ direct pull
 // this section measures itself just before (a section cannot read another section's results).
+// The process may use two CPUs: an async call runs on a thread of the completion queue, which
+// needs a CPU of its own to cost little (docs/design/completions.md). `--one-cpu` (run under
+// `taskset -c 1`) measures the one-block figures again with a single CPU for both threads.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -14,13 +17,15 @@ import { entry } from '../lib/report.mjs';
 import { note, sectionArgs } from '../lib/section-args.mjs';
 
 const { quick, write } = sectionArgs();
+const oneCpu = process.argv.includes('--one-cpu');
+const suffix = oneCpu ? ' (client on one CPU)' : '';
 const { CachePlacement, LlmRole, StatusCode, loadNativeBindings } = await importSys();
 const { LlmDataDist, DataType } = await importCore();
 
 const BLOCK = 64 * 1024;
 const REGION_BYTES = 256 * 1024 * 1024;
 const BLOCKS = REGION_BYTES / BLOCK;
-const BATCHES = [1, 64];
+const BATCHES = oneCpu ? [1] : [1, 64];
 const CONCURRENT = 1000;
 // dd_bench's budgets: stop once the bytes and op count are reached, or the time is up.
 const budget = quick ? { seconds: 0.12, bytes: 96 * 2 ** 20, ops: 64 } : { seconds: 0.6, bytes: 768 * 2 ** 20, ops: 256 };
@@ -53,7 +58,7 @@ function schedule(batch, seed) {
   return out;
 }
 
-const schedules = new Map(BATCHES.map((batch) => [batch, schedule(batch, 7 + batch)]));
+const schedules = new Map([1, 64].map((batch) => [batch, schedule(batch, 7 + batch)]));
 
 /** Mean ns per op of `op(batch)` over the schedule, cycling, within the budget; the last of ROUNDS rounds. */
 async function measure(batch, op) {
@@ -166,24 +171,27 @@ const measured = {};
   await pull(probe);
   checkPulled(cache.tensor(0), probe);
   for (const batch of BATCHES) measured[`core-${batch}`] = await measure(batch, pull);
-  // Many transfers in flight (issue 13): CONCURRENT one-block pulls at once, against one pull of the
-  // same CONCURRENT blocks; the best of a few rounds each (the first warms up).
-  const many = schedule(CONCURRENT, 91)[0];
-  const oneBlock = Array.from({ length: CONCURRENT }, (_, i) => ({ src: many.src.subarray(i, i + 1), dst: many.dst.subarray(i, i + 1) }));
-  const best = async (op) => {
-    let fastest = Infinity;
-    for (let round = 0; round < (quick ? 3 : 6); round += 1) {
+  if (!oneCpu) {
+    // Many transfers in flight (issue 13): CONCURRENT one-block pulls at once, against one pull of
+    // the same CONCURRENT blocks; rounds of the two alternate (so drift hits both alike), the best
+    // of each kept (the first rounds warm up).
+    const many = schedule(CONCURRENT, 91)[0];
+    const oneBlock = Array.from({ length: CONCURRENT }, (_, i) => ({ src: many.src.subarray(i, i + 1), dst: many.dst.subarray(i, i + 1) }));
+    const timed = async (op) => {
       const t0 = performance.now();
       await op();
-      fastest = Math.min(fastest, performance.now() - t0);
+      return performance.now() - t0;
+    };
+    cache.tensor(0).fill(0);
+    await Promise.all(oneBlock.map((blocks) => pull(blocks)));
+    checkPulled(cache.tensor(0), many);
+    measured.concurrentMs = Infinity;
+    measured.oneCallMs = Infinity;
+    for (let round = 0; round < (quick ? 4 : 10); round += 1) {
+      measured.concurrentMs = Math.min(measured.concurrentMs, await timed(() => Promise.all(oneBlock.map((blocks) => pull(blocks)))));
+      measured.oneCallMs = Math.min(measured.oneCallMs, await timed(() => pull(many)));
     }
-    return fastest;
-  };
-  cache.tensor(0).fill(0);
-  await Promise.all(oneBlock.map((blocks) => pull(blocks)));
-  checkPulled(cache.tensor(0), many);
-  measured.concurrentMs = await best(() => Promise.all(oneBlock.map((blocks) => pull(blocks))));
-  measured.oneCallMs = await best(() => pull(many));
+  }
   await engine.unlink(1n);
   cache.unregister();
   engine.close();
@@ -198,16 +206,18 @@ const results = [];
 for (const batch of BATCHES) {
   const direct = `direct C++ pull same-host 64KiB x${batch} ns/op`;
   results.push(
-    entry(`@dd/sys PullKvBlocks (sync) same-host 64KiB x${batch} ns/op`, measured[`sys-sync-${batch}`], 'ns/op', direct),
-    entry(`@dd/sys PullKvBlocksAsync same-host 64KiB x${batch} ns/op`, measured[`sys-async-${batch}`], 'ns/op', direct),
-    entry(`@dd/core pullBlocks same-host 64KiB x${batch} ns/op`, measured[`core-${batch}`], 'ns/op', direct),
+    entry(`@dd/sys PullKvBlocks (sync) same-host 64KiB x${batch} ns/op${suffix}`, measured[`sys-sync-${batch}`], 'ns/op', direct),
+    entry(`@dd/sys PullKvBlocksAsync same-host 64KiB x${batch} ns/op${suffix}`, measured[`sys-async-${batch}`], 'ns/op', direct),
+    entry(`@dd/core pullBlocks same-host 64KiB x${batch} ns/op${suffix}`, measured[`core-${batch}`], 'ns/op', direct),
   );
 }
-results.push(...addedPerCall(direct, measured));
-const concurrentBytes = CONCURRENT * BLOCK;
-const oneCall = `@dd/core one pullBlocks of ${CONCURRENT} blocks same-host 64KiB GB/s`;
-results.push(
-  entry(oneCall, concurrentBytes / measured.oneCallMs / 1e6, 'GB/s'),
-  entry(`@dd/core ${CONCURRENT} concurrent one-block pullBlocks same-host 64KiB GB/s`, concurrentBytes / measured.concurrentMs / 1e6, 'GB/s', oneCall),
-);
+results.push(...addedPerCall(direct, measured, suffix));
+if (!oneCpu) {
+  const concurrentBytes = CONCURRENT * BLOCK;
+  const oneCall = `@dd/core one pullBlocks of ${CONCURRENT} blocks same-host 64KiB GB/s`;
+  results.push(
+    entry(oneCall, concurrentBytes / measured.oneCallMs / 1e6, 'GB/s'),
+    entry(`@dd/core ${CONCURRENT} concurrent one-block pullBlocks same-host 64KiB GB/s`, concurrentBytes / measured.concurrentMs / 1e6, 'GB/s', oneCall),
+  );
+}
 write(results);

@@ -138,7 +138,10 @@ export class LlmDataDist extends EventTarget {
   #closed = false;
   readonly #links = new Map<bigint, ClusterLink>();
   readonly #caches = new Set<KvCache>();
-  readonly #inFlight = new Set<Promise<void>>();
+  /** Native calls of this engine that have not ended, including those whose caller gave up. */
+  #running = 0;
+  /** Waiting in settled() for #running to reach 0. */
+  readonly #idleWaiters: Array<() => void> = [];
   readonly #health: LinkHealthMonitor;
 
   private constructor(
@@ -594,7 +597,7 @@ export class LlmDataDist extends EventTarget {
 
   /** Resolves once no native call of this engine is running (including calls whose caller gave up). */
   async settled(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+    if (this.#running > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /**
@@ -607,8 +610,8 @@ export class LlmDataDist extends EventTarget {
     const op = 'close';
     const force = requireObject(op, 'options', options).force ?? false;
     if (typeof force !== 'boolean') throw new DataDistArgumentError(op, 'options.force', 'must be a boolean', describe(force));
-    if (this.#inFlight.size > 0) {
-      throw new OrderingError(op, 'settle-before-close', StatusCode.LLM_FAILED, `${this.#inFlight.size} native calls are still running; await engine.settled() first`);
+    if (this.#running > 0) {
+      throw new OrderingError(op, 'settle-before-close', StatusCode.LLM_FAILED, `${this.#running} native calls are still running; await engine.settled() first`);
     }
     if (!force && this.#caches.size > 0) {
       const ids = [...this.#caches].map((c) => c.id).join(', ');
@@ -649,8 +652,8 @@ export class LlmDataDist extends EventTarget {
    */
   [Symbol.dispose](): void {
     if (this.#closed) return;
-    if (this.#inFlight.size > 0) {
-      throw new OrderingError('close', 'settle-before-close', StatusCode.LLM_FAILED, `${this.#inFlight.size} native calls are still running; use await using, or await engine.settled() first`);
+    if (this.#running > 0) {
+      throw new OrderingError('close', 'settle-before-close', StatusCode.LLM_FAILED, `${this.#running} native calls are still running; use await using, or await engine.settled() first`);
     }
     this.#teardown();
   }
@@ -969,10 +972,16 @@ export class LlmDataDist extends EventTarget {
     const span = beginOperation({ operation: op, clusterId: this.clusterId, ...event });
     let abandoned = false;
     for (const cache of caches) cacheInternals.beginTransfer(cache);
-    const native = start(() => abandoned);
-    const completion = native
-      .then(
-        (result) => {
+    this.#running += 1;
+    const finish = (): void => {
+      for (const cache of caches) cacheInternals.endTransfer(cache);
+      settled?.();
+      this.#running -= 1;
+      if (this.#running === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+    };
+    const completion = start(() => abandoned).then(
+      (result) => {
+        try {
           const status = statusOf(result) >>> 0;
           const nativeMessage = status === StatusCode.LLM_SUCCESS ? '' : this.#asyncNativeMessage(method);
           try {
@@ -983,24 +992,21 @@ export class LlmDataDist extends EventTarget {
             endOperation(span, { status, statusName: statusNameOf(status), abandoned, ...(error instanceof DataDistError ? { error } : {}) });
             throw error;
           }
-        },
-        (cause: unknown) => {
+        } finally {
+          finish();
+        }
+      },
+      (cause: unknown) => {
+        try {
           const reason = cause instanceof Error ? cause.message : String(cause);
           const error = new DataDistError({ status: StatusCode.LLM_FAILED, operation: op, message: `${op}: the backend call failed: ${reason}`, cause });
           endOperation(span, { status: error.status, statusName: error.statusName, error, abandoned });
           throw error;
-        },
-      )
-      .finally(() => {
-        for (const cache of caches) cacheInternals.endTransfer(cache);
-        settled?.();
-      });
-    const tracked = completion.then(
-      () => undefined,
-      () => undefined,
+        } finally {
+          finish();
+        }
+      },
     );
-    this.#inFlight.add(tracked);
-    void tracked.then(() => this.#inFlight.delete(tracked));
     return waitWithin(op, completion, timeoutMs, signal, () => {
       abandoned = true;
     });

@@ -150,6 +150,22 @@ describe('block transfers waiting for a slot join one native call', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('a waiting batch that reaches 128 blocks starts at once, while its link runs fewer than twice its share', async () => {
+    const slots = new NativeCallSlots(8, 1);
+    const { transfer, calls } = blockCalls();
+    const first = slots.runBlocks(transfer('k', [0]), () => false, 1n);
+    const joined = Array.from({ length: 256 }, (_, i) => slots.runBlocks(transfer('k', [i + 1]), () => false, 1n));
+    // The first 128 filled a batch that started beside the running call; the next 128 wait.
+    expect(calls.map((c) => c.src.length)).toEqual([1, 128]);
+    expect(calls[1]!.src).toEqual(Array.from({ length: 128 }, (_, i) => i + 1));
+    calls[0]!.answer(StatusCode.LLM_SUCCESS);
+    await first;
+    expect(calls.map((c) => c.src.length)).toEqual([1, 128, 128]);
+    calls[1]!.answer(StatusCode.LLM_SUCCESS);
+    calls[2]!.answer(StatusCode.LLM_SUCCESS);
+    await expect(Promise.all(joined)).resolves.toEqual(Array(256).fill(StatusCode.LLM_SUCCESS));
+  });
+
   it('leaves out members whose callers stopped waiting, and never joins an empty list', async () => {
     const slots = new NativeCallSlots(8, 1);
     const { transfer, calls } = blockCalls();
