@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The benchmark figures the docs quote, written from committed `pnpm bench` reports
-// (docs/bench/quick.json: every section; docs/bench/link-health.json: the section 'link-health',
+// (docs/bench/report.json: every section; docs/bench/link-health.json: the section 'link-health',
 // run with its full rounds) into the places the docs mark:
 //   <!-- bench:NAME --> … <!-- /bench:NAME -->   a generated block (the run, a table)
 //   <!-- fig:KEY -->…<!-- /fig -->                one figure inside a sentence
@@ -9,7 +9,7 @@
 // other or the reports.
 //   node scripts/docs-figures.mjs           rewrite the marked places from the reports
 //   node scripts/docs-figures.mjs --check   exit 1 when a doc differs from what its report gives
-// To quote a new run: npx -y pnpm@12.4.2 bench --quick --json docs/bench/quick.json, or
+// To quote a new run: npx -y pnpm@12.4.2 bench --json docs/bench/report.json, or
 // npx -y pnpm@12.4.2 bench --only link-health --json docs/bench/link-health.json, then this.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -50,7 +50,7 @@ function lookups(report, path) {
     if (found.length === 0) throw new Error(`${path} has no result matching ${pattern}`);
     return found;
   };
-  return { get, value: (name) => get(name).value, ratio: (name) => get(name).ratio, matching };
+  return { get, has: (name) => byName.has(name), value: (name) => get(name).value, ratio: (name) => get(name).ratio, matching };
 }
 
 const FFI_X1 = {
@@ -63,10 +63,17 @@ const ADDED = {
   async: '@dd/sys PullKvBlocksAsync same-host 64KiB x1 added us per call over C++ direct',
   core: '@dd/core pullBlocks same-host 64KiB x1 added us per call over C++ direct',
 };
+const ONE_CPU = ' (client on one CPU)';
 const DIRECT_X1 = 'direct C++ pull same-host 64KiB x1 ns/op';
 const DIRECT_X1_FFI = 'direct C++ pull same-host 64KiB x1 us/op (measured by the FFI section)';
 const DIRECT_X64 = 'direct C++ pull same-host 64KiB x64 ns/op';
 const X64_BYTES = 64 * 64 * 1024;
+
+const ZERO_COPY = { pull: 'pull same-host zero-copy 64KiB x64 GB/s', push: 'push same-host zero-copy 64KiB x64 GB/s' };
+const PROMPT_NAME = 'prompt 4k tokens (16384 x 32KiB)';
+const PROMPT = (path, per) => `pull ${path} ${PROMPT_NAME}, one pullBlocks per ${per} GB/s`;
+const CONCURRENT = '@dd/core 1000 concurrent one-block pullBlocks same-host 64KiB GB/s';
+const UCX = (size, transport) => `UCX ucp_put_bw ${size} (ucx_perftest, ${transport}) GB/s`;
 
 /** The figures sentences quote, by key. */
 const figures = {
@@ -89,6 +96,19 @@ const figures = {
   'dead-tcp': (f) => ms(f.value('dead peer detected tcp')),
   'fake-x1-ops': (f) => `${Math.round(f.value('fake pullBlocks via @dd/core 64KiB x1 ops/s')).toLocaleString('en-US')}`,
   'fake-x64': (f) => gbs(f.value('fake pullBlocks via @dd/core 64KiB x64 GB/s')),
+  'core-added': (f) => us(f.value(ADDED.core)),
+  'async-added-one-cpu': (f) => us(f.value(ADDED.async + ONE_CPU)),
+  'core-added-one-cpu': (f) => us(f.value(ADDED.core + ONE_CPU)),
+  'core-x64-vs-direct': (f) => times(f.ratio('@dd/core pullBlocks same-host 64KiB x64 ns/op')),
+  'sync-x64-vs-direct': (f) => times(f.ratio('@dd/sys PullKvBlocks (sync) same-host 64KiB x64 ns/op')),
+  'zero-copy-x64-vs-memcpy': (f) => span(f.matching(/^(pull|push) same-host zero-copy (4KiB|64KiB|1MiB) x64 GB\/s$/).map((r) => r.ratio), '×'),
+  'zero-copy-pull-x64': (f) => gbs(f.value(ZERO_COPY.pull)),
+  'zero-copy-pull-x64-vs-memcpy': (f) => times(f.ratio(ZERO_COPY.pull)),
+  'zero-copy-push-x64-vs-memcpy': (f) => times(f.ratio(ZERO_COPY.push)),
+  'prompt-same-host': (f) => gbs(f.value(PROMPT('same-host', 'request'))),
+  'prompt-same-host-vs-memcpy': (f) => times(f.ratio(PROMPT('same-host', 'request'))),
+  'prompt-tcp': (f) => gbs(f.value(PROMPT('tcp', 'request'))),
+  'concurrent-vs-one-call': (f) => times(f.ratio(CONCURRENT)),
 };
 
 function keyFigures(f) {
@@ -97,6 +117,16 @@ function keyFigures(f) {
   const direct = (name) => `${times(f.ratio(name))} C++ direct (${us(f.value(f.get(name).baseline) / 1000)})`;
   const rows = [
     ['pull same-host, 64 KiB blocks x64', gbs(f.value('pull same-host 64KiB x64 GB/s')), `${times(f.ratio('pull same-host 64KiB x64 GB/s'))} raw \`process_vm_readv\` (${gbs(f.value(raw('pull same-host 64KiB x64 GB/s')))}); ${vsMemcpy('pull same-host 64KiB x64 GB/s')} (${gbs(f.value('memcpy 64KiB x64 GB/s'))})`],
+    ['**pull same-host zero-copy**, 64 KiB blocks x64', gbs(f.value(ZERO_COPY.pull)), `${times(f.ratio(ZERO_COPY.pull))} memcpy of the same blocks (${gbs(f.value('memcpy 64KiB x64 GB/s'))})`],
+    ['**push same-host zero-copy**, 64 KiB blocks x64', gbs(f.value(ZERO_COPY.push)), `${times(f.ratio(ZERO_COPY.push))} memcpy`],
+    ['pull same-host zero-copy, 64 KiB x1, latency', us(f.value('pull same-host zero-copy 64KiB x1 latency')), `${times(f.ratio('pull same-host zero-copy 64KiB x1 latency'))} memcpy`],
+    ...['same-host', 'tcp'].flatMap((path) =>
+      ['layer', 'request'].map((per) => [
+        `prompt-shaped pull (16,384 scattered 32 KiB blocks), ${path === 'tcp' ? 'TCP' : path}, one call per ${per}`,
+        gbs(f.value(PROMPT(path, per))),
+        `${times(f.ratio(PROMPT(path, per)))} memcpy (${gbs(f.value(f.get(PROMPT(path, per)).baseline))}); ${times(f.ratio(`${PROMPT(path, per)} vs raw process_vm_readv`))} raw \`process_vm_readv\` (${gbs(f.value(f.get(`${PROMPT(path, per)} vs raw process_vm_readv`).baseline))})`,
+      ]),
+    ),
     ['pull same-host, 1 MiB blocks x64', gbs(f.value('pull same-host 1MiB x64 GB/s')), `${times(f.ratio('pull same-host 1MiB x64 GB/s'))} raw \`process_vm_readv\`; ${vsMemcpy('pull same-host 1MiB x64 GB/s')}`],
     ['push same-host, 64 KiB blocks x64', gbs(f.value('push same-host 64KiB x64 GB/s')), `${times(f.ratio('push same-host 64KiB x64 GB/s'))} raw \`process_vm_writev\`; ${vsMemcpy('push same-host 64KiB x64 GB/s')}`],
     ['pull same-host, 64 KiB x1, latency', us(f.value('pull same-host 64KiB x1 latency')), `${times(f.ratio('pull same-host 64KiB x1 latency'))} raw \`process_vm_readv\``],
@@ -106,9 +136,18 @@ function keyFigures(f) {
     ['dead peer detected, same-host / TCP', `${ms(f.value('dead peer detected same-host'))} / ${ms(f.value('dead peer detected tcp'))}`, '—'],
     ['`@dd/sys` sync pull, 64 KiB x1', us(f.value(FFI_X1.sync) / 1000), `${direct(FFI_X1.sync)}; **+${us(f.value(ADDED.sync))} per call** over C++ direct (${us(f.value(DIRECT_X1_FFI))} in the FFI section)`],
     ['`@dd/sys` async pull, 64 KiB x1', us(f.value(FFI_X1.async) / 1000), `${direct(FFI_X1.async)}; +${us(f.value(ADDED.async))} per call`],
-    ['`@dd/core` `pullBlocks`, 64 KiB x1', us(f.value(FFI_X1.core) / 1000), `${direct(FFI_X1.core)}; +${us(f.value(ADDED.core))} per call`],
+    ['`@dd/core` `pullBlocks`, 64 KiB x1', us(f.value(FFI_X1.core) / 1000), `${direct(FFI_X1.core)}; **+${us(f.value(ADDED.core))} per call**`],
+    ['`@dd/sys` async pull, 64 KiB x1, client on one CPU', us(f.value(FFI_X1.async + ONE_CPU) / 1000), `+${us(f.value(ADDED.async + ONE_CPU))} per call over C++ direct (${us(f.value(f.get(ADDED.async + ONE_CPU).baseline))})`],
+    ['`@dd/core` `pullBlocks`, 64 KiB x1, client on one CPU', us(f.value(FFI_X1.core + ONE_CPU) / 1000), `+${us(f.value(ADDED.core + ONE_CPU))} per call`],
     ['`@dd/sys` sync pull, 64 KiB x64', us(f.value('@dd/sys PullKvBlocks (sync) same-host 64KiB x64 ns/op') / 1000), `${times(f.ratio('@dd/sys PullKvBlocks (sync) same-host 64KiB x64 ns/op'))} C++ direct (${us(f.value(DIRECT_X64) / 1000)})`],
     ['`@dd/core` `pullBlocks`, 64 KiB x64', `${us(f.value('@dd/core pullBlocks same-host 64KiB x64 ns/op') / 1000)} (${gbs(X64_BYTES / f.value('@dd/core pullBlocks same-host 64KiB x64 ns/op'))})`, `${times(f.ratio('@dd/core pullBlocks same-host 64KiB x64 ns/op'))} C++ direct`],
+    ['`@dd/core`: 1,000 concurrent one-block pulls, 64 KiB', gbs(f.value(CONCURRENT)), `${times(f.ratio(CONCURRENT))} one \`pullBlocks\` of the same 1,000 blocks (${gbs(f.value(f.get(CONCURRENT).baseline))})`],
+    ...(f.has(UCX('64KiB', 'default transports'))
+      ? [
+          ['UCX `ucp_put_bw`, 64 KiB, its same-host transports (buffer reused, cache-warm)', gbs(f.value(UCX('64KiB', 'default transports'))), `dd's zero-copy push x64: ${times(f.ratio('push same-host zero-copy 64KiB x64 GB/s vs UCX put'))} of it`],
+          ['UCX `ucp_put_bw`, 64 KiB, `UCX_TLS=tcp`', gbs(f.value(UCX('64KiB', 'UCX_TLS=tcp'))), `dd's TCP push x64: ${times(f.ratio('push tcp 64KiB x64 GB/s vs UCX put'))} of it`],
+        ]
+      : [['UCX baseline', 'not measured', 'ucx-utils was not installed on the machine of that run']]),
     ['fake `pullBlocks`, 64 KiB x64', gbs(f.value('fake pullBlocks via @dd/core 64KiB x64 GB/s')), `${times(f.ratio('fake pullBlocks via @dd/core 64KiB x64 GB/s'))} \`Uint8Array.set\``],
     ['fake `pullBlocks`, 64 KiB x1', `${us(f.value('fake pullBlocks via @dd/core 64KiB x1 ns/op') / 1000)} (${figures['fake-x1-ops'](f)} ops/s)`, `${times(f.ratio('fake pullBlocks via @dd/core 64KiB x1 ns/op'))} \`Uint8Array.set\``],
     ['`pnpm codegen --check`', ms(f.value('pnpm codegen --check, wall time')), `${times(f.ratio('pnpm codegen --check, wall time'))} a bare Node start (${ms(f.value('node startup, wall time (a process that only starts)'))})`],
@@ -191,7 +230,7 @@ function linkHealthTable(f) {
 /** Each committed report, the docs that quote it (in these, every measured figure must come from it), and what they can quote. */
 export const quotations = [
   {
-    report: 'docs/bench/quick.json',
+    report: 'docs/bench/report.json',
     docs: ['docs/performance.md', 'docs/architecture.md'],
     blocks: { run: runParagraph, 'key-figures': (report, path) => keyFigures(lookups(report, path)), all: wholeTable },
     figures,

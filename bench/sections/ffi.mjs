@@ -31,9 +31,17 @@ const CONCURRENT = 1000;
 const budget = quick ? { seconds: 0.12, bytes: 96 * 2 ** 20, ops: 64 } : { seconds: 0.6, bytes: 768 * 2 ** 20, ops: 256 };
 // V8 optimises the loop and the call path while they run, which C++ never pays: each figure gets
 // 4096 warm-up calls (100 ops left quick one-block figures at 27 µs against 18 µs in the full run)
-// and is timed twice, the first round discarded (it was ~2 µs per call above the next ones).
+// and is timed in ROUNDS rounds, the first discarded (it was ~2 µs per call above the next ones);
+// the figure is the median of the others, as dd_bench reports the median of its rounds.
 const warmupOps = (batch) => Math.max(100, Math.ceil(4096 / batch));
-const ROUNDS = 2;
+const ROUNDS = quick ? 2 : 5;
+
+/** The median of every round but the first. */
+function medianOfLater(rounds) {
+  const later = rounds.slice(1).sort((a, b) => a - b);
+  const mid = later.length >> 1;
+  return later.length % 2 === 1 ? later[mid] : (later[mid - 1] + later[mid]) / 2;
+}
 
 /** A fixed pseudo-random permutation of [0, n). */
 function permutation(n, seed) {
@@ -60,11 +68,11 @@ function schedule(batch, seed) {
 
 const schedules = new Map([1, 64].map((batch) => [batch, schedule(batch, 7 + batch)]));
 
-/** Mean ns per op of `op(batch)` over the schedule, cycling, within the budget; the last of ROUNDS rounds. */
+/** Mean ns per op of `op(batch)` over the schedule, cycling, within the budget, per round; see medianOfLater. */
 async function measure(batch, op) {
   const plan = schedules.get(batch);
   for (let i = 0; i < warmupOps(batch); i += 1) await op(plan[i % plan.length]);
-  let ns = 0;
+  const rounds = [];
   for (let round = 0; round < ROUNDS; round += 1) {
     let ops = 0;
     const t0 = performance.now();
@@ -74,16 +82,16 @@ async function measure(batch, op) {
       ops += 1;
       seconds = (performance.now() - t0) / 1000;
     }
-    ns = (seconds * 1e9) / ops;
+    rounds.push((seconds * 1e9) / ops);
   }
-  return ns;
+  return medianOfLater(rounds);
 }
 
 /** The same loop for a synchronous op: no await between calls, as a sync caller runs. */
 function measureSync(batch, op) {
   const plan = schedules.get(batch);
   for (let i = 0; i < warmupOps(batch); i += 1) op(plan[i % plan.length]);
-  let ns = 0;
+  const rounds = [];
   for (let round = 0; round < ROUNDS; round += 1) {
     let ops = 0;
     const t0 = performance.now();
@@ -93,9 +101,9 @@ function measureSync(batch, op) {
       ops += 1;
       seconds = (performance.now() - t0) / 1000;
     }
-    ns = (seconds * 1e9) / ops;
+    rounds.push((seconds * 1e9) / ops);
   }
-  return ns;
+  return medianOfLater(rounds);
 }
 
 /** Every byte of the pulled blocks: remote block b is filled with b & 0xff. */
