@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { StatusCode } from '@dd/sys';
 import { NATIVE_CALL_SLOTS, NativeCallSlots, type BlockTransfer } from '../src/native-call-slots.js';
-import { backends } from './backends.js';
-import { createPair, fillPattern, patternBlock, smallCache } from './harness.js';
+import type { KvCache } from '../src/index.js';
+import { backends, type BackendCase } from './backends.js';
+import { createPair, fillPattern, patternBlock, smallCache, type EnginePair } from './harness.js';
 
 /** A native call the test finishes by hand. */
 function manualCall(): { call: () => Promise<number>; started: () => boolean; finish: () => void } {
@@ -186,63 +187,58 @@ describe('block transfers waiting for a slot join one native call', () => {
   });
 });
 
-describe.each(backends)('many transfers in flight over the $name backend', (backend) => {
-  it(`resolves ${4 * NATIVE_CALL_SLOTS} concurrent one-block pulls (more than koffi's cap on async calls), each with its bytes`, async () => {
-    const pair = await createPair(backend);
-    try {
-      const blocks = 64;
-      const src = smallCache(pair.prompt, 2, blocks);
-      fillPattern(src, 5);
-      const dst = smallCache(pair.decoder, 2, blocks);
-      await pair.decoder.link({ clusterId: 1n, remote: { ip: '127.0.0.1', port: pair.promptPort } });
-      const from = { clusterId: 1n, cacheId: src.id };
-      const count = 4 * NATIVE_CALL_SLOTS;
-      const pulls = Array.from({ length: count }, (_, i) =>
-        pair.decoder.pullBlocks({ from, into: dst, srcBlocks: [i % blocks], dstBlocks: [(i * 7) % blocks] }),
-      );
-      const reports = await Promise.all(pulls);
-      expect(reports.every((r) => r.bytes === 2 * src.bytesPerBlock)).toBe(true);
-      for (let i = 0; i < blocks; i += 1) {
-        const from = [...Array(count).keys()].find((j) => (j * 7) % blocks === i)! % blocks;
-        for (let t = 0; t < 2; t += 1) expect(dst.readBlock(t, i)).toEqual(patternBlock(src.bytesPerBlock, 5, t, from));
-      }
-      await pair.decoder.unlink(1n);
-      src.unregister();
-      dst.unregister();
-    } finally {
-      await pair.dispose();
-    }
-  }, 60_000);
+const BLOCKS = 64;
 
-  it('of a thousand concurrent one-block pulls one names a block the remote cache lacks: it alone fails, as it would alone', async () => {
-    const pair = await createPair(backend);
-    try {
-      const blocks = 64;
-      const src = smallCache(pair.prompt, 1, blocks);
-      fillPattern(src, 9);
-      const dst = smallCache(pair.decoder, 1, blocks);
-      await pair.decoder.link({ clusterId: 1n, remote: { ip: '127.0.0.1', port: pair.promptPort } });
-      const from = { clusterId: 1n, cacheId: src.id };
-      const alone = await pair.decoder.pullBlocks({ from, into: dst, srcBlocks: [blocks + 3], dstBlocks: [0] }).then(
+/** A linked pair with a patterned `tensors`-tensor cache of BLOCKS blocks on each side; `run` gets them. */
+async function withLinkedCaches(
+  backend: BackendCase,
+  tensors: number,
+  seed: number,
+  run: (p: { decoder: EnginePair['decoder']; src: KvCache; dst: KvCache; from: { clusterId: bigint; cacheId: bigint } }) => Promise<void>,
+): Promise<void> {
+  const pair = await createPair(backend);
+  try {
+    const src = smallCache(pair.prompt, tensors, BLOCKS);
+    fillPattern(src, seed);
+    const dst = smallCache(pair.decoder, tensors, BLOCKS);
+    await pair.decoder.link({ clusterId: 1n, remote: { ip: '127.0.0.1', port: pair.promptPort } });
+    await run({ decoder: pair.decoder, src, dst, from: { clusterId: 1n, cacheId: src.id } });
+    await pair.decoder.unlink(1n);
+    src.unregister();
+    dst.unregister();
+  } finally {
+    await pair.dispose();
+  }
+}
+
+describe.each(backends)('many transfers in flight over the $name backend', (backend) => {
+  it(`resolves ${4 * NATIVE_CALL_SLOTS} concurrent one-block pulls, each with its bytes`, () =>
+    withLinkedCaches(backend, 2, 5, async ({ decoder, src, dst, from }) => {
+      const count = 4 * NATIVE_CALL_SLOTS;
+      const reports = await Promise.all(Array.from({ length: count }, (_, i) => decoder.pullBlocks({ from, into: dst, srcBlocks: [i % BLOCKS], dstBlocks: [(i * 7) % BLOCKS] })));
+      expect(reports.every((r) => r.bytes === 2 * src.bytesPerBlock)).toBe(true);
+      for (let i = 0; i < BLOCKS; i += 1) {
+        const pulled = [...Array(count).keys()].find((j) => (j * 7) % BLOCKS === i)! % BLOCKS;
+        for (let t = 0; t < 2; t += 1) expect(dst.readBlock(t, i)).toEqual(patternBlock(src.bytesPerBlock, 5, t, pulled));
+      }
+    }), 60_000);
+
+  it('of a thousand concurrent one-block pulls one names a block the remote cache lacks: it alone fails, as it would alone', () =>
+    withLinkedCaches(backend, 1, 9, async ({ decoder, src, dst, from }) => {
+      const alone = await decoder.pullBlocks({ from, into: dst, srcBlocks: [BLOCKS + 3], dstBlocks: [0] }).then(
         () => undefined,
         (error: unknown) => error,
       );
       expect(alone).toBeInstanceOf(Error);
       const bad = 500;
       const settled = await Promise.allSettled(
-        Array.from({ length: 1000 }, (_, i) => pair.decoder.pullBlocks({ from, into: dst, srcBlocks: [i === bad ? blocks + 3 : i % blocks], dstBlocks: [i % blocks] })),
+        Array.from({ length: 1000 }, (_, i) => decoder.pullBlocks({ from, into: dst, srcBlocks: [i === bad ? BLOCKS + 3 : i % BLOCKS], dstBlocks: [i % BLOCKS] })),
       );
       expect(settled.filter((r) => r.status === 'rejected')).toHaveLength(1);
       const failed = settled[bad]!;
       expect(failed.status).toBe('rejected');
       const [got, want] = [(failed as PromiseRejectedResult).reason as { status: number; message: string }, alone as { status: number; message: string }];
       expect([got.status, got.message]).toEqual([want.status, want.message]);
-      for (let i = 0; i < blocks; i += 1) expect(dst.readBlock(0, i)).toEqual(patternBlock(src.bytesPerBlock, 9, 0, i));
-      await pair.decoder.unlink(1n);
-      src.unregister();
-      dst.unregister();
-    } finally {
-      await pair.dispose();
-    }
-  }, 60_000);
+      for (let i = 0; i < BLOCKS; i += 1) expect(dst.readBlock(0, i)).toEqual(patternBlock(src.bytesPerBlock, 9, 0, i));
+    }), 60_000);
 });
