@@ -68,6 +68,7 @@ const DIRECT_X1 = 'direct C++ pull same-host 64KiB x1 ns/op';
 const DIRECT_X1_FFI = 'direct C++ pull same-host 64KiB x1 us/op (measured by the FFI section)';
 const DIRECT_X64 = 'direct C++ pull same-host 64KiB x64 ns/op';
 const X64_BYTES = 64 * 64 * 1024;
+const X64_VS_SECTION = (layer) => `${layer} same-host 64KiB x64 us/op vs C++ direct of the FFI section`;
 
 const ZERO_COPY = { pull: 'pull same-host zero-copy 64KiB x64 GB/s', push: 'push same-host zero-copy 64KiB x64 GB/s' };
 const PROMPT_NAME = 'prompt 4k tokens (16384 x 32KiB)';
@@ -101,6 +102,8 @@ const figures = {
   'core-added-one-cpu': (f) => us(f.value(ADDED.core + ONE_CPU)),
   'core-x64-vs-direct': (f) => times(f.ratio('@dd/core pullBlocks same-host 64KiB x64 ns/op')),
   'sync-x64-vs-direct': (f) => times(f.ratio('@dd/sys PullKvBlocks (sync) same-host 64KiB x64 ns/op')),
+  'x64-vs-section-direct': (f) => span(f.matching(/^@dd\/(sys|core) .* same-host 64KiB x64 us\/op vs C\+\+ direct of the FFI section$/).map((r) => r.ratio), '×'),
+  'core-x64-vs-section-direct': (f) => times(f.ratio(X64_VS_SECTION('@dd/core pullBlocks'))),
   'zero-copy-x64-vs-memcpy': (f) => span(f.matching(/^(pull|push) same-host zero-copy (4KiB|64KiB|1MiB) x64 GB\/s$/).map((r) => r.ratio), '×'),
   'zero-copy-pull-x64': (f) => gbs(f.value(ZERO_COPY.pull)),
   'zero-copy-pull-x64-vs-memcpy': (f) => times(f.ratio(ZERO_COPY.pull)),
@@ -140,7 +143,7 @@ function keyFigures(f) {
     ['`@dd/sys` async pull, 64 KiB x1, client on one CPU', us(f.value(FFI_X1.async + ONE_CPU) / 1000), `+${us(f.value(ADDED.async + ONE_CPU))} per call over C++ direct (${us(f.value(f.get(ADDED.async + ONE_CPU).baseline))})`],
     ['`@dd/core` `pullBlocks`, 64 KiB x1, client on one CPU', us(f.value(FFI_X1.core + ONE_CPU) / 1000), `+${us(f.value(ADDED.core + ONE_CPU))} per call`],
     ['`@dd/sys` sync pull, 64 KiB x64', us(f.value('@dd/sys PullKvBlocks (sync) same-host 64KiB x64 ns/op') / 1000), `${times(f.ratio('@dd/sys PullKvBlocks (sync) same-host 64KiB x64 ns/op'))} C++ direct (${us(f.value(DIRECT_X64) / 1000)})`],
-    ['`@dd/core` `pullBlocks`, 64 KiB x64', `${us(f.value('@dd/core pullBlocks same-host 64KiB x64 ns/op') / 1000)} (${gbs(X64_BYTES / f.value('@dd/core pullBlocks same-host 64KiB x64 ns/op'))})`, `${times(f.ratio('@dd/core pullBlocks same-host 64KiB x64 ns/op'))} C++ direct`],
+    ['`@dd/core` `pullBlocks`, 64 KiB x64', `${us(f.value('@dd/core pullBlocks same-host 64KiB x64 ns/op') / 1000)} (${gbs(X64_BYTES / f.value('@dd/core pullBlocks same-host 64KiB x64 ns/op'))})`, `${times(f.ratio('@dd/core pullBlocks same-host 64KiB x64 ns/op'))} C++ direct; **${times(f.ratio(X64_VS_SECTION('@dd/core pullBlocks')))}** the C++ direct pull the FFI section measured just before (${us(f.value(f.get(X64_VS_SECTION('@dd/core pullBlocks')).baseline))})`],
     ['`@dd/core`: 1,000 concurrent one-block pulls, 64 KiB', gbs(f.value(CONCURRENT)), `${times(f.ratio(CONCURRENT))} one \`pullBlocks\` of the same 1,000 blocks (${gbs(f.value(f.get(CONCURRENT).baseline))})`],
     ...(f.has(UCX('64KiB', 'default transports'))
       ? [

@@ -1,6 +1,7 @@
-// The issue's FFI figure stated directly: µs a TypeScript layer adds to one one-block pull over the
-// same pull made from C++. The C++ figure comes from dd_bench --direct-only run by the FFI section
-// itself, on the CPU the section runs on, right before the TypeScript pulls.
+// The issues' FFI figures stated directly: µs a TypeScript layer adds to one one-block pull over the
+// same pull made from C++, and a 64-block pull's time against the same pull made from C++. The C++
+// figures come from dd_bench --direct-only run by the FFI section itself, right before the
+// TypeScript pulls.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,9 +9,12 @@ import { join } from 'node:path';
 import { findNativeBench } from './native-bench.mjs';
 import { checkResults, entry } from './report.mjs';
 
-const DIRECT_X1 = 'direct C++ pull same-host 64KiB x1 ns/op';
+const DIRECT = (batch) => `direct C++ pull same-host 64KiB x${batch} ns/op`;
 
-/** ns/op of dd_bench's C++-direct one-block pull, measured now (pinned to CPU 1 where possible, as the section is). */
+/**
+ * ns/op of dd_bench's C++-direct pulls of 1 and 64 blocks, measured now (pinned to CPU 1 where
+ * possible), as { 1: ns, 64: ns }.
+ */
 export function measureDirectPulls({ quick, pinned, log }) {
   const binary = findNativeBench({ env: process.env, log });
   const dir = mkdtempSync(join(tmpdir(), 'dd-ffi-direct-'));
@@ -19,12 +23,34 @@ export function measureDirectPulls({ quick, pinned, log }) {
     const args = ['--direct-only', ...(quick ? ['--quick'] : []), '--json', out];
     const r = pinned ? spawnSync('taskset', ['-c', '1', binary, ...args], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 }) : spawnSync(binary, args, { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 });
     if (r.status !== 0) throw new Error(`dd_bench --direct-only exited with ${r.status ?? r.signal}`);
-    const found = checkResults(out, JSON.parse(readFileSync(out, 'utf8'))).find((x) => x.name === DIRECT_X1);
-    if (found === undefined) throw new Error(`dd_bench --direct-only reported no '${DIRECT_X1}'`);
-    return found.value;
+    const results = checkResults(out, JSON.parse(readFileSync(out, 'utf8')));
+    const ns = {};
+    for (const batch of [1, 64]) {
+      const found = results.find((x) => x.name === DIRECT(batch));
+      if (found === undefined) throw new Error(`dd_bench --direct-only reported no '${DIRECT(batch)}'`);
+      ns[batch] = found.value;
+    }
+    return ns;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The 64-block figures against a C++ direct 64-block pull measured by the FFI section itself, just
+ * before (the C++ section's own figure is minutes older, and this machine drifts between them).
+ */
+export function againstSectionDirectX64(directNs, measured, suffix = '') {
+  const base = `direct C++ pull same-host 64KiB x64 us/op (measured by the FFI section${suffix})`;
+  const layers = [
+    ['@dd/sys PullKvBlocks (sync)', 'sys-sync-64'],
+    ['@dd/sys PullKvBlocksAsync', 'sys-async-64'],
+    ['@dd/core pullBlocks', 'core-64'],
+  ];
+  return [
+    entry(base, directNs / 1000, 'us'),
+    ...layers.map(([layer, key]) => entry(`${layer} same-host 64KiB x64 us/op vs C++ direct of the FFI section${suffix}`, measured[key] / 1000, 'us', base)),
+  ];
 }
 
 /**

@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { addedPerCall, measureDirectPulls } from '../lib/ffi-added.mjs';
+import { addedPerCall, againstSectionDirectX64, measureDirectPulls } from '../lib/ffi-added.mjs';
 import { importCore, importSys } from '../lib/packages.mjs';
 import { entry } from '../lib/report.mjs';
 import { note, sectionArgs } from '../lib/section-args.mjs';
@@ -219,7 +219,8 @@ for (const batch of BATCHES) {
     entry(`@dd/core pullBlocks same-host 64KiB x${batch} ns/op${suffix}`, measured[`core-${batch}`], 'ns/op', direct),
   );
 }
-results.push(...addedPerCall(direct, measured, suffix));
+results.push(...addedPerCall(direct[1], measured, suffix));
+if (!oneCpu) results.push(...againstSectionDirectX64(direct[64], measured));
 if (!oneCpu) {
   const concurrentBytes = CONCURRENT * BLOCK;
   const oneCall = `@dd/core one pullBlocks of ${CONCURRENT} blocks same-host 64KiB GB/s`;
