@@ -9,6 +9,12 @@ import { join } from 'node:path';
 import { findNativeBench } from './native-bench.mjs';
 import { checkResults, entry } from './report.mjs';
 
+/** The TypeScript layers the FFI section measures, and the key of their figures in `measured` (plus `-<batch>`). */
+const LAYERS = [
+  ['@dd/sys PullKvBlocks (sync)', 'sys-sync'],
+  ['@dd/sys PullKvBlocksAsync', 'sys-async'],
+  ['@dd/core pullBlocks', 'core'],
+];
 const DIRECT = (batch) => `direct C++ pull same-host 64KiB x${batch} ns/op`;
 
 /**
@@ -42,14 +48,9 @@ export function measureDirectPulls({ quick, pinned, log }) {
  */
 export function againstSectionDirectX64(directNs, measured, suffix = '') {
   const base = `direct C++ pull same-host 64KiB x64 us/op (measured by the FFI section${suffix})`;
-  const layers = [
-    ['@dd/sys PullKvBlocks (sync)', 'sys-sync-64'],
-    ['@dd/sys PullKvBlocksAsync', 'sys-async-64'],
-    ['@dd/core pullBlocks', 'core-64'],
-  ];
   return [
     entry(base, directNs / 1000, 'us'),
-    ...layers.map(([layer, key]) => entry(`${layer} same-host 64KiB x64 us/op vs C++ direct of the FFI section${suffix}`, measured[key] / 1000, 'us', base)),
+    ...LAYERS.map(([layer, key]) => entry(`${layer} same-host 64KiB x64 us/op vs C++ direct of the FFI section${suffix}`, measured[`${key}-64`] / 1000, 'us', base)),
   ];
 }
 
@@ -60,13 +61,8 @@ export function againstSectionDirectX64(directNs, measured, suffix = '') {
  */
 export function addedPerCall(directNs, measured, suffix = '') {
   const base = `direct C++ pull same-host 64KiB x1 us/op (measured by the FFI section${suffix})`;
-  const layers = [
-    ['@dd/sys PullKvBlocks (sync)', 'sys-sync-1'],
-    ['@dd/sys PullKvBlocksAsync', 'sys-async-1'],
-    ['@dd/core pullBlocks', 'core-1'],
-  ];
   return [
     entry(base, directNs / 1000, 'us'),
-    ...layers.map(([layer, key]) => entry(`${layer} same-host 64KiB x1 added us per call over C++ direct${suffix}`, (measured[key] - directNs) / 1000, 'us', base)),
+    ...LAYERS.map(([layer, key]) => entry(`${layer} same-host 64KiB x1 added us per call over C++ direct${suffix}`, (measured[`${key}-1`] - directNs) / 1000, 'us', base)),
   ];
 }

@@ -944,7 +944,7 @@ export class LlmDataDist extends EventTarget {
 
   /** Starts a block transfer in its turn; waiting transfers with the same caches and layers join it. */
   #blocks(plan: TransferPlan & { readonly src: BigUint64Array; readonly dst: BigUint64Array }, method: string, run: (src: BigUint64Array, dst: BigUint64Array) => Promise<number>): NativeStart<number> {
-    const transfer = { key: blockTransferKey(method, plan), src: plan.src, dst: plan.dst, run };
+    const transfer = { key: () => blockTransferKey(method, plan), src: plan.src, dst: plan.dst, run };
     return (abandoned) => nativeCallSlots(this.#bindings).runBlocks(transfer, abandoned, plan.remoteClusterId);
   }
 

@@ -57,7 +57,7 @@ export class NativeCallSlots {
 
   /**
    * Runs a block transfer when a slot is free; while it waits, later transfers with the same
-   * `key` join it. Resolves with the native status of its blocks.
+   * key join it. Resolves with the native status of its blocks.
    */
   runBlocks(transfer: BlockTransfer, abandoned: () => boolean, link: bigint): Promise<number> {
     // An empty list fails alone (joined to others it would not), so it never joins.
@@ -65,7 +65,8 @@ export class NativeCallSlots {
     if (this.#hasRoom(link)) return this.#start(link, () => transfer.run(transfer.src, transfer.dst));
     return new Promise<number>((resolve, reject) => {
       const member: Member = { transfer, abandoned, resolve, reject };
-      const open = this.#open.get(transfer.key);
+      const key = transfer.key();
+      const open = this.#open.get(key);
       if (open !== undefined && open.blocks + transfer.src.length <= MAX_BATCH_BLOCKS) {
         open.members.push(member);
         open.blocks += transfer.src.length;
@@ -76,7 +77,7 @@ export class NativeCallSlots {
         link,
         full: () => batch.blocks >= EAGER_BATCH_BLOCKS,
         start: () => {
-          if (this.#open.get(transfer.key) === batch) this.#open.delete(transfer.key);
+          if (this.#open.get(key) === batch) this.#open.delete(key);
           const live = batch.members.filter((m) => {
             if (!m.abandoned()) return true;
             m.reject(new Error(NEVER_RAN));
@@ -88,7 +89,7 @@ export class NativeCallSlots {
         },
       };
       const batch: Batch = { members: [member], blocks: transfer.src.length, waiting };
-      this.#open.set(transfer.key, batch);
+      this.#open.set(key, batch);
       this.#waiting.push(waiting);
       this.#startIfFull(batch);
     });
@@ -151,8 +152,8 @@ export class NativeCallSlots {
 
 /** A block transfer that can share a native call with others of the same `key`. */
 export interface BlockTransfer {
-  /** Same source cache, destination cache, direction and layer selection. */
-  readonly key: string;
+  /** Same source cache, destination cache, direction and layer selection; asked only when it must wait. */
+  key(): string;
   readonly src: BigUint64Array;
   readonly dst: BigUint64Array;
   /** The native call over these block lists, resolving with its status. */

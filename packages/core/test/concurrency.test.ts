@@ -93,7 +93,7 @@ function blockCalls(): { transfer(key: string, blocks: number[]): BlockTransfer;
     transfer: (key, blocks) => {
       const list = BigUint64Array.from(blocks, BigInt);
       return {
-        key,
+        key: () => key,
         src: list,
         dst: list,
         run: (src) =>

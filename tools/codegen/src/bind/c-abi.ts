@@ -228,6 +228,8 @@ export function asyncMethodFunction(c: ClassModel, m: MethodModel): CFunction {
 
 /** The opaque handle of the shim's completion queue (packages/sys/native/completions). */
 export const COMPLETION_QUEUE = 'dd_CompletionQueue';
+const queueSlot: CSlot = { name: 'queue', type: { kind: 'handle', cName: COMPLETION_QUEUE }, role: 'value' };
+const tokenSlot: CSlot = { name: 'token', type: { kind: 'scalar', scalar: 'uint32' }, role: 'value' };
 
 /**
  * Whether an async method completes through the completion queue: it reports its status alone (no
@@ -247,11 +249,7 @@ export function submitMethodFunction(c: ClassModel, m: MethodModel): CFunction {
   return {
     name: `${plain.name}_submit`,
     returns: 'uint32_t',
-    params: [
-      { name: 'queue', type: { kind: 'handle', cName: COMPLETION_QUEUE }, role: 'value' },
-      { name: 'token', type: { kind: 'scalar', scalar: 'uint32' }, role: 'value' },
-      ...plain.params,
-    ],
+    params: [queueSlot, tokenSlot, ...plain.params],
     doc: `As ${plain.name}, run on a thread of queue: returns the status of the argument checks at once (on success the call's own status arrives in queue under token; otherwise the call never runs).`,
   };
 }
@@ -302,7 +300,7 @@ export const RUNTIME_FUNCTIONS: readonly CFunction[] = [
     name: 'dd_completion_queue_take',
     returns: 'uint32_t',
     params: [
-      { name: 'queue', type: { kind: 'handle', cName: COMPLETION_QUEUE }, role: 'value' },
+      queueSlot,
       { name: 'records', type: { kind: 'pointer', to: { kind: 'scalar', scalar: 'uint32' }, const: false }, role: 'data' },
       { name: 'capacity', type: { kind: 'scalar', scalar: 'uint32' }, role: 'capacity' },
     ],
@@ -311,15 +309,15 @@ export const RUNTIME_FUNCTIONS: readonly CFunction[] = [
   {
     name: 'dd_completion_queue_arm',
     returns: 'uint32_t',
-    params: [{ name: 'queue', type: { kind: 'handle', cName: COMPLETION_QUEUE }, role: 'value' }],
+    params: [queueSlot],
     doc: 'Returns the number of finished calls waiting; when there are none, the next one to finish writes one byte to the wake-up pipe.',
   },
   {
     name: 'dd_completion_queue_error',
     returns: 'size_t',
     params: [
-      { name: 'queue', type: { kind: 'handle', cName: COMPLETION_QUEUE }, role: 'value' },
-      { name: 'token', type: { kind: 'scalar', scalar: 'uint32' }, role: 'value' },
+      queueSlot,
+      tokenSlot,
       { name: 'buf', type: { kind: 'textBuffer' }, role: 'errorText' },
       { name: 'cap', type: { kind: 'scalar', scalar: 'size' }, role: 'capacity' },
     ],
@@ -328,7 +326,7 @@ export const RUNTIME_FUNCTIONS: readonly CFunction[] = [
   {
     name: 'dd_completion_queue_close',
     returns: 'void',
-    params: [{ name: 'queue', type: { kind: 'handle', cName: COMPLETION_QUEUE }, role: 'value' }],
+    params: [queueSlot],
     doc: 'Runs every submitted call, waits for the queue\'s threads to end and frees it; NULL is ignored.',
   },
 ];
