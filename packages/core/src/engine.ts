@@ -532,32 +532,28 @@ export class LlmDataDist extends EventTarget {
    * Pulls blocks of a remote cache into a local cache (`srcBlocks[i]` → `dstBlocks[i]`, per
    * selected tensor). Resolves when the bytes are in place.
    */
-  async pullBlocks(options: PullBlocksOptions): Promise<TransferReport> {
-    this.#assertOpen('pullBlocks');
+  pullBlocks(options: PullBlocksOptions): Promise<TransferReport> {
     return this.#transferRetrying('pullBlocks', 'PullKvBlocks', options, () => planPullBlocks(options, this.#owner, this.clusterId), (plan) =>
       this.#blocks(plan, 'PullKvBlocks', (src, dst) => this.#bindings.LlmDataDist_PullKvBlocksAsync(this.#handle, plan.remote, cacheInternals.nativeCache(plan.cache), src, dst, plan.ext)),
     );
   }
 
   /** Pulls one row (batch index) of a remote cache into a row of a local cache, optionally only `size` bytes of it. */
-  async pullCache(options: PullCacheOptions): Promise<TransferReport> {
-    this.#assertOpen('pullCache');
+  pullCache(options: PullCacheOptions): Promise<TransferReport> {
     return this.#transferRetrying('pullCache', 'PullKvCache', options, () => planPullCache(options, this.#owner, this.clusterId), (plan) =>
       this.#native(() => this.#bindings.LlmDataDist_PullKvCacheAsync(this.#handle, plan.remote, cacheInternals.nativeCache(plan.cache), plan.batchIndex, plan.size, plan.ext), plan.remoteClusterId),
     );
   }
 
   /** Pushes blocks of a local `'device'` cache into a remote cache. Resolves when the remote bytes are written. */
-  async pushBlocks(options: PushBlocksOptions): Promise<TransferReport> {
-    this.#assertOpen('pushBlocks');
+  pushBlocks(options: PushBlocksOptions): Promise<TransferReport> {
     return this.#transferRetrying('pushBlocks', 'PushKvBlocks', options, () => planPushBlocks(options, this.#owner), (plan) =>
       this.#blocks(plan, 'PushKvBlocks', (src, dst) => this.#bindings.LlmDataDist_PushKvBlocksAsync(this.#handle, cacheInternals.nativeCache(plan.cache), plan.remote, src, dst, plan.ext)),
     );
   }
 
   /** Pushes one row of a local `'device'` cache into a row of a remote cache. */
-  async pushCache(options: PushCacheOptions): Promise<TransferReport> {
-    this.#assertOpen('pushCache');
+  pushCache(options: PushCacheOptions): Promise<TransferReport> {
     return this.#transferRetrying('pushCache', 'PushKvCache', options, () => planPushCache(options, this.#owner), (plan) =>
       this.#native(() => this.#bindings.LlmDataDist_PushKvCacheAsync(this.#handle, cacheInternals.nativeCache(plan.cache), plan.remote, plan.batchIndex, -1n, plan.ext), plan.remoteClusterId),
     );
@@ -915,10 +911,23 @@ export class LlmDataDist extends EventTarget {
    * a retry the cache's earlier attempt has ended natively, and a broken link this engine made
    * is re-linked (`policy.relink`).
    */
-  async #transferRetrying<P extends TransferPlan>(op: OperationName, method: string, options: unknown, plan: () => P, start: (plan: P) => NativeStart<number>): Promise<TransferReport> {
-    const first = plan();
-    const policy = toRetryPolicy(op, 'retry', (options as { retry?: unknown }).retry);
-    if (policy === undefined) return this.#transfer(op, method, first, start(first), undefined);
+  #transferRetrying<P extends TransferPlan>(op: OperationName, method: string, options: unknown, plan: () => P, start: (plan: P) => NativeStart<number>): Promise<TransferReport> {
+    // Not an async function: a promise returned from one settles two microtask turns later, which
+    // a one-block pull would pay on every call. Bad arguments still reject, never throw.
+    let first: P;
+    let policy: ResolvedRetryPolicy | undefined;
+    try {
+      this.#assertOpen(op);
+      first = plan();
+      policy = toRetryPolicy(op, 'retry', (options as { retry?: unknown }).retry);
+      if (policy === undefined) return this.#transfer(op, method, first, start(first), undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#retried(op, method, first, policy, plan, start);
+  }
+
+  async #retried<P extends TransferPlan>(op: OperationName, method: string, first: P, policy: ResolvedRetryPolicy, plan: () => P, start: (plan: P) => NativeStart<number>): Promise<TransferReport> {
     const made = this.#links.get(first.remoteClusterId);
     const result = await withRetry(
       { operation: op, clusterId: this.clusterId, remoteClusterId: first.remoteClusterId, policy, signal: first.signal },

@@ -10,12 +10,18 @@ import type { Completed, CompletionRunner, NativeCompletionQueue, OpenCompletion
  * How long the event loop keeps polling for completions (one `setImmediate` turn at a time, so I/O
  * and timers still run between polls) after a call was submitted or finished, before it sleeps on
  * the pipe. A thread that slept for long wakes 20-150 µs late on the virtual machines this runs
- * on, which a 64-block pull (about 0.7 ms) would pay on every call; polling costs one native call
- * per turn, which yields the CPU to any thread that wants it. Past this window (a transfer longer
- * than 1 ms), the wake-up's delay is a small part of the transfer. Only where the process may use
- * 2 CPUs or more: on one CPU the queue's thread needs the CPU to run the call.
+ * on, which a 64-block pull (about 0.7 ms) would pay on every call; a poll turn only reads the
+ * queue's count of finished calls (see YIELD_EVERY_MS for the CPU it gives away). Past this window
+ * (a transfer longer than 1 ms), the wake-up's delay is a small part of the transfer. Only where the
+ * process may use 2 CPUs or more: on one CPU the queue's thread needs the CPU to run the call.
  */
 const POLL_MS = 1;
+/**
+ * While polling finds nothing finished, it gives the CPU away (an empty `take` calls sched_yield)
+ * this often, not on every turn: a system call costs about 1 µs on these virtual machines, a poll
+ * turn about 3 µs, and the thread running the call may be waiting for this CPU.
+ */
+const YIELD_EVERY_MS = 0.02;
 /** Completions moved per native call. */
 const BATCH = 256;
 
@@ -27,6 +33,10 @@ class CompletionQueue implements CompletionRunner {
   readonly #native: NativeCompletionQueue;
   readonly #status: Parameters<OpenCompletions>[1];
   readonly #handle: unknown;
+  /** The shim's count of finished calls: a poll turn reads it instead of calling into the shim. */
+  readonly #finished: Uint32Array;
+  #seen = 0;
+  #yieldedAt = 0;
   readonly #wake: Socket;
   readonly #waiting = new Map<number, Waiting>();
   readonly #records = new Uint32Array(2 * BATCH);
@@ -45,6 +55,7 @@ class CompletionQueue implements CompletionRunner {
     if (error !== 0) throw new Error(`the native completion queue could not be opened (errno ${error})`);
     this.#handle = out[0];
     try {
+      this.#finished = native.finished(this.#handle);
       this.#wake = new Socket({ fd: wakeFd[0]!, readable: true, writable: false });
     } catch (cause) {
       closeSync(wakeFd[0]!);
@@ -78,7 +89,16 @@ class CompletionQueue implements CompletionRunner {
   }
 
   readonly #poll = (): void => {
-    if (this.#drain() > 0) this.#pollUntil = performance.now() + POLL_MS;
+    const finished = Atomics.load(this.#finished, 0);
+    if (finished !== this.#seen) {
+      // Read before taking: a call finishing meanwhile moves the count past it, seen next turn.
+      this.#seen = finished;
+      if (this.#drain() > 0) this.#pollUntil = performance.now() + POLL_MS;
+    } else if (performance.now() - this.#yieldedAt >= YIELD_EVERY_MS) {
+      // An empty take yields the CPU; one that finds calls (finished since the read) settles them.
+      if (this.#drain() > 0) this.#pollUntil = performance.now() + POLL_MS;
+      this.#yieldedAt = performance.now();
+    }
     if (this.#waiting.size === 0) {
       this.#polling = false;
       return;

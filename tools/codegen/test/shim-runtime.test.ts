@@ -142,6 +142,26 @@ describe('conversions into C++', () => {
     expect(journal()).toMatch(/ 1 2 3 4\n$/);
   });
 
+  it('places a cache and its arrays in the call\'s arena, and hands one too large for it to koffi, with the same values', async () => {
+    const desc = makeCacheDesc({ num_tensors: 2, data_type: DataType.DT_BF16, shape: new BigInt64Array([8n, 16n]) });
+    const small = makeCache({ cache_id: 3n, tensor_addrs: new BigUint64Array([0x1000n, 0x2000n]), cache_desc: desc });
+    // 600 addresses are 4,800 bytes: more than the 4 KiB arena.
+    const many = new BigUint64Array(600).map((_, i) => BigInt(0x10000 + i));
+    const large = makeCache({ cache_id: 4n, tensor_addrs: many, cache_desc: desc });
+    const index = makeCacheIndex({ cluster_id: 1n, cache_id: 9n });
+    const shown = (c: typeof small): string => `cache(${c.cache_id},[${[...c.tensor_addrs].join(',')}],desc(1,2,27,[8,16]))`;
+    for (const cache of [small, large, small]) {
+      expect(b.LlmDataDist_PullKvBlocks(handle, index, cache, new BigUint64Array([1n]), new BigUint64Array([2n]))).toBe(0);
+      expect(journal()).toBe(`PullKvBlocks index(1,9,0) ${shown(cache)} [1] [2] ext(-1,-1,-1,-1,2)\n`);
+      expect(await b.LlmDataDist_PullKvBlocksAsync(handle, index, cache, new BigUint64Array([3n]), new BigUint64Array([4n]))).toBe(0);
+      expect(journal()).toBe(`PullKvBlocks index(1,9,0) ${shown(cache)} [3] [4] ext(-1,-1,-1,-1,2)\n`);
+    }
+    // Empty arrays cross as NULL with a count of 0.
+    const bare = makeCache({ cache_id: 5n, cache_desc: makeCacheDesc({ shape: new BigInt64Array(0) }) });
+    expect(b.LlmDataDist_PullKvBlocks(handle, index, bare, new BigUint64Array([1n]), new BigUint64Array([2n]))).toBe(0);
+    expect(journal()).toBe('PullKvBlocks index(1,9,0) cache(5,[],desc(1,0,28,[])) [1] [2] ext(-1,-1,-1,-1,2)\n');
+  });
+
   it('drops the reserved-only RegisterCfg (the shim passes a zeroed one) and returns the out cache_id as bigint', () => {
     const desc = makeCacheDesc({ placement: CachePlacement.kHost, num_tensors: 1, data_type: DataType.DT_INT32, shape: new BigInt64Array([4n, 16n]) });
     expect(b.LlmDataDist_RegisterKvCache(handle, desc, new BigUint64Array([0x1234n]))).toEqual({ status: 0, cache_id: 7n });
@@ -370,7 +390,14 @@ describe('async twins', () => {
 
   it('a thousand queued calls in flight each end with their own status and last-error text', async () => {
     const runner = openCompletionQueue(
-      { open: fn.dd_completion_queue_open, take: fn.dd_completion_queue_take, arm: fn.dd_completion_queue_arm, error: fn.dd_completion_queue_error, close: fn.dd_completion_queue_close },
+      {
+        open: fn.dd_completion_queue_open,
+        take: fn.dd_completion_queue_take,
+        finished: (queue: unknown) => new Uint32Array(koffi.view(fn.dd_completion_queue_finished(queue), 4)),
+        arm: fn.dd_completion_queue_arm,
+        error: fn.dd_completion_queue_error,
+        close: fn.dd_completion_queue_close,
+      },
       { success: StatusCode.LLM_SUCCESS, syncError: threadLastError },
     );
     const cache = makeCache();

@@ -521,7 +521,7 @@ void ToC(const ::llm_datadist::Cache &in, dd_Cache &out) noexcept {
 
 extern "C" DD_SHIM_API size_t dd_last_error(char *buf, size_t cap) { return CopyLastError(buf, cap); }
 
-extern "C" DD_SHIM_API const char *dd_shim_version(void) { return "abi-16f8d304a134"; }
+extern "C" DD_SHIM_API const char *dd_shim_version(void) { return "abi-e8fd9a5761b8"; }
 
 extern "C" DD_SHIM_API const char *dd_backend_name(void) { return DD_BACKEND_NAME; }
 

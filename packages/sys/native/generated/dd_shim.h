@@ -89,6 +89,8 @@ DD_SHIM_API const char *dd_backend_name(void);
 DD_SHIM_API int32_t dd_completion_queue_open(dd_CompletionQueue **out, int32_t *wake_fd);
 /* Moves up to capacity finished calls into records as (token, status) pairs (2 × capacity uint32) and returns how many. */
 DD_SHIM_API uint32_t dd_completion_queue_take(dd_CompletionQueue *queue, uint32_t *records, uint32_t capacity);
+/* Where the queue counts its finished calls (modulo 2^32), for as long as the queue lives: a reader sees a change there before take returns the calls; NULL for a NULL queue. */
+DD_SHIM_API const uint32_t *dd_completion_queue_finished(dd_CompletionQueue *queue);
 /* Returns the number of finished calls waiting; when there are none, the next one to finish writes one byte to the wake-up pipe. */
 DD_SHIM_API uint32_t dd_completion_queue_arm(dd_CompletionQueue *queue);
 /* Moves the last-error text of the failed call reported under token into buf (NUL-terminated, truncated to cap) and returns its full length; 0 when there is none. */

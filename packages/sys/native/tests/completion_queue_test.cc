@@ -1,7 +1,8 @@
 // The completion queue of async calls (completions/, docs/design/completions.md) on its own:
 // every submitted call completes exactly once with its status and error text, a blocked call does
-// not hold up the others, the wake-up pipe gets a byte only when it was asked for, and close runs
-// what was submitted before it ends the threads.
+// not hold up the others, the wake-up pipe gets a byte only when it was asked for, the count of
+// finished calls never runs ahead of what take returns, and close runs what was submitted before it
+// ends the threads.
 #include <poll.h>
 #include <unistd.h>
 
@@ -154,6 +155,32 @@ DD_TEST(the_pipe_gets_a_byte_only_when_asked_and_nothing_was_waiting) {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // its completion is recorded right after it returns
   CHECK_EQ(dd_completion_queue_arm(q.queue), 1u);
   CHECK(!q.WaitWake(50));
+}
+
+DD_TEST(the_finished_count_moves_before_take_returns_the_calls_it_counts) {
+  Queue q;
+  const volatile uint32_t *finished = dd_completion_queue_finished(q.queue);
+  REQUIRE(finished != nullptr);
+  CHECK(dd_completion_queue_finished(nullptr) == nullptr);
+  CHECK_EQ(*finished, 0u);
+  constexpr uint32_t kCalls = 300;
+  for (uint32_t token = 1; token <= kCalls; ++token) dd::completions::Submit(q.queue, token, [] { return Completion{0, {}}; });
+  // JavaScript reads the count on every poll turn and takes only when it moved: each call it counts
+  // must then be there to take.
+  uint32_t taken = 0;
+  uint32_t records[2 * 64];
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (taken < kCalls && std::chrono::steady_clock::now() < until) {
+    const uint32_t counted = __atomic_load_n(finished, __ATOMIC_ACQUIRE);
+    while (taken < counted) {
+      const uint32_t n = dd_completion_queue_take(q.queue, records, 64);
+      REQUIRE(n > 0);
+      taken += n;
+    }
+  }
+  CHECK_EQ(taken, kCalls);
+  CHECK_EQ(*finished, kCalls);
+  CHECK_EQ(dd_completion_queue_take(q.queue, records, 64), 0u);
 }
 
 DD_TEST(close_runs_every_submitted_call_before_the_threads_end) {

@@ -2,7 +2,7 @@
 import { AclStatusCode, StatusCode, makeKvCacheExtParam, type AclBindings, type Cache, type CacheDesc, type CachePlacement, type DataType, type KvCacheExtParam, type LinkHealthBindings, type LlmDataDistBindings, type LlmDataDistHandle } from './api.js';
 
 /** "abi-<hash>" of the C ABI (functions, struct layouts) this code calls: dd_shim_version() of a library it can use returns the same. */
-export const SHIM_VERSION = 'abi-16f8d304a134';
+export const SHIM_VERSION = 'abi-e8fd9a5761b8';
 
 // koffi is passed in, never imported here: importing @dd/sys must not load native code.
 type KoffiModule = typeof import('koffi');
@@ -14,6 +14,8 @@ type KoffiFunction = ReturnType<KoffiLibrary['func']>;
 export interface NativeCompletionQueue {
   open(out: unknown[], wakeFd: Int32Array): unknown;
   take(queue: unknown, records: Uint32Array, capacity: number): unknown;
+  /** A view of the count of finished calls (dd_completion_queue_finished), valid while the queue is open. */
+  finished(queue: unknown): Uint32Array;
   arm(queue: unknown): unknown;
   error(queue: unknown, token: number, buf: Buffer, cap: number): unknown;
   close(queue: unknown): unknown;
@@ -104,6 +106,7 @@ export function declareNativeFunctions(koffi: KoffiModule, lib: KoffiLibrary) {
     dd_backend_name: lib.func('dd_backend_name', 'const char *', []),
     dd_completion_queue_open: lib.func('dd_completion_queue_open', 'int32_t', [koffi.out(koffi.pointer(t.dd_CompletionQueue)), koffi.pointer('int32_t')]),
     dd_completion_queue_take: lib.func('dd_completion_queue_take', 'uint32_t', [t.dd_CompletionQueue, koffi.pointer('uint32_t'), 'uint32_t']),
+    dd_completion_queue_finished: lib.func('dd_completion_queue_finished', 'const uint32_t *', [t.dd_CompletionQueue]),
     dd_completion_queue_arm: lib.func('dd_completion_queue_arm', 'uint32_t', [t.dd_CompletionQueue]),
     dd_completion_queue_error: lib.func('dd_completion_queue_error', 'size_t', [t.dd_CompletionQueue, 'uint32_t', koffi.pointer('char'), 'size_t']),
     dd_completion_queue_close: lib.func('dd_completion_queue_close', 'void', [t.dd_CompletionQueue]),
@@ -313,6 +316,45 @@ function checkLayout(koffi: KoffiModule, type: KoffiType, name: string, size: nu
   }
 }
 
+/** Bytes of each struct argument's arena: a Cache with 240 tensor addresses fits. */
+const ARGUMENT_ARENA_BYTES = 4096;
+
+/**
+ * Scratch memory at a fixed address for one struct argument and the arrays it points to. koffi
+ * converts a JS object property by property on every call (about 0.8 µs for a Cache, measured),
+ * while a placer writes these bytes directly; the shim copies them before the call returns.
+ */
+class ArgumentArena {
+  readonly bytes: Buffer;
+  readonly view: DataView;
+  /** Where the bytes are: an ArrayBuffer's memory never moves. */
+  readonly base: bigint;
+  used = 0;
+  constructor(koffi: KoffiModule, size: number) {
+    const buffer = new ArrayBuffer(size);
+    this.bytes = Buffer.from(buffer);
+    this.view = new DataView(buffer);
+    this.base = BigInt(koffi.address(buffer) as bigint | number);
+  }
+  /** Room for a struct of size bytes at the start; its arrays go after it. */
+  start(size: number): void {
+    this.used = size;
+  }
+  /** The address the values are copied to (0 for none), or undefined when they do not fit. */
+  array(values: ArrayBufferView): bigint | undefined {
+    if (values.byteLength === 0) return 0n;
+    const at = (this.used + 7) & ~7;
+    if (at + values.byteLength > this.bytes.length) return undefined;
+    this.bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at);
+    this.used = at + values.byteLength;
+    return this.base + BigInt(at);
+  }
+  /** A C integer field: JS numbers (counts) and bigints alike. */
+  static big(value: unknown): bigint {
+    return typeof value === 'bigint' ? value : BigInt(value as number);
+  }
+}
+
 /** Error-text buffers for async calls, reused: one per call in flight instead of a 4 KiB allocation per call. */
 class ErrorTextPool {
   private readonly free: Buffer[] = [];
@@ -407,6 +449,41 @@ function writeKvCacheExtParam(bytes: Buffer, value: unknown, path: string): Buff
   return bytes;
 }
 
+/** dd_CacheDesc (32 bytes) written at `at` in `arena`, its arrays after what the arena holds; false when they do not fit. */
+function placeCacheDescAt(arena: ArgumentArena, at: number, e: Record<string, unknown>): boolean {
+  arena.view.setUint32(at + 0, e.placement as number, LITTLE_ENDIAN);
+  arena.view.setUint32(at + 4, e.num_tensors as number, LITTLE_ENDIAN);
+  arena.view.setInt32(at + 8, e.data_type as number, LITTLE_ENDIAN);
+  const shape = arena.array(e.shape as ArrayBufferView);
+  if (shape === undefined) return false;
+  arena.view.setBigUint64(at + 16, shape, LITTLE_ENDIAN);
+  arena.view.setBigUint64(at + 24, ArgumentArena.big(e.shape_count), LITTLE_ENDIAN);
+  return true;
+}
+
+/** What encodeCacheDesc returned, as C bytes in `arena` (the argument to pass), or itself when its arrays do not fit there. */
+function placeCacheDesc(arena: ArgumentArena, e: Record<string, unknown>): unknown {
+  arena.start(32);
+  return placeCacheDescAt(arena, 0, e) ? arena.bytes : e;
+}
+
+/** dd_Cache (56 bytes) written at `at` in `arena`, its arrays after what the arena holds; false when they do not fit. */
+function placeCacheAt(arena: ArgumentArena, at: number, e: Record<string, unknown>): boolean {
+  arena.view.setBigInt64(at + 0, ArgumentArena.big(e.cache_id), LITTLE_ENDIAN);
+  const tensor_addrs = arena.array(e.tensor_addrs as ArrayBufferView);
+  if (tensor_addrs === undefined) return false;
+  arena.view.setBigUint64(at + 8, tensor_addrs, LITTLE_ENDIAN);
+  arena.view.setBigUint64(at + 16, ArgumentArena.big(e.tensor_addrs_count), LITTLE_ENDIAN);
+  if (!placeCacheDescAt(arena, at + 24, e.cache_desc as Record<string, unknown>)) return false;
+  return true;
+}
+
+/** What encodeCache returned, as C bytes in `arena` (the argument to pass), or itself when its arrays do not fit there. */
+function placeCache(arena: ArgumentArena, e: Record<string, unknown>): unknown {
+  arena.start(56);
+  return placeCacheAt(arena, 0, e) ? arena.bytes : e;
+}
+
 /** Caller-allocated dd_CacheDesc (vector fields have `capacity` elements) and a reader for what the shim wrote. */
 function allocateCacheDesc(capacity: number): { native: Record<string, unknown>; read(result: unknown): CacheDesc } {
   const shape = new BigInt64Array(capacity);
@@ -441,6 +518,8 @@ export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary, open
   const fn = declareNativeFunctions(koffi, lib);
   const t = declareNativeTypes(koffi);
   checkLayout(koffi, t.dd_CacheIndex, 'dd_CacheIndex', 24, { cluster_id: 0, cache_id: 8, batch_index: 16 });
+  checkLayout(koffi, t.dd_CacheDesc, 'dd_CacheDesc', 32, { placement: 0, num_tensors: 4, data_type: 8, shape: 16, shape_count: 24 });
+  checkLayout(koffi, t.dd_Cache, 'dd_Cache', 56, { cache_id: 0, tensor_addrs: 8, tensor_addrs_count: 16, cache_desc: 24 });
   checkLayout(koffi, t.dd_KvCacheExtParam, 'dd_KvCacheExtParam', 20, { src_layer_range_first: 0, src_layer_range_second: 4, dst_layer_range_first: 8, dst_layer_range_second: 12, tensor_num_per_layer: 16 });
   // The detail of the most recent non-success status returned to JavaScript, sync or async.
   let lastErrorText = '';
@@ -484,7 +563,14 @@ export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary, open
   let queue: CompletionRunner | undefined;
   const completions = (): CompletionRunner =>
   (queue ??= openCompletions(
-    { open: fn.dd_completion_queue_open, take: fn.dd_completion_queue_take, arm: fn.dd_completion_queue_arm, error: fn.dd_completion_queue_error, close: fn.dd_completion_queue_close },
+    {
+      open: fn.dd_completion_queue_open,
+      take: fn.dd_completion_queue_take,
+      finished: (queue: unknown) => new Uint32Array(koffi.view(fn.dd_completion_queue_finished(queue), 4)),
+      arm: fn.dd_completion_queue_arm,
+      error: fn.dd_completion_queue_error,
+      close: fn.dd_completion_queue_close,
+    },
     { success: StatusCode.LLM_SUCCESS, syncError: () => (fn.dd_last_error(syncError, syncError.length), cText(syncError)) },
   ));
   /** A queued call finished on a thread of the queue, which kept its last error with its status. */
@@ -492,14 +578,24 @@ export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary, open
     lastErrorText = done.status === StatusCode.LLM_SUCCESS ? '' : done.error;
     return done.status;
   };
+  const AllocateCache_cache_desc_arena = new ArgumentArena(koffi, ARGUMENT_ARENA_BYTES);
   const PullKvCache_src_cache_index_bytes = Buffer.alloc(24);
+  const PullKvCache_dst_cache_arena = new ArgumentArena(koffi, ARGUMENT_ARENA_BYTES);
   const PullKvCache_ext_param_bytes = Buffer.alloc(20);
   const PullKvBlocks_src_cache_index_bytes = Buffer.alloc(24);
+  const PullKvBlocks_dst_cache_arena = new ArgumentArena(koffi, ARGUMENT_ARENA_BYTES);
   const PullKvBlocks_ext_param_bytes = Buffer.alloc(20);
+  const CopyKvCache_src_cache_arena = new ArgumentArena(koffi, ARGUMENT_ARENA_BYTES);
+  const CopyKvCache_dst_cache_arena = new ArgumentArena(koffi, ARGUMENT_ARENA_BYTES);
+  const CopyKvBlocks_src_cache_arena = new ArgumentArena(koffi, ARGUMENT_ARENA_BYTES);
+  const CopyKvBlocks_dst_cache_arena = new ArgumentArena(koffi, ARGUMENT_ARENA_BYTES);
+  const PushKvCache_src_cache_arena = new ArgumentArena(koffi, ARGUMENT_ARENA_BYTES);
   const PushKvCache_dst_cache_index_bytes = Buffer.alloc(24);
   const PushKvCache_ext_param_bytes = Buffer.alloc(20);
+  const PushKvBlocks_src_cache_arena = new ArgumentArena(koffi, ARGUMENT_ARENA_BYTES);
   const PushKvBlocks_dst_cache_index_bytes = Buffer.alloc(24);
   const PushKvBlocks_ext_param_bytes = Buffer.alloc(20);
+  const RegisterKvCache_cache_desc_arena = new ArgumentArena(koffi, ARGUMENT_ARENA_BYTES);
   return {
     LlmDataDist_create(cluster_id, role) {
       const where = 'LlmDataDist_create';
@@ -572,7 +668,7 @@ export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary, open
     LlmDataDist_AllocateCache(self, cache_desc) {
       const where = 'LlmDataDist_AllocateCache';
       const cache_ = allocateCache(256);
-      const status = noteSyncStatus(fn.dd_LlmDataDist_AllocateCache(expectHandle(self, `${where}: self`), encodeCacheDesc(cache_desc, `${where}: cache_desc`), cache_.native));
+      const status = noteSyncStatus(fn.dd_LlmDataDist_AllocateCache(expectHandle(self, `${where}: self`), placeCacheDesc(AllocateCache_cache_desc_arena, encodeCacheDesc(cache_desc, `${where}: cache_desc`)), cache_.native));
       return ({ status: toStatus(status), cache: cache_.read(cache_.native) });
     },
     LlmDataDist_DeallocateCache(self, cache_id) {
@@ -582,69 +678,69 @@ export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary, open
     },
     LlmDataDist_PullKvCache(self, src_cache_index, dst_cache, batch_index = 0, size = -1n, ext_param = DEFAULT_KvCacheExtParam) {
       const where = 'LlmDataDist_PullKvCache';
-      const status = noteSyncStatus(fn.dd_LlmDataDist_PullKvCache(expectHandle(self, `${where}: self`), writeCacheIndex(PullKvCache_src_cache_index_bytes, src_cache_index, `${where}: src_cache_index`), encodeCache(dst_cache, `${where}: dst_cache`), expectInteger(batch_index, 'uint32', `${where}: batch_index`), expectBigInteger(size, 'int64', `${where}: size`), writeKvCacheExtParam(PullKvCache_ext_param_bytes, ext_param, `${where}: ext_param`)));
+      const status = noteSyncStatus(fn.dd_LlmDataDist_PullKvCache(expectHandle(self, `${where}: self`), writeCacheIndex(PullKvCache_src_cache_index_bytes, src_cache_index, `${where}: src_cache_index`), placeCache(PullKvCache_dst_cache_arena, encodeCache(dst_cache, `${where}: dst_cache`)), expectInteger(batch_index, 'uint32', `${where}: batch_index`), expectBigInteger(size, 'int64', `${where}: size`), writeKvCacheExtParam(PullKvCache_ext_param_bytes, ext_param, `${where}: ext_param`)));
       return toStatus(status);
     },
     async LlmDataDist_PullKvCacheAsync(self, src_cache_index, dst_cache, batch_index = 0, size = -1n, ext_param = DEFAULT_KvCacheExtParam) {
       const where = 'LlmDataDist_PullKvCache';
-      const status = noteCompletion(await completions().run((queue, token) => fn.dd_LlmDataDist_PullKvCache_submit(queue, token, expectHandle(self, `${where}: self`), writeCacheIndex(PullKvCache_src_cache_index_bytes, src_cache_index, `${where}: src_cache_index`), encodeCache(dst_cache, `${where}: dst_cache`), expectInteger(batch_index, 'uint32', `${where}: batch_index`), expectBigInteger(size, 'int64', `${where}: size`), writeKvCacheExtParam(PullKvCache_ext_param_bytes, ext_param, `${where}: ext_param`))));
+      const status = noteCompletion(await completions().run((queue, token) => fn.dd_LlmDataDist_PullKvCache_submit(queue, token, expectHandle(self, `${where}: self`), writeCacheIndex(PullKvCache_src_cache_index_bytes, src_cache_index, `${where}: src_cache_index`), placeCache(PullKvCache_dst_cache_arena, encodeCache(dst_cache, `${where}: dst_cache`)), expectInteger(batch_index, 'uint32', `${where}: batch_index`), expectBigInteger(size, 'int64', `${where}: size`), writeKvCacheExtParam(PullKvCache_ext_param_bytes, ext_param, `${where}: ext_param`))));
       return toStatus(status);
     },
     LlmDataDist_PullKvBlocks(self, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param = DEFAULT_KvCacheExtParam) {
       const where = 'LlmDataDist_PullKvBlocks';
       const src_blocks_ = expectTypedArray(src_blocks, BigUint64Array, `${where}: src_blocks`);
       const dst_blocks_ = expectTypedArray(dst_blocks, BigUint64Array, `${where}: dst_blocks`);
-      const status = noteSyncStatus(fn.dd_LlmDataDist_PullKvBlocks(expectHandle(self, `${where}: self`), writeCacheIndex(PullKvBlocks_src_cache_index_bytes, src_cache_index, `${where}: src_cache_index`), encodeCache(dst_cache, `${where}: dst_cache`), src_blocks_, src_blocks_.length, dst_blocks_, dst_blocks_.length, writeKvCacheExtParam(PullKvBlocks_ext_param_bytes, ext_param, `${where}: ext_param`)));
+      const status = noteSyncStatus(fn.dd_LlmDataDist_PullKvBlocks(expectHandle(self, `${where}: self`), writeCacheIndex(PullKvBlocks_src_cache_index_bytes, src_cache_index, `${where}: src_cache_index`), placeCache(PullKvBlocks_dst_cache_arena, encodeCache(dst_cache, `${where}: dst_cache`)), src_blocks_, src_blocks_.length, dst_blocks_, dst_blocks_.length, writeKvCacheExtParam(PullKvBlocks_ext_param_bytes, ext_param, `${where}: ext_param`)));
       return toStatus(status);
     },
     async LlmDataDist_PullKvBlocksAsync(self, src_cache_index, dst_cache, src_blocks, dst_blocks, ext_param = DEFAULT_KvCacheExtParam) {
       const where = 'LlmDataDist_PullKvBlocks';
       const src_blocks_ = expectTypedArray(src_blocks, BigUint64Array, `${where}: src_blocks`);
       const dst_blocks_ = expectTypedArray(dst_blocks, BigUint64Array, `${where}: dst_blocks`);
-      const status = noteCompletion(await completions().run((queue, token) => fn.dd_LlmDataDist_PullKvBlocks_submit(queue, token, expectHandle(self, `${where}: self`), writeCacheIndex(PullKvBlocks_src_cache_index_bytes, src_cache_index, `${where}: src_cache_index`), encodeCache(dst_cache, `${where}: dst_cache`), src_blocks_, src_blocks_.length, dst_blocks_, dst_blocks_.length, writeKvCacheExtParam(PullKvBlocks_ext_param_bytes, ext_param, `${where}: ext_param`))));
+      const status = noteCompletion(await completions().run((queue, token) => fn.dd_LlmDataDist_PullKvBlocks_submit(queue, token, expectHandle(self, `${where}: self`), writeCacheIndex(PullKvBlocks_src_cache_index_bytes, src_cache_index, `${where}: src_cache_index`), placeCache(PullKvBlocks_dst_cache_arena, encodeCache(dst_cache, `${where}: dst_cache`)), src_blocks_, src_blocks_.length, dst_blocks_, dst_blocks_.length, writeKvCacheExtParam(PullKvBlocks_ext_param_bytes, ext_param, `${where}: ext_param`))));
       return toStatus(status);
     },
     LlmDataDist_CopyKvCache(self, src_cache, dst_cache, src_batch_index = 0, dst_batch_index = 0, offset = 0n, size = -1n) {
       const where = 'LlmDataDist_CopyKvCache';
-      const status = noteSyncStatus(fn.dd_LlmDataDist_CopyKvCache(expectHandle(self, `${where}: self`), encodeCache(src_cache, `${where}: src_cache`), encodeCache(dst_cache, `${where}: dst_cache`), expectInteger(src_batch_index, 'uint32', `${where}: src_batch_index`), expectInteger(dst_batch_index, 'uint32', `${where}: dst_batch_index`), expectBigInteger(offset, 'uint64', `${where}: offset`), expectBigInteger(size, 'int64', `${where}: size`)));
+      const status = noteSyncStatus(fn.dd_LlmDataDist_CopyKvCache(expectHandle(self, `${where}: self`), placeCache(CopyKvCache_src_cache_arena, encodeCache(src_cache, `${where}: src_cache`)), placeCache(CopyKvCache_dst_cache_arena, encodeCache(dst_cache, `${where}: dst_cache`)), expectInteger(src_batch_index, 'uint32', `${where}: src_batch_index`), expectInteger(dst_batch_index, 'uint32', `${where}: dst_batch_index`), expectBigInteger(offset, 'uint64', `${where}: offset`), expectBigInteger(size, 'int64', `${where}: size`)));
       return toStatus(status);
     },
     LlmDataDist_CopyKvBlocks(self, src_cache, dst_cache, src_blocks, dst_blocks_list) {
       const where = 'LlmDataDist_CopyKvBlocks';
       const src_blocks_ = expectTypedArray(src_blocks, BigUint64Array, `${where}: src_blocks`);
       const dst_blocks_list_ = flattenRows(dst_blocks_list, BigUint64Array, `${where}: dst_blocks_list`);
-      const status = noteSyncStatus(fn.dd_LlmDataDist_CopyKvBlocks(expectHandle(self, `${where}: self`), encodeCache(src_cache, `${where}: src_cache`), encodeCache(dst_cache, `${where}: dst_cache`), src_blocks_, src_blocks_.length, dst_blocks_list_.data, dst_blocks_list_.lengths, dst_blocks_list_.lengths.length));
+      const status = noteSyncStatus(fn.dd_LlmDataDist_CopyKvBlocks(expectHandle(self, `${where}: self`), placeCache(CopyKvBlocks_src_cache_arena, encodeCache(src_cache, `${where}: src_cache`)), placeCache(CopyKvBlocks_dst_cache_arena, encodeCache(dst_cache, `${where}: dst_cache`)), src_blocks_, src_blocks_.length, dst_blocks_list_.data, dst_blocks_list_.lengths, dst_blocks_list_.lengths.length));
       return toStatus(status);
     },
     LlmDataDist_PushKvCache(self, src_cache, dst_cache_index, src_batch_index = 0, size = -1n, ext_param = DEFAULT_KvCacheExtParam) {
       const where = 'LlmDataDist_PushKvCache';
-      const status = noteSyncStatus(fn.dd_LlmDataDist_PushKvCache(expectHandle(self, `${where}: self`), encodeCache(src_cache, `${where}: src_cache`), writeCacheIndex(PushKvCache_dst_cache_index_bytes, dst_cache_index, `${where}: dst_cache_index`), expectInteger(src_batch_index, 'uint32', `${where}: src_batch_index`), expectBigInteger(size, 'int64', `${where}: size`), writeKvCacheExtParam(PushKvCache_ext_param_bytes, ext_param, `${where}: ext_param`)));
+      const status = noteSyncStatus(fn.dd_LlmDataDist_PushKvCache(expectHandle(self, `${where}: self`), placeCache(PushKvCache_src_cache_arena, encodeCache(src_cache, `${where}: src_cache`)), writeCacheIndex(PushKvCache_dst_cache_index_bytes, dst_cache_index, `${where}: dst_cache_index`), expectInteger(src_batch_index, 'uint32', `${where}: src_batch_index`), expectBigInteger(size, 'int64', `${where}: size`), writeKvCacheExtParam(PushKvCache_ext_param_bytes, ext_param, `${where}: ext_param`)));
       return toStatus(status);
     },
     async LlmDataDist_PushKvCacheAsync(self, src_cache, dst_cache_index, src_batch_index = 0, size = -1n, ext_param = DEFAULT_KvCacheExtParam) {
       const where = 'LlmDataDist_PushKvCache';
-      const status = noteCompletion(await completions().run((queue, token) => fn.dd_LlmDataDist_PushKvCache_submit(queue, token, expectHandle(self, `${where}: self`), encodeCache(src_cache, `${where}: src_cache`), writeCacheIndex(PushKvCache_dst_cache_index_bytes, dst_cache_index, `${where}: dst_cache_index`), expectInteger(src_batch_index, 'uint32', `${where}: src_batch_index`), expectBigInteger(size, 'int64', `${where}: size`), writeKvCacheExtParam(PushKvCache_ext_param_bytes, ext_param, `${where}: ext_param`))));
+      const status = noteCompletion(await completions().run((queue, token) => fn.dd_LlmDataDist_PushKvCache_submit(queue, token, expectHandle(self, `${where}: self`), placeCache(PushKvCache_src_cache_arena, encodeCache(src_cache, `${where}: src_cache`)), writeCacheIndex(PushKvCache_dst_cache_index_bytes, dst_cache_index, `${where}: dst_cache_index`), expectInteger(src_batch_index, 'uint32', `${where}: src_batch_index`), expectBigInteger(size, 'int64', `${where}: size`), writeKvCacheExtParam(PushKvCache_ext_param_bytes, ext_param, `${where}: ext_param`))));
       return toStatus(status);
     },
     LlmDataDist_PushKvBlocks(self, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param = DEFAULT_KvCacheExtParam) {
       const where = 'LlmDataDist_PushKvBlocks';
       const src_blocks_ = expectTypedArray(src_blocks, BigUint64Array, `${where}: src_blocks`);
       const dst_blocks_ = expectTypedArray(dst_blocks, BigUint64Array, `${where}: dst_blocks`);
-      const status = noteSyncStatus(fn.dd_LlmDataDist_PushKvBlocks(expectHandle(self, `${where}: self`), encodeCache(src_cache, `${where}: src_cache`), writeCacheIndex(PushKvBlocks_dst_cache_index_bytes, dst_cache_index, `${where}: dst_cache_index`), src_blocks_, src_blocks_.length, dst_blocks_, dst_blocks_.length, writeKvCacheExtParam(PushKvBlocks_ext_param_bytes, ext_param, `${where}: ext_param`)));
+      const status = noteSyncStatus(fn.dd_LlmDataDist_PushKvBlocks(expectHandle(self, `${where}: self`), placeCache(PushKvBlocks_src_cache_arena, encodeCache(src_cache, `${where}: src_cache`)), writeCacheIndex(PushKvBlocks_dst_cache_index_bytes, dst_cache_index, `${where}: dst_cache_index`), src_blocks_, src_blocks_.length, dst_blocks_, dst_blocks_.length, writeKvCacheExtParam(PushKvBlocks_ext_param_bytes, ext_param, `${where}: ext_param`)));
       return toStatus(status);
     },
     async LlmDataDist_PushKvBlocksAsync(self, src_cache, dst_cache_index, src_blocks, dst_blocks, ext_param = DEFAULT_KvCacheExtParam) {
       const where = 'LlmDataDist_PushKvBlocks';
       const src_blocks_ = expectTypedArray(src_blocks, BigUint64Array, `${where}: src_blocks`);
       const dst_blocks_ = expectTypedArray(dst_blocks, BigUint64Array, `${where}: dst_blocks`);
-      const status = noteCompletion(await completions().run((queue, token) => fn.dd_LlmDataDist_PushKvBlocks_submit(queue, token, expectHandle(self, `${where}: self`), encodeCache(src_cache, `${where}: src_cache`), writeCacheIndex(PushKvBlocks_dst_cache_index_bytes, dst_cache_index, `${where}: dst_cache_index`), src_blocks_, src_blocks_.length, dst_blocks_, dst_blocks_.length, writeKvCacheExtParam(PushKvBlocks_ext_param_bytes, ext_param, `${where}: ext_param`))));
+      const status = noteCompletion(await completions().run((queue, token) => fn.dd_LlmDataDist_PushKvBlocks_submit(queue, token, expectHandle(self, `${where}: self`), placeCache(PushKvBlocks_src_cache_arena, encodeCache(src_cache, `${where}: src_cache`)), writeCacheIndex(PushKvBlocks_dst_cache_index_bytes, dst_cache_index, `${where}: dst_cache_index`), src_blocks_, src_blocks_.length, dst_blocks_, dst_blocks_.length, writeKvCacheExtParam(PushKvBlocks_ext_param_bytes, ext_param, `${where}: ext_param`))));
       return toStatus(status);
     },
     LlmDataDist_RegisterKvCache(self, cache_desc, addrs, _cfg) {
       const where = 'LlmDataDist_RegisterKvCache';
       const addrs_ = expectTypedArray(addrs, BigUint64Array, `${where}: addrs`);
       const cache_id_: unknown[] = [0n];
-      const status = noteSyncStatus(fn.dd_LlmDataDist_RegisterKvCache(expectHandle(self, `${where}: self`), encodeCacheDesc(cache_desc, `${where}: cache_desc`), addrs_, addrs_.length, cache_id_));
+      const status = noteSyncStatus(fn.dd_LlmDataDist_RegisterKvCache(expectHandle(self, `${where}: self`), placeCacheDesc(RegisterKvCache_cache_desc_arena, encodeCacheDesc(cache_desc, `${where}: cache_desc`)), addrs_, addrs_.length, cache_id_));
       return ({ status: toStatus(status), cache_id: toBigInt(cache_id_[0]) });
     },
     LlmDataDist_UnregisterKvCache(self, cache_id) {

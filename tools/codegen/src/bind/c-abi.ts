@@ -307,6 +307,12 @@ export const RUNTIME_FUNCTIONS: readonly CFunction[] = [
     doc: 'Moves up to capacity finished calls into records as (token, status) pairs (2 × capacity uint32) and returns how many.',
   },
   {
+    name: 'dd_completion_queue_finished',
+    returns: 'const uint32_t *',
+    params: [queueSlot],
+    doc: 'Where the queue counts its finished calls (modulo 2^32), for as long as the queue lives: a reader sees a change there before take returns the calls; NULL for a NULL queue.',
+  },
+  {
     name: 'dd_completion_queue_arm',
     returns: 'uint32_t',
     params: [queueSlot],

@@ -229,6 +229,49 @@ function checkLayout(koffi: KoffiModule, type: KoffiType, name: string, size: nu
   }
 }`,
   },
+  ARGUMENT_ARENA_BYTES: {
+    uses: [],
+    code: `/** Bytes of each struct argument's arena: a Cache with 240 tensor addresses fits. */
+const ARGUMENT_ARENA_BYTES = 4096;`,
+  },
+  ArgumentArena: {
+    uses: ['LITTLE_ENDIAN'],
+    code: `/**
+ * Scratch memory at a fixed address for one struct argument and the arrays it points to. koffi
+ * converts a JS object property by property on every call (about 0.8 µs for a Cache, measured),
+ * while a placer writes these bytes directly; the shim copies them before the call returns.
+ */
+class ArgumentArena {
+  readonly bytes: Buffer;
+  readonly view: DataView;
+  /** Where the bytes are: an ArrayBuffer's memory never moves. */
+  readonly base: bigint;
+  used = 0;
+  constructor(koffi: KoffiModule, size: number) {
+    const buffer = new ArrayBuffer(size);
+    this.bytes = Buffer.from(buffer);
+    this.view = new DataView(buffer);
+    this.base = BigInt(koffi.address(buffer) as bigint | number);
+  }
+  /** Room for a struct of size bytes at the start; its arrays go after it. */
+  start(size: number): void {
+    this.used = size;
+  }
+  /** The address the values are copied to (0 for none), or undefined when they do not fit. */
+  array(values: ArrayBufferView): bigint | undefined {
+    if (values.byteLength === 0) return 0n;
+    const at = (this.used + 7) & ~7;
+    if (at + values.byteLength > this.bytes.length) return undefined;
+    this.bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at);
+    this.used = at + values.byteLength;
+    return this.base + BigInt(at);
+  }
+  /** A C integer field: JS numbers (counts) and bigints alike. */
+  static big(value: unknown): bigint {
+    return typeof value === 'bigint' ? value : BigInt(value as number);
+  }
+}`,
+  },
   ErrorTextPool: {
     uses: ['ERROR_TEXT_CAPACITY'],
     code: `/** Error-text buffers for async calls, reused: one per call in flight instead of a 4 KiB allocation per call. */

@@ -231,10 +231,104 @@ function byteWriters(u: Uses, layouts: readonly CStructLayout[]): string[] {
   return out;
 }
 
-/** Throws when koffi lays out a struct the bytes writers fill differently from the codegen's layout. */
+/** Bytes per element of each typed array a vector crosses as. */
+const TYPED_ARRAY_BYTES: Readonly<Record<string, number>> = {
+  Int8Array: 1,
+  Uint8Array: 1,
+  Int16Array: 2,
+  Uint16Array: 2,
+  Int32Array: 4,
+  Uint32Array: 4,
+  Float32Array: 4,
+  BigInt64Array: 8,
+  BigUint64Array: 8,
+  Float64Array: 8,
+};
+
+/**
+ * Input structs that hold arrays (a Cache, a CacheDesc): koffi's conversion of such an object costs
+ * about 0.8 µs per call (measured), so they are placed into an ArgumentArena instead, their arrays
+ * after them. Every field is a scalar, a pair of scalars, a vector of scalars whose typed array has
+ * the C element's size, or a struct placed the same way.
+ */
+function isArenaPlaced(s: StructModel): boolean {
+  return !s.reservedOnly && s.fields.length > 0 && !isPointerFree(s) && placeable(s, new Set());
+}
+
+function placeable(s: StructModel, seen: Set<StructModel>): boolean {
+  if (seen.has(s)) return false;
+  seen.add(s);
+  return s.fields.every((f) => {
+    const t = f.type;
+    if (scalarOf(t) !== undefined) return true;
+    if (t.kind === 'pair') return scalarOf(t.first) !== undefined && scalarOf(t.second) !== undefined;
+    if (t.kind === 'struct') return !t.struct.reservedOnly && placeable(t.struct, seen);
+    if (t.kind === 'vector') {
+      const scalar = scalarOf(t.element);
+      const typed = scalar === undefined ? undefined : TYPED_ARRAYS[scalar];
+      return typed !== undefined && TYPED_ARRAY_BYTES[typed] === C_SCALARS[scalar!].size;
+    }
+    return false;
+  });
+}
+
+/**
+ * place<Struct>(arena, encoded): the object encode<Struct> returned, as C bytes at the start of
+ * `arena` (the argument to pass), or the object itself when its arrays do not fit (koffi converts
+ * it then). place<Struct>At writes one at a given offset and says whether its arrays fit.
+ */
+function arenaPlacers(u: Uses, layouts: readonly CStructLayout[]): string[] {
+  const out: string[] = [];
+  const layoutOf = (s: StructModel): CStructLayout => layouts.find((l) => l.struct === s)!;
+  for (const l of layouts.filter((x) => !x.struct.reservedOnly && x.struct.fields.length > 0 && placeable(x.struct, new Set()))) {
+    const s = l.struct;
+    const writes: string[] = [];
+    for (const f of l.fields) {
+      const value = `e.${f.name}`;
+      const t = f.type;
+      if (t.kind === 'scalar') {
+        const wide = C_SCALARS[t.scalar].size > 1;
+        const big = VIEW_SETTERS[t.scalar].includes('Big');
+        const written = t.scalar === 'bool' ? `${value} ? 1 : 0` : big ? `ArgumentArena.big(${value})` : `${value} as number`;
+        writes.push(`arena.view.${VIEW_SETTERS[t.scalar]}(at + ${f.offset}, ${written}${wide ? ', LITTLE_ENDIAN' : ''});`);
+      } else if (t.kind === 'pointer') {
+        writes.push(
+          `const ${f.name} = arena.array(${value} as ArrayBufferView);`,
+          `if (${f.name} === undefined) return false;`,
+          `arena.view.setBigUint64(at + ${f.offset}, ${f.name}, LITTLE_ENDIAN);`,
+        );
+      } else if (t.kind === 'struct') {
+        writes.push(`if (!place${t.struct.name}At(arena, at + ${f.offset}, ${value} as Record<string, unknown>)) return false;`);
+      } else {
+        throw new Error(`${s.cName}.${f.name}: no placement for a ${t.kind}`);
+      }
+    }
+    out.push(
+      `/** ${s.cName} (${l.size} bytes) written at \`at\` in \`arena\`, its arrays after what the arena holds; false when they do not fit. */`,
+      `function place${s.name}At(arena: ArgumentArena, at: number, e: Record<string, unknown>): boolean {`,
+      ...writes.map((w) => `  ${w}`),
+      '  return true;',
+      '}',
+      '',
+    );
+    if (isArenaPlaced(s)) {
+      out.push(
+        `/** What encode${s.name} returned, as C bytes in \`arena\` (the argument to pass), or itself when its arrays do not fit there. */`,
+        `function place${s.name}(arena: ArgumentArena, e: Record<string, unknown>): unknown {`,
+        `  arena.start(${layoutOf(s).size});`,
+        `  return place${s.name}At(arena, 0, e) ? arena.bytes : e;`,
+        '}',
+        '',
+      );
+    }
+  }
+  return out;
+}
+
+/** Throws when koffi lays out a struct the bytes writers or placers fill differently from the codegen's layout. */
 function layoutChecks(layouts: readonly CStructLayout[]): string[] {
   return layouts
-    .filter((l) => isPointerFree(l.struct))
+    .filter((l) => isPointerFree(l.struct) || (!l.struct.reservedOnly && l.struct.fields.length > 0 && placeable(l.struct, new Set())))
     .map((l) => {
       const offsets = l.fields.map((f) => `${f.name}: ${f.offset}`).join(', ');
       return `checkLayout(koffi, t.${l.struct.cName}, '${l.struct.cName}', ${l.size}, { ${offsets} });`;
@@ -314,7 +408,14 @@ interface Prepared {
  * The statements and arguments of one call. `bytesFor` names the buffer a pointer-free struct
  * parameter is written into (a per-bindings scratch for sync calls, a fresh one for async calls).
  */
-function prepareCall(u: Uses, m: MethodModel, outCapacity: number, bytesFor: (p: ParamModel, size: number) => string, layouts: readonly CStructLayout[]): Prepared {
+function prepareCall(
+  u: Uses,
+  m: MethodModel,
+  outCapacity: number,
+  bytesFor: (p: ParamModel, size: number) => string,
+  layouts: readonly CStructLayout[],
+  arenaFor?: (p: ParamModel) => string,
+): Prepared {
   const pre: string[] = [];
   const args = [u.call('expectHandle', `self, ${lit('${where}: self')}`)];
   const outs: { name: string; expr: string }[] = [];
@@ -331,6 +432,10 @@ function prepareCall(u: Uses, m: MethodModel, outCapacity: number, bytesFor: (p:
       }
       const e = encodeValue(u, p.type, p.name, `\${where}: ${p.name}`, local);
       pre.push(...e.pre);
+      if (p.type.kind === 'struct' && arenaFor !== undefined && isArenaPlaced(p.type.struct)) {
+        args.push(`place${p.type.struct.name}(${arenaFor(p)}, ${e.values[0]!})`);
+        continue;
+      }
       args.push(...e.values);
       if (e.pre.length > 0) locals.set(p.name, local);
       continue;
@@ -415,7 +520,14 @@ function classMembers(u: Uses, c: ClassModel, api: ApiModel, outCapacity: number
       scratch.push(`const ${name} = Buffer.alloc(${size});`);
       return name;
     };
-    const sync = prepareCall(u, m, outCapacity, syncBytes, layouts);
+    const syncArena = (p: ParamModel): string => {
+      const name = `${m.name}_${p.name}_arena`;
+      u.names.add('ArgumentArena');
+      u.names.add('ARGUMENT_ARENA_BYTES');
+      scratch.push(`const ${name} = new ArgumentArena(koffi, ARGUMENT_ARENA_BYTES);`);
+      return name;
+    };
+    const sync = prepareCall(u, m, outCapacity, syncBytes, layouts, syncArena);
     const ctx = { file: m.file, line: m.line, what: m.qualifiedName };
     const params = ['self', ...methodParams(m, api, true, ctx).map(hoistDefault)].join(', ');
     const where = `  const where = '${bindingName(c, m.name)}';`;
@@ -546,7 +658,14 @@ function nativeImplementation(u: Uses, api: ApiModel, outCapacity: number, layou
       'let queue: CompletionRunner | undefined;',
       'const completions = (): CompletionRunner =>',
       '  (queue ??= openCompletions(',
-      '    { open: fn.dd_completion_queue_open, take: fn.dd_completion_queue_take, arm: fn.dd_completion_queue_arm, error: fn.dd_completion_queue_error, close: fn.dd_completion_queue_close },',
+      '    {',
+      '      open: fn.dd_completion_queue_open,',
+      '      take: fn.dd_completion_queue_take,',
+      '      finished: (queue: unknown) => new Uint32Array(koffi.view(fn.dd_completion_queue_finished(queue), 4)),',
+      '      arm: fn.dd_completion_queue_arm,',
+      '      error: fn.dd_completion_queue_error,',
+      '      close: fn.dd_completion_queue_close,',
+      '    },',
       `    { success: ${success}, syncError: () => (fn.dd_last_error(syncError, syncError.length), cText(syncError)) },`,
       '  ));',
       '/** A queued call finished on a thread of the queue, which kept its last error with its status. */',
@@ -616,6 +735,8 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
     'export interface NativeCompletionQueue {',
     '  open(out: unknown[], wakeFd: Int32Array): unknown;',
     '  take(queue: unknown, records: Uint32Array, capacity: number): unknown;',
+    '  /** A view of the count of finished calls (dd_completion_queue_finished), valid while the queue is open. */',
+    '  finished(queue: unknown): Uint32Array;',
     '  arm(queue: unknown): unknown;',
     '  error(queue: unknown, token: number, buf: Buffer, cap: number): unknown;',
     '  close(queue: unknown): unknown;',
@@ -671,7 +792,7 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
   }
   body.push('  };', '}', '');
   const impl = nativeImplementation(u, api, outCapacity, layouts);
-  const structCode = referencedOnly([...encoders(u, api.structs), ...byteWriters(u, layouts), ...allocators(u, api.structs)], impl.join('\n'));
+  const structCode = referencedOnly([...encoders(u, api.structs), ...byteWriters(u, layouts), ...arenaPlacers(u, layouts), ...allocators(u, api.structs)], impl.join('\n'));
   apiImports.add('Status');
   for (const s of api.structs.filter((x) => x.usedAsOutput && !x.reservedOnly)) {
     apiImports.add(s.name);
