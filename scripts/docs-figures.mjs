@@ -143,7 +143,7 @@ function keyFigures(f) {
     ['`@dd/sys` async pull, 64 KiB x1, client on one CPU', us(f.value(FFI_X1.async + ONE_CPU) / 1000), `+${us(f.value(ADDED.async + ONE_CPU))} per call over C++ direct (${us(f.value(f.get(ADDED.async + ONE_CPU).baseline))})`],
     ['`@dd/core` `pullBlocks`, 64 KiB x1, client on one CPU', us(f.value(FFI_X1.core + ONE_CPU) / 1000), `+${us(f.value(ADDED.core + ONE_CPU))} per call`],
     ['`@dd/sys` sync pull, 64 KiB x64', us(f.value('@dd/sys PullKvBlocks (sync) same-host 64KiB x64 ns/op') / 1000), `${times(f.ratio('@dd/sys PullKvBlocks (sync) same-host 64KiB x64 ns/op'))} C++ direct (${us(f.value(DIRECT_X64) / 1000)})`],
-    ['`@dd/core` `pullBlocks`, 64 KiB x64', `${us(f.value('@dd/core pullBlocks same-host 64KiB x64 ns/op') / 1000)} (${gbs(X64_BYTES / f.value('@dd/core pullBlocks same-host 64KiB x64 ns/op'))})`, `${times(f.ratio('@dd/core pullBlocks same-host 64KiB x64 ns/op'))} C++ direct; **${times(f.ratio(X64_VS_SECTION('@dd/core pullBlocks')))}** the C++ direct pull the FFI section measured just before (${us(f.value(f.get(X64_VS_SECTION('@dd/core pullBlocks')).baseline))})`],
+    ['`@dd/core` `pullBlocks`, 64 KiB x64', `${us(f.value('@dd/core pullBlocks same-host 64KiB x64 ns/op') / 1000)} (${gbs(X64_BYTES / f.value('@dd/core pullBlocks same-host 64KiB x64 ns/op'))})`, `${times(f.ratio('@dd/core pullBlocks same-host 64KiB x64 ns/op'))} C++ direct; **${times(f.ratio(X64_VS_SECTION('@dd/core pullBlocks')))}** C++ direct pulls alternating with it in the FFI section (${us(f.value(f.get(X64_VS_SECTION('@dd/core pullBlocks')).baseline))})`],
     ['`@dd/core`: 1,000 concurrent one-block pulls, 64 KiB', gbs(f.value(CONCURRENT)), `${times(f.ratio(CONCURRENT))} one \`pullBlocks\` of the same 1,000 blocks (${gbs(f.value(f.get(CONCURRENT).baseline))})`],
     ...(f.has(UCX('64KiB', 'default transports'))
       ? [
@@ -253,13 +253,16 @@ export const quotations = [
 ];
 
 /**
- * The report must describe one undisturbed run: each FFI figure is compared with a C++ direct pull
- * measured moments earlier, and a neighbour that stalls one of the two makes "µs added" meaningless.
+ * The report must describe one undisturbed run: each FFI figure is compared with C++ direct pulls
+ * in rounds alternating with it, and a neighbour that stalls one side makes "µs added" meaningless.
+ * A TypeScript layer calls the same C++ pull, so it cannot be faster by more than noise (5 %).
  */
 function checkReport(report, path) {
   const f = lookups(report, path);
   const problems = [];
-  for (const [what, name] of Object.entries(ADDED)) if (!(f.value(name) > 0)) problems.push(`${what} adds ${f.value(name)} µs over C++ direct`);
+  for (const [what, name] of Object.entries(ADDED)) {
+    if (!(f.value(name) > -0.05 * f.value(f.get(name).baseline))) problems.push(`${what} adds ${f.value(name)} µs over C++ direct`);
+  }
   const directHere = f.value(DIRECT_X1) / 1000;
   const directFfi = f.value(DIRECT_X1_FFI);
   if (Math.max(directHere, directFfi) / Math.min(directHere, directFfi) > 1.5) {

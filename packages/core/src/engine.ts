@@ -454,13 +454,14 @@ export class LlmDataDist extends EventTarget {
 
   /**
    * Allocates zeroed memory of exactly the right size for every tensor of `desc`, and registers
-   * it: JS memory for placement `'host'` (its bytes are views: `cache.tensor()`, `cache.block()`),
+   * it: JS memory for placement `'host'`, each tensor starting on a page boundary (its bytes are
+   * views: `cache.tensor()`, `cache.block()`; a tensor's `.buffer` is one page larger),
    * and device memory for `'device'`, as {@link allocateCache} does.
    */
   registerHostCache(desc: SizedCacheDesc): KvCache {
     this.#assertOpen('registerCache');
     if ((desc as { placement?: unknown } | undefined)?.placement === 'device') return this.allocateCache(desc);
-    return this.registerCache({ desc, tensors: allocateHostTensors(desc) });
+    return this.registerCache({ desc, tensors: allocateHostTensors(desc, this.#bindings) });
   }
 
   /**

@@ -13,24 +13,40 @@ export function cacheGeometry(desc: SizedCacheDesc): CacheGeometry {
   return resolveCacheDesc('registerCache', 'desc', desc, numTensors).geometry;
 }
 
+/** Where memory is: the bindings a cache will be registered on. */
+export interface AddressSource {
+  addressOf(memory: ArrayBufferView): bigint;
+}
+
+/** Bytes of a memory page: what allocateHostTensors aligns tensors to. */
+const PAGE = 4096;
+
 /**
  * Zeroed JS memory for every tensor of `desc`, each exactly `tensorBytes` long. Pass the result as
- * `tensors` to `registerCache`, or let `registerHostCache` do both.
+ * `tensors` to `registerCache`, or let `registerHostCache` do both. With `alignOn` (the bindings
+ * the cache will be registered on), each tensor starts on a 4 KiB page boundary, a view into one
+ * page more of memory: JS memory otherwise starts 16 bytes into a page, so every 64 KiB block
+ * spans 17 pages and copies of it run misaligned (about 6 % slower pulls, measured).
  */
-export function allocateHostTensors(desc: SizedCacheDesc): Uint8Array[] {
+export function allocateHostTensors(desc: SizedCacheDesc, alignOn?: AddressSource): Uint8Array[] {
   const geometry = cacheGeometry(desc);
+  const slack = alignOn === undefined ? 0 : PAGE - 1;
   // The largest typed array this Node can make; past it (or when memory runs out) the engine
   // cannot hold the cache in JS memory at all.
-  if (geometry.tensorBytes > constants.MAX_LENGTH) {
+  if (geometry.tensorBytes + slack > constants.MAX_LENGTH) {
     throw new DataDistArgumentError(
       'registerCache',
       'desc.shape',
-      `describes ${geometry.tensorBytes}-byte tensors; JS memory holds at most ${constants.MAX_LENGTH} bytes per tensor (register native memory by address instead)`,
+      `describes ${geometry.tensorBytes}-byte tensors; JS memory holds at most ${constants.MAX_LENGTH - slack} bytes per tensor (register native memory by address instead)`,
     );
   }
   const tensors: Uint8Array[] = [];
   try {
-    for (let t = 0; t < geometry.numTensors; t += 1) tensors.push(new Uint8Array(geometry.tensorBytes));
+    for (let t = 0; t < geometry.numTensors; t += 1) {
+      const memory = new Uint8Array(geometry.tensorBytes + slack);
+      const skip = alignOn === undefined ? 0 : Number(BigInt(PAGE) - (alignOn.addressOf(memory) % BigInt(PAGE))) % PAGE;
+      tensors.push(skip === 0 && slack === 0 ? memory : memory.subarray(skip, skip + geometry.tensorBytes));
+    }
   } catch (cause) {
     throw new DataDistArgumentError(
       'registerCache',

@@ -20,7 +20,7 @@ export type { Role } from './role.js';
 export { KvCache, type CacheMemory, type TensorMemory } from './kv-cache.js';
 export { HCCS_ALIGNMENT } from './device-memory.js';
 export { MAX_REGISTERED_ADDRESSES, type CacheDesc, type CacheGeometry, type Placement } from './cache-desc.js';
-export { allocateHostTensors, cacheGeometry, type SizedCacheDesc } from './host-tensors.js';
+export { allocateHostTensors, cacheGeometry, type AddressSource, type SizedCacheDesc } from './host-tensors.js';
 export {
   ClusterLink,
   DEFAULT_MAX_LINKS,

@@ -22,6 +22,11 @@ describe.each(backends)('KV caches over the $name backend', (backend) => {
       pendingTransfers: 0,
     });
     expect(cache.addresses).toHaveLength(6);
+    // Each tensor starts on a page (JS memory itself starts 16 bytes into one on the host backend).
+    for (const address of cache.addresses) expect(address % 4096n).toBe(0n);
+    cache.tensor(5).fill(7);
+    expect(cache.tensor(4).every((b) => b === 0)).toBe(true);
+    expect(cache.tensor(5).byteLength).toBe(cache.tensorBytes);
     expect(engine.caches).toEqual([cache]);
     const second = smallCache(engine, 1);
     expect(second.id).toBeGreaterThan(cache.id);
@@ -109,6 +114,14 @@ describe('host memory helpers', () => {
   it('size every tensor exactly, sub-byte types included', () => {
     const tensors = allocateHostTensors({ placement: 'host', dataType: DataType.DT_INT32, shape: [8, 16], numTensors: 3 });
     expect(tensors.map((t) => t.byteLength)).toEqual([512, 512, 512]);
+    // With the bindings' addresses, every tensor starts on a page, zeroed, exactly as long.
+    let next = 0x10010n;
+    const seen = new Map<ArrayBufferLike, bigint>();
+    const addresses = { addressOf: (m: ArrayBufferView) => (seen.get(m.buffer) ?? (seen.set(m.buffer, (next += 0x100000n)), next)) + BigInt(m.byteOffset) };
+    const aligned = allocateHostTensors({ placement: 'host', dataType: DataType.DT_INT32, shape: [8, 16], numTensors: 2 }, addresses);
+    expect(aligned.map((t) => t.byteLength)).toEqual([512, 512]);
+    expect(aligned.map((t) => addresses.addressOf(t) % 4096n)).toEqual([0n, 0n]);
+    expect(aligned.every((t) => t.every((b) => b === 0))).toBe(true);
     expect(cacheGeometry({ placement: 'device', dataType: DataType.DT_INT4, shape: [4, 4], numTensors: 2 })).toMatchObject({
       tensorBytes: 8,
       bytesPerBlock: 2,

@@ -4,7 +4,7 @@
 // process_vm_readv/writev, and a raw TCP block server. Also link setup, dead-peer detection and
 // the peak RSS of both processes next to the memory they registered.
 //
-//   dd_bench [--quick] [--json FILE] [--direct-only] [--auth]
+//   dd_bench [--quick] [--json FILE] [--direct-only | --direct-rounds] [--auth]
 //     --quick        smaller budgets, whole run < 30 s
 //     --auth         every engine holds dd.AuthSecret (the data path is the same; the ratios to the
 //                    same-run baselines should not move)
@@ -12,6 +12,12 @@
 //                    entry of the same array and ratio = value / baseline value
 //     --direct-only  only the C++-direct 64 KiB pulls (1 and 64 blocks, ns/op), the reference for
 //                    the FFI-overhead comparison of the TypeScript benchmark
+//     --direct-rounds the same pulls, one timed round per request, so that a caller can alternate
+//                    them with its own rounds (this machine drifts by tens of percent in a minute):
+//                    prints "READY <port> <cluster id> <cache id>" (the serving peer, so the caller
+//                    can pull the same memory from the same process), then for each stdin line
+//                    "<batch> <ops>" (batch 1 or 64) runs one untimed and <ops> timed pulls and
+//                    prints "ROUND <batch> <ns per op>"; ends at end of input
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -389,11 +395,51 @@ bool BlockHoldsPeerPattern(const uint8_t *block, uint64_t len, uint64_t region_o
   }
   return true;
 }
+// --direct-rounds: one timed round of `pull` per stdin request, until end of input; `finish`
+// ends the engines and the peer. Each batch size keeps its own place in its schedule, so every
+// round reaches memory the previous ones did not.
+int ServeDirectRounds(const PeerInfo &peer, const std::function<bool(const Schedule &, size_t)> &pull, const std::function<void()> &finish) {
+  std::map<size_t, Schedule> schedules;
+  std::map<size_t, size_t> cursors;
+  for (const size_t batch : kBatches) schedules.emplace(batch, MakeSchedule(kRegionBytes / kBlockSizes[1], batch, 7));
+  std::printf("READY %u %llu %lld\n", static_cast<unsigned>(peer.engine_port), static_cast<unsigned long long>(kPeerCluster),
+              static_cast<long long>(peer.cache_ids[1]));
+  std::fflush(stdout);
+  char line[64];
+  int status = 0;
+  while (std::fgets(line, sizeof line, stdin) != nullptr) {
+    size_t batch = 0;
+    size_t ops = 0;
+    const auto found = std::sscanf(line, "%zu %zu", &batch, &ops) == 2 ? schedules.find(batch) : schedules.end();
+    if (found == schedules.end() || ops == 0) {
+      std::fprintf(stderr, "dd_bench: a round request must be \"<batch> <ops>\" with batch 1 or 64, got: %s", line);
+      status = 2;
+      break;
+    }
+    const Schedule &schedule = found->second;
+    size_t &cursor = cursors[batch];
+    bool ok = pull(schedule, cursor++ % schedule.src.size());
+    const auto start = Clock::now();
+    for (size_t n = 0; ok && n < ops; ++n) ok = pull(schedule, cursor++ % schedule.src.size());
+    const double seconds = Seconds(start);
+    if (!ok) {
+      std::fprintf(stderr, "dd_bench: a pull failed: %s\n", dd_backend_error_detail());
+      status = 1;
+      break;
+    }
+    std::printf("ROUND %zu %.0f\n", batch, seconds * 1e9 / static_cast<double>(ops));
+    std::fflush(stdout);
+  }
+  finish();
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   bool quick = false;
   bool direct_only = false;
+  bool direct_rounds = false;
   std::string json;
   std::string auth;
   for (int i = 1; i < argc; ++i) {
@@ -402,12 +448,15 @@ int main(int argc, char **argv) {
       quick = true;
     } else if (arg == "--direct-only") {
       direct_only = true;
+    } else if (arg == "--direct-rounds") {
+      direct_only = true;
+      direct_rounds = true;
     } else if (arg == "--auth") {
       auth = "dd_bench shared secret, 32 bytes";
     } else if (arg == "--json" && i + 1 < argc) {
       json = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--json FILE] [--direct-only] [--auth]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--json FILE] [--direct-only | --direct-rounds] [--auth]\n", argv[0]);
       return 2;
     }
   }
@@ -475,6 +524,18 @@ int main(int argc, char **argv) {
     }
   }
 
+  if (direct_rounds) {
+    return ServeDirectRounds(
+        info,
+        [&](const Schedule &schedule, size_t i) {
+          return same_host.Pull(kPeerCluster, info.cache_ids[1], 1, schedule.src[i], schedule.dst[i]) == LLM_SUCCESS;
+        },
+        [&] {
+          same_host.engine->Finalize();
+          tcp.engine->Finalize();
+          peer->Finish();
+        });
+  }
   if (direct_only) {
     std::printf("dd_bench: C++-direct pulls (64 KiB blocks)\n");
     for (const size_t batch : kBatches) {

@@ -277,7 +277,7 @@ function placeable(s: StructModel, seen: Set<StructModel>): boolean {
  * `arena` (the argument to pass), or the object itself when its arrays do not fit (koffi converts
  * it then). place<Struct>At writes one at a given offset and says whether its arrays fit.
  */
-function arenaPlacers(u: Uses, layouts: readonly CStructLayout[]): string[] {
+function arenaPlacers(layouts: readonly CStructLayout[]): string[] {
   const out: string[] = [];
   const layoutOf = (s: StructModel): CStructLayout => layouts.find((l) => l.struct === s)!;
   for (const l of layouts.filter((x) => !x.struct.reservedOnly && x.struct.fields.length > 0 && placeable(x.struct, new Set()))) {
@@ -792,7 +792,7 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
   }
   body.push('  };', '}', '');
   const impl = nativeImplementation(u, api, outCapacity, layouts);
-  const structCode = referencedOnly([...encoders(u, api.structs), ...byteWriters(u, layouts), ...arenaPlacers(u, layouts), ...allocators(u, api.structs)], impl.join('\n'));
+  const structCode = referencedOnly([...encoders(u, api.structs), ...byteWriters(u, layouts), ...arenaPlacers(layouts), ...allocators(u, api.structs)], impl.join('\n'));
   apiImports.add('Status');
   for (const s of api.structs.filter((x) => x.usedAsOutput && !x.reservedOnly)) {
     apiImports.add(s.name);
