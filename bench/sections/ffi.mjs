@@ -20,7 +20,7 @@ const { quick, write } = sectionArgs();
 const oneCpu = process.argv.includes('--one-cpu');
 const suffix = oneCpu ? ' (client on one CPU)' : '';
 const { CachePlacement, LlmRole, StatusCode, loadNativeBindings } = await importSys();
-const { LlmDataDist, DataType } = await importCore();
+const { LlmDataDist, DataType, allocateHostTensors } = await importCore();
 
 const BLOCK = 64 * 1024;
 const REGION_BYTES = 256 * 1024 * 1024;
@@ -107,13 +107,6 @@ async function alternate(batch, direct, layers) {
   return Object.fromEntries(Object.entries(rounds).map(([key, values]) => [key, medianOfLater(values)]));
 }
 
-/** `bytes` of zeroed JS memory starting on a 4 KiB page (JS memory itself starts 16 bytes into one). */
-function pageAligned(bytes, bindings) {
-  const memory = new Uint8Array(bytes + 4095);
-  const skip = Number(4096n - (bindings.addressOf(memory) % 4096n)) % 4096;
-  return memory.subarray(skip, skip + bytes);
-}
-
 /** The pulled blocks hold the peer's bytes. */
 const checkPulled = (local, blocks) => checkPeerPattern(local, blocks, BLOCK);
 
@@ -137,7 +130,8 @@ const { handle } = b.LlmDataDist_create(2n, LlmRole.kDecoder);
 check('Initialize', b.LlmDataDist_Initialize(handle, { 'llm.DeviceId': '0', 'llm.SyncKvCacheWaitTime': '10000' }));
 // Page-aligned, as dd_bench's region is (mmap) and @dd/core's registerHostCache gives; touched, so
 // no first-touch faults are timed.
-const local = pageAligned(REGION_BYTES, b).fill(0);
+const [local] = allocateHostTensors({ placement: 'host', dataType: DataType.DT_UINT8, shape: [BLOCKS, BLOCK], numTensors: 1 }, b);
+local.fill(0);
 const desc = { placement: CachePlacement.kHost, num_tensors: 1, data_type: DataType.DT_UINT8, shape: BigInt64Array.from([BigInt(BLOCKS), BigInt(BLOCK)]) };
 const reg = b.LlmDataDist_RegisterKvCache(handle, desc, BigUint64Array.from([b.addressOf(local)]));
 check('RegisterKvCache', reg.status);

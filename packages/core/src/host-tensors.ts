@@ -44,8 +44,12 @@ export function allocateHostTensors(desc: SizedCacheDesc, alignOn?: AddressSourc
   try {
     for (let t = 0; t < geometry.numTensors; t += 1) {
       const memory = new Uint8Array(geometry.tensorBytes + slack);
-      const skip = alignOn === undefined ? 0 : Number(BigInt(PAGE) - (alignOn.addressOf(memory) % BigInt(PAGE))) % PAGE;
-      tensors.push(skip === 0 && slack === 0 ? memory : memory.subarray(skip, skip + geometry.tensorBytes));
+      if (alignOn === undefined) {
+        tensors.push(memory);
+        continue;
+      }
+      const skip = (PAGE - Number(alignOn.addressOf(memory) % BigInt(PAGE))) % PAGE;
+      tensors.push(memory.subarray(skip, skip + geometry.tensorBytes));
     }
   } catch (cause) {
     throw new DataDistArgumentError(

@@ -89,21 +89,21 @@ class CompletionQueue implements CompletionRunner {
   }
 
   readonly #poll = (): void => {
+    // Read before taking: a call finishing meanwhile moves the count past it, seen next turn.
     const finished = Atomics.load(this.#finished, 0);
-    if (finished !== this.#seen) {
-      // Read before taking: a call finishing meanwhile moves the count past it, seen next turn.
+    const now = performance.now();
+    const moved = finished !== this.#seen;
+    if (moved || now - this.#yieldedAt >= YIELD_EVERY_MS) {
+      // Taking when the count did not move yields the CPU (or settles calls finished since the read).
+      if (!moved) this.#yieldedAt = now;
       this.#seen = finished;
-      if (this.#drain() > 0) this.#pollUntil = performance.now() + POLL_MS;
-    } else if (performance.now() - this.#yieldedAt >= YIELD_EVERY_MS) {
-      // An empty take yields the CPU; one that finds calls (finished since the read) settles them.
-      if (this.#drain() > 0) this.#pollUntil = performance.now() + POLL_MS;
-      this.#yieldedAt = performance.now();
+      if (this.#drain() > 0) this.#pollUntil = now + POLL_MS;
     }
     if (this.#waiting.size === 0) {
       this.#polling = false;
       return;
     }
-    if (this.#mayPoll && performance.now() < this.#pollUntil) {
+    if (this.#mayPoll && now < this.#pollUntil) {
       setImmediate(this.#poll);
       return;
     }

@@ -15,6 +15,7 @@ import {
   StatusCode,
   createNativeBindings,
   declareNativeFunctions,
+  nativeCompletionQueue,
   declareNativeTypes,
   makeCache,
   makeCacheDesc,
@@ -390,14 +391,7 @@ describe('async twins', () => {
 
   it('a thousand queued calls in flight each end with their own status and last-error text', async () => {
     const runner = openCompletionQueue(
-      {
-        open: fn.dd_completion_queue_open,
-        take: fn.dd_completion_queue_take,
-        finished: (queue: unknown) => new Uint32Array(koffi.view(fn.dd_completion_queue_finished(queue), 4)),
-        arm: fn.dd_completion_queue_arm,
-        error: fn.dd_completion_queue_error,
-        close: fn.dd_completion_queue_close,
-      },
+      nativeCompletionQueue(koffi, fn),
       { success: StatusCode.LLM_SUCCESS, syncError: threadLastError },
     );
     const cache = makeCache();

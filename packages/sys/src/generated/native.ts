@@ -149,6 +149,18 @@ export function declareNativeFunctions(koffi: KoffiModule, lib: KoffiLibrary) {
   };
 }
 
+/** The shim's completion-queue functions, as the runner `createNativeBindings` is given receives them. */
+export function nativeCompletionQueue(koffi: KoffiModule, fn: ReturnType<typeof declareNativeFunctions>): NativeCompletionQueue {
+  return {
+    open: fn.dd_completion_queue_open,
+    take: fn.dd_completion_queue_take,
+    finished: (queue: unknown) => new Uint32Array(koffi.view(fn.dd_completion_queue_finished(queue), 4)),
+    arm: fn.dd_completion_queue_arm,
+    error: fn.dd_completion_queue_error,
+    close: fn.dd_completion_queue_close,
+  };
+}
+
 /** Ranges of the C integer types: koffi silently wraps values outside them. */
 const INTEGER_RANGES = {
   int8: [-128n, 127n],
@@ -563,14 +575,7 @@ export function createNativeBindings(koffi: KoffiModule, lib: KoffiLibrary, open
   let queue: CompletionRunner | undefined;
   const completions = (): CompletionRunner =>
   (queue ??= openCompletions(
-    {
-      open: fn.dd_completion_queue_open,
-      take: fn.dd_completion_queue_take,
-      finished: (queue: unknown) => new Uint32Array(koffi.view(fn.dd_completion_queue_finished(queue), 4)),
-      arm: fn.dd_completion_queue_arm,
-      error: fn.dd_completion_queue_error,
-      close: fn.dd_completion_queue_close,
-    },
+    nativeCompletionQueue(koffi, fn),
     { success: StatusCode.LLM_SUCCESS, syncError: () => (fn.dd_last_error(syncError, syncError.length), cText(syncError)) },
   ));
   /** A queued call finished on a thread of the queue, which kept its last error with its status. */

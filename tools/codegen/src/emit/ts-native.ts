@@ -658,14 +658,7 @@ function nativeImplementation(u: Uses, api: ApiModel, outCapacity: number, layou
       'let queue: CompletionRunner | undefined;',
       'const completions = (): CompletionRunner =>',
       '  (queue ??= openCompletions(',
-      '    {',
-      '      open: fn.dd_completion_queue_open,',
-      '      take: fn.dd_completion_queue_take,',
-      '      finished: (queue: unknown) => new Uint32Array(koffi.view(fn.dd_completion_queue_finished(queue), 4)),',
-      '      arm: fn.dd_completion_queue_arm,',
-      '      error: fn.dd_completion_queue_error,',
-      '      close: fn.dd_completion_queue_close,',
-      '    },',
+      '    nativeCompletionQueue(koffi, fn),',
       `    { success: ${success}, syncError: () => (fn.dd_last_error(syncError, syncError.length), cText(syncError)) },`,
       '  ));',
       '/** A queued call finished on a thread of the queue, which kept its last error with its status. */',
@@ -791,6 +784,22 @@ export function emitNative(sf: SourceFile, api: ApiModel, outCapacity: number, s
     for (const f of g.functions) body.push(`    ${functionDeclaration(freeFunction(g, f), slotDirections(f.params, 0))}`);
   }
   body.push('  };', '}', '');
+  if (classes.some((c) => c.methods.some(completesThroughQueue))) {
+    body.push(
+      "/** The shim's completion-queue functions, as the runner `createNativeBindings` is given receives them. */",
+      'export function nativeCompletionQueue(koffi: KoffiModule, fn: ReturnType<typeof declareNativeFunctions>): NativeCompletionQueue {',
+      '  return {',
+      '    open: fn.dd_completion_queue_open,',
+      '    take: fn.dd_completion_queue_take,',
+      '    finished: (queue: unknown) => new Uint32Array(koffi.view(fn.dd_completion_queue_finished(queue), 4)),',
+      '    arm: fn.dd_completion_queue_arm,',
+      '    error: fn.dd_completion_queue_error,',
+      '    close: fn.dd_completion_queue_close,',
+      '  };',
+      '}',
+      '',
+    );
+  }
   const impl = nativeImplementation(u, api, outCapacity, layouts);
   const structCode = referencedOnly([...encoders(u, api.structs), ...byteWriters(u, layouts), ...arenaPlacers(layouts), ...allocators(u, api.structs)], impl.join('\n'));
   apiImports.add('Status');
