@@ -7,7 +7,8 @@ export type DemoRole = 'decoder' | 'prompt';
 /**
  * Where each side's KV cache lives. `'device'`: device memory from the ACL runtime
  * (`engine.allocateCache`, aclrtMalloc), written and read back with aclrtMemcpy, as on Ascend.
- * `'host'`: JS memory (`registerHostCache`), the baseline the device numbers are compared with.
+ * `'host'`: page-locked host memory (`registerHostCache`, aclrtMallocHost), which a peer on the same
+ * host maps, the baseline the device numbers are compared with.
  */
 export const PLACEMENTS: Readonly<Record<string, readonly Placement[]>> = {
   device: ['device'],

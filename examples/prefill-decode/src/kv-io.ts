@@ -3,7 +3,7 @@ import { fillBlock, type BlockIdentity } from './kv-pattern.js';
 
 /**
  * Block I/O that works the same on every placement: bytes go in and out through `cache.write()`
- * and `cache.read()` (aclrtMemcpy for device memory, which has no host view; a copy for JS memory).
+ * and `cache.read()` (aclrtMemcpy for device memory, which has no host view; a plain copy for host memory).
  */
 
 /** Writes the pattern of `identity(tensor, block)` into `blocks` of every tensor. */

@@ -23,7 +23,8 @@ export function kvCacheDesc(o: Geometry, placement: Placement): SizedCacheDesc {
 
 /**
  * Registers the KV cache of one placement on `engine`: device memory the cache owns (ACL
- * aclrtMalloc on the engine's device, as on Ascend), or zeroed JS memory for `'host'`.
+ * aclrtMalloc on the engine's device, as on Ascend), or zeroed page-locked host memory for `'host'`
+ * (aclrtMallocHost, through registerHostCache).
  */
 export function registerKvCache(engine: LlmDataDist, o: Geometry, placement: Placement): KvCache {
   const desc = kvCacheDesc(o, placement);

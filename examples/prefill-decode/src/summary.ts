@@ -52,7 +52,7 @@ export function formatSummary(o: DemoOptions, report: DemoReport, wallMs: number
     '',
     `KV cache per side: ${o.layers} layers × K,V × ${o.blocks} blocks of ${o.blockTokens} tokens × ${o.kvHeads} heads × ${o.headDim} dims (bf16)` +
       ` = ${formatBytes(report.bytesPerBlock)} per block per tensor, ${formatBytes(report.cacheBytes)} per cache`,
-    `placements: ${o.placements.map((p) => (p === 'device' ? 'device (ACL device memory, read back with aclrtMemcpy)' : 'host (JS memory)')).join(', ')}`,
+    `placements: ${o.placements.map((p) => (p === 'device' ? 'device (ACL device memory, read back with aclrtMemcpy)' : 'host (page-locked host memory)')).join(', ')}`,
     `request: ${o.requestBlocks} blocks pulled; ${o.pushBlocks} generated blocks pushed back from device memory; backend: ${report.backend}`,
     '',
     table(['operation', 'placement', 'calls', 'bytes/call', 'bytes', 'GB/s', 'p50', 'p99'], rows),

@@ -25,7 +25,7 @@ describe('pnpm demo (two processes, host backend)', () => {
     expect(r.stdout).not.toMatch(/^pushBlocks\s+host/m);
     expect(r.stdout).toMatch(/^pullBlocks, all layers: device \d+\.\d\d GB\/s vs host \d+\.\d\d GB\/s \(device\/host \d+\.\d\d×\)$/m);
     expect(r.stdout).toMatch(/^pullBlocks, per layer: device \d+\.\d\d GB\/s vs host /m);
-    expect(r.stdout).toMatch(/placements: device \(ACL device memory, read back with aclrtMemcpy\), host \(JS memory\)/);
+    expect(r.stdout).toMatch(/placements: device \(ACL device memory, read back with aclrtMemcpy\), host \(page-locked host memory\)/);
     expect(r.stdout).toMatch(/backend: host/);
     // The push phase again, layer by layer with 1 ms of simulated compute per layer: the loop and pushLayers.
     expect(r.stdout).toMatch(/^layer-wise push \(device\), 2 layers × 256 KiB, 1 ms simulated compute per layer, median of 3 requests:$/m);

@@ -30,7 +30,7 @@ describe('prefill→decode hand-over over the fake', () => {
   it('moves, verifies and counts every byte of device and host caches, then leaves both sides clean', async () => {
     const net = new FakeNetwork();
     const side = PromptSide.open(options, LISTEN, net.bindings);
-    expect([...side.caches.values()].map((cache) => cache.memory)).toEqual(['device', 'js']);
+    expect([...side.caches.values()].map((cache) => cache.memory)).toEqual(['device', 'pinned']);
     const { progress, lines } = quietProgress();
     const report = await runDecoder(options, peerOf(side), progress, net.bindings);
 

@@ -1,5 +1,6 @@
 import { AclStatusCode, StatusCode, aclrtMemcpyKind, aclrtMemMallocPolicy, type Bindings } from '@dd/sys';
 import { AclError, DataDistError, type OperationName } from './errors.js';
+import { TensorViews } from './tensor-views.js';
 
 /**
  * HCCS (device-to-device transfers between the NPUs of one server) needs cache memory whose base
@@ -34,10 +35,12 @@ function ensureAclInit(bindings: Bindings, op: OperationName): void {
  * ACL memory a cache owns: one allocation per tensor, on one device, freed exactly once. It holds
  * a reference on its device (aclrtSetDevice when allocated, aclrtResetDevice when freed), so the
  * device stays set up while the memory lives and the references balance. The engine frees it
- * after the cache is unregistered, or when it closes.
+ * after the cache is unregistered, or when it closes; page-locked host memory of which views
+ * were handed out is given back once the last of them is garbage-collected (tensor-views.ts).
  */
 export class AclTensors {
   #freed = false;
+  readonly #views: TensorViews | undefined;
 
   private constructor(
     private readonly bindings: Bindings,
@@ -45,7 +48,9 @@ export class AclTensors {
     readonly device: number,
     readonly tensorBytes: number,
     readonly addresses: BigUint64Array,
-  ) {}
+  ) {
+    this.#views = kind === 'pinned' ? new TensorViews(bindings, addresses, tensorBytes) : undefined;
+  }
 
   /**
    * `count` allocations of `tensorBytes`, zeroed. Device memory uses huge pages only
@@ -71,6 +76,7 @@ export class AclTensors {
           });
         }
         if (kind === 'device') check(bindings, op, 'aclrtMemset', bindings.aclrtMemset(address, size, 0, size));
+        // Nothing keeps this view: it is gone before anyone could hold it past the free.
         else bindings.view(address, tensorBytes).fill(0);
       }
     } catch (error) {
@@ -80,18 +86,50 @@ export class AclTensors {
     return tensors;
   }
 
-  /** Whether the memory has been given back. */
+  /** Whether the memory has been given back, or will be once its views are collected: no new access. */
   get freed(): boolean {
     return this.#freed;
   }
 
+  /** A view of tensor `index` of page-locked host memory; it keeps the memory allocated while reachable. */
+  view(index: number): Uint8Array {
+    if (this.#views === undefined) throw new TypeError('device memory has no host view');
+    return this.#views.tensor(index);
+  }
+
+  /** Tensor `index` of page-locked host memory, for a copy that ends before the caller returns (not to be kept). */
+  borrow(index: number): Uint8Array {
+    if (this.#views === undefined) throw new TypeError('device memory has no host view');
+    return this.#views.borrow(index);
+  }
+
   /**
    * Frees every allocation and releases the device reference, once; a second call does nothing.
-   * Throws the first failure after trying them all.
+   * Throws the first failure after trying them all. While a view of the memory is reachable the
+   * free waits for its collection; a failure then is a process warning, there being no caller.
    */
   free(op: OperationName): void {
     if (this.#freed) return;
     this.#freed = true;
+    if (this.#views === undefined) {
+      this.#freeNow(op);
+      return;
+    }
+    let deferred = false;
+    let failure: unknown;
+    this.#views.releaseWhenUnviewed(() => {
+      try {
+        this.#freeNow(op);
+      } catch (error) {
+        if (deferred) process.emitWarning(error as Error);
+        else failure = error;
+      }
+    });
+    deferred = true;
+    if (failure !== undefined) throw failure;
+  }
+
+  #freeNow(op: OperationName): void {
     let first: AclError | undefined;
     const failed = (fn: string, status: number): void => {
       if (status !== AclStatusCode.ACL_SUCCESS) first ??= new AclError({ status, operation: op, aclFunction: fn, nativeMessage: this.bindings.lastError() });

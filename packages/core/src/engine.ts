@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { isIPv4 } from 'node:net';
 import { OptionKey, StatusCode, type BackendInfo, type Bindings, type LlmDataDistHandle, type StatusWithRets } from '@dd/sys';
 import { resolveBindings } from './backend.js';
@@ -34,7 +35,7 @@ import {
 } from './errors.js';
 import { AclTensors } from './device-memory.js';
 import { nativeCallSlots } from './native-call-slots.js';
-import { allocateHostTensors, type SizedCacheDesc } from './host-tensors.js';
+import type { SizedCacheDesc } from './host-tensors.js';
 import { KvCache, cacheInternals, type CacheOwner, type TensorMemory } from './kv-cache.js';
 import { toNativeRole, type Role } from './role.js';
 import {
@@ -454,14 +455,28 @@ export class LlmDataDist extends EventTarget {
 
   /**
    * Allocates zeroed memory of exactly the right size for every tensor of `desc`, and registers
-   * it: JS memory for placement `'host'`, each tensor starting on a page boundary (its bytes are
-   * views: `cache.tensor()`, `cache.block()`; a tensor's `.buffer` is one page larger),
-   * and device memory for `'device'`, as {@link allocateCache} does.
+   * it, as {@link allocateCache} does: page-locked host memory (aclrtMallocHost) for placement
+   * `'host'`, whose bytes have views (`cache.tensor()`, `cache.block()`), and device memory for
+   * `'device'`. On the host backend that memory is a memory file a peer on the same host maps, so
+   * its transfers are plain copies (docs/design/zero-copy.md). JS memory of your own goes to
+   * {@link registerCache} (`allocateHostTensors` sizes it).
    */
   registerHostCache(desc: SizedCacheDesc): KvCache {
-    this.#assertOpen('registerCache');
-    if ((desc as { placement?: unknown } | undefined)?.placement === 'device') return this.allocateCache(desc);
-    return this.registerCache({ desc, tensors: allocateHostTensors(desc, this.#bindings) });
+    const op = 'registerCache';
+    this.#assertOpen(op);
+    const obj = requireObject(op, 'desc', desc);
+    const count = toIntInRange(op, 'desc.numTensors', obj.numTensors, 1, MAX_REGISTERED_ADDRESSES);
+    const resolved = resolveCacheDesc(op, 'desc', desc, count);
+    const { tensorBytes, placement } = resolved.geometry;
+    // Host tensors promise views, and a typed array holds at most MAX_LENGTH bytes.
+    if (placement === 'host' && tensorBytes > constants.MAX_LENGTH) {
+      throw new DataDistArgumentError(
+        op,
+        'desc.shape',
+        `describes ${tensorBytes}-byte tensors; a host tensor has a view of at most ${constants.MAX_LENGTH} bytes (use allocateCache, or register native memory by address)`,
+      );
+    }
+    return this.#allocate(op, resolved, count);
   }
 
   /**
@@ -469,7 +484,9 @@ export class LlmDataDist extends EventTarget {
    * it: device memory (aclrtMalloc, huge pages, 2 MiB-aligned bases for HCCS) for placement
    * `'device'`, page-locked host memory (aclrtMallocHost, what RDMA reads) for `'host'`. The cache
    * owns the memory: it is freed when the cache is unregistered or the engine closes, never while
-   * a transfer on it runs. Copy bytes in and out with `cache.write()` / `cache.read()`.
+   * a transfer on it runs (nor, for host memory, while a view of it from `cache.tensor()` is
+   * reachable: then once the last is garbage-collected). Copy bytes in and out with
+   * `cache.write()` / `cache.read()`.
    * @throws AclError when the ACL runtime refuses (with the ACL code and its name); the errors of
    *   registerCache otherwise, with nothing left allocated.
    */
@@ -478,7 +495,10 @@ export class LlmDataDist extends EventTarget {
     this.#assertOpen(op);
     const obj = requireObject(op, 'desc', desc);
     const count = toIntInRange(op, 'desc.numTensors', obj.numTensors, 1, MAX_REGISTERED_ADDRESSES);
-    const { geometry, native } = resolveCacheDesc(op, 'desc', desc, count);
+    return this.#allocate(op, resolveCacheDesc(op, 'desc', desc, count), count);
+  }
+
+  #allocate(op: OperationName, { geometry, native }: ReturnType<typeof resolveCacheDesc>, count: number): KvCache {
     this.#checkRegistrable(op, 'desc.numTensors', count);
     const acl = AclTensors.allocate(this.#bindings, op, geometry.placement === 'device' ? 'device' : 'pinned', this.#deviceId, count, geometry.tensorBytes);
     try {

@@ -22,8 +22,9 @@ export interface AddressSource {
 const PAGE = 4096;
 
 /**
- * Zeroed JS memory for every tensor of `desc`, each exactly `tensorBytes` long. Pass the result as
- * `tensors` to `registerCache`, or let `registerHostCache` do both. With `alignOn` (the bindings
+ * Zeroed JS memory for every tensor of `desc`, each exactly `tensorBytes` long, to pass as
+ * `tensors` to `registerCache` (`registerHostCache` allocates ACL memory instead, which a peer on
+ * the same host can map). With `alignOn` (the bindings
  * the cache will be registered on), each tensor starts on a 4 KiB page boundary, a view into one
  * page more of memory: JS memory otherwise starts 16 bytes into a page, so every 64 KiB block
  * spans 17 pages and copies of it run misaligned (about 6 % slower pulls, measured).

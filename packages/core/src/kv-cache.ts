@@ -120,7 +120,10 @@ export class KvCache implements CacheGeometry {
   /**
    * The bytes of tensor `index` (a view, not a copy). Host memory only: device memory has no view
    * on the host (on Ascend it is not addressable from the CPU), so a `'device'` cache throws a
-   * FeatureNotEnabledError; use {@link read} and {@link write}.
+   * FeatureNotEnabledError; use {@link read} and {@link write}. A view of `'pinned'` memory the
+   * cache owns keeps that memory allocated until the view is garbage-collected, even after the
+   * cache is unregistered (its bytes are then no longer transferred); a view of memory registered
+   * by address is valid while its owner keeps that memory.
    */
   tensor(index: number): Uint8Array {
     const { registration } = stateOf(this);
@@ -133,6 +136,7 @@ export class KvCache implements CacheGeometry {
       });
     }
     this.#assertMemoryLive('viewCache');
+    if (registration.acl !== undefined) return registration.acl.view(index);
     const memory = registration.memory?.[index];
     if (memory === undefined) return registration.owner.bindings.view(registration.addresses[index] as bigint, this.tensorBytes);
     return memory instanceof ArrayBuffer
@@ -162,7 +166,7 @@ export class KvCache implements CacheGeometry {
       throw new DataDistArgumentError(op, 'range.length', `must be a byte count with offset + length ≤ the tensor's ${this.tensorBytes} bytes`, describe(range.length));
     }
     this.#assertMemoryLive(op);
-    if (this.placement !== 'device') return this.tensor(tensorIndex).slice(offset, offset + length);
+    if (this.placement !== 'device') return this.#hostBytes(tensorIndex).slice(offset, offset + length);
     const { registration } = stateOf(this);
     const into = new Uint8Array(length);
     readDevice(registration.owner.bindings, op, (registration.addresses[tensorIndex] as bigint) + BigInt(offset), into);
@@ -186,7 +190,7 @@ export class KvCache implements CacheGeometry {
     }
     this.#assertMemoryLive(op);
     if (this.placement !== 'device') {
-      this.tensor(tensorIndex).set(source, offset);
+      this.#hostBytes(tensorIndex).set(source, offset);
       return;
     }
     const { registration } = stateOf(this);
@@ -205,6 +209,12 @@ export class KvCache implements CacheGeometry {
     const length = bytes instanceof ArrayBuffer || ArrayBuffer.isView(bytes) ? bytes.byteLength : 0;
     if (length > this.bytesPerBlock) throw new DataDistArgumentError('writeCache', 'bytes', `must fit one block of ${this.bytesPerBlock} bytes`, `${length} bytes`);
     this.write(tensorIndex, bytes, block * this.bytesPerBlock);
+  }
+
+  /** Host bytes of tensor `index` for a copy made here and now (a view of owned memory that no one keeps). */
+  #hostBytes(index: number): Uint8Array {
+    const { acl } = stateOf(this).registration;
+    return acl === undefined ? this.tensor(index) : acl.borrow(index);
   }
 
   #tensorIndex(op: OperationName, index: number): void {

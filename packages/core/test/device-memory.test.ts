@@ -12,6 +12,9 @@ import {
   StatusCode,
   type KvCache,
 } from '../src/index.js';
+import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { backends } from './backends.js';
 import { createPair, patternBlock, recordingBindings } from './harness.js';
 
@@ -47,6 +50,25 @@ function aclCounting(inner: Bindings): { readonly bindings: Bindings; readonly c
       control.failRegister = fail;
     },
   };
+}
+
+/** Mappings of dd's memory files in this process (`/proc/self/maps`). */
+function memoryFileMappings(): number {
+  return readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('/memfd:dd-memory')).length;
+}
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Collects garbage until `done()`, within a bound: a free that waits for collected views then ran. */
+async function collectUntil(done: () => boolean): Promise<void> {
+  for (let round = 0; round < 50 && !done(); round += 1) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  expect(done()).toBe(true);
 }
 
 const DESC = { placement: 'device', dataType: DataType.DT_INT32, shape: [8, 16], numTensors: 4 } as const;
@@ -113,20 +135,69 @@ describe.each(backends)('device memory over the $name backend', (backend) => {
     }
   });
 
-  it("placement 'host' allocates page-locked memory (aclrtMallocHost), which has views", () => {
+  it("placement 'host' allocates page-locked memory (aclrtMallocHost), which has views; copies in and out keep no view, so unregister frees at once", () => {
     const acl = aclCounting(backend.newBindings());
     using engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: acl.bindings });
     const cache = engine.allocateCache({ ...DESC, placement: 'host' });
     expect(cache.memory).toBe('pinned');
     expect(acl.count('aclrtMallocHost')).toBe(4);
     expect(acl.count('aclrtMalloc')).toBe(0);
-    cache.block(1, 2).set(pattern(BLOCK, 2));
+    cache.writeBlock(1, 2, pattern(BLOCK, 2));
     expect(cache.readBlock(1, 2)).toEqual(pattern(BLOCK, 2));
     cache.write(0, pattern(8, 3));
-    expect(cache.tensor(0).subarray(0, 8)).toEqual(pattern(8, 3));
+    expect(cache.read(0, { length: 8 })).toEqual(pattern(8, 3));
     cache.unregister();
     expect(acl.count('aclrtFreeHost')).toBe(4);
   });
+
+  it('a view of page-locked memory keeps its bytes after unregister; the memory is freed once the view is collected', async () => {
+    const acl = aclCounting(backend.newBindings());
+    using engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: acl.bindings });
+    const cache = engine.registerHostCache({ ...DESC, placement: 'host' });
+    expect(cache.memory).toBe('pinned');
+    const kept = { view: cache.block(1, 2) as Uint8Array | undefined };
+    kept.view?.set(pattern(BLOCK, 2));
+    // Views share one buffer per tensor, and see what copies wrote.
+    expect(cache.tensor(1).buffer).toBe(kept.view?.buffer);
+    expect(cache.readBlock(1, 2)).toEqual(pattern(BLOCK, 2));
+    cache.unregister();
+    expect(() => cache.tensor(1)).toThrow(CacheNotFoundError);
+    expect(Array.from(kept.view ?? [])).toEqual(Array.from(pattern(BLOCK, 2)));
+    // The fake's views are JS memory and hold their bytes; native memory waits for its views.
+    expect(acl.count('aclrtFreeHost')).toBe(backend.name === 'fake' ? 4 : 0);
+    kept.view = undefined;
+    await collectUntil(() => acl.count('aclrtFreeHost') === 4);
+    expect([acl.count('aclrtSetDevice'), acl.count('aclrtResetDevice')]).toEqual([1, 1]);
+  });
+
+  it.runIf(backend.name === 'native' && process.platform === 'linux')(
+    'a host cache from registerHostCache is a memory file: a same-host pull maps it and copies the right bytes; unlinking unmaps it',
+    async () => {
+      const pair = await createPair(backend);
+      try {
+        const desc = { placement: 'host', dataType: DataType.DT_UINT8, shape: [8, 4096], numTensors: 2 } as const;
+        const src = pair.prompt.registerHostCache(desc);
+        const dst = pair.decoder.registerHostCache(desc);
+        for (let t = 0; t < 2; t += 1) for (let b = 0; b < 8; b += 1) src.writeBlock(t, b, patternBlock(4096, 3, t, b));
+        const files = memoryFileMappings();
+        // Each tensor of each side is one memory file, mapped once by its owner.
+        expect(files).toBeGreaterThanOrEqual(4);
+        await pair.decoder.link({ clusterId: 1n, remote: { ip: '127.0.0.1', port: pair.promptPort } });
+        await pair.decoder.pullBlocks({ from: { clusterId: 1n, cacheId: src.id }, into: dst, srcBlocks: [6, 1], dstBlocks: [0, 7] });
+        for (let t = 0; t < 2; t += 1) {
+          expect(dst.readBlock(t, 0)).toEqual(patternBlock(4096, 3, t, 6));
+          expect(dst.readBlock(t, 7)).toEqual(patternBlock(4096, 3, t, 1));
+          expect(dst.readBlock(t, 1)).toEqual(new Uint8Array(4096));
+        }
+        // The decoder mapped the prompt's two tensors (both engines live in this process).
+        expect(memoryFileMappings()).toBe(files + 2);
+        await pair.decoder.unlink(1n);
+        expect(memoryFileMappings()).toBe(files);
+      } finally {
+        await pair.dispose();
+      }
+    },
+  );
 
   it('unregister frees the memory exactly once; reading it afterwards is CacheNotFoundError; close frees nothing twice', () => {
     const acl = aclCounting(backend.newBindings());

@@ -5,6 +5,8 @@ type Koffi = typeof import('koffi');
 /** HostMemory over real process memory: addresses are the JS buffers' own. */
 export function attachHostMemory(koffi: Koffi): HostMemory {
   return {
+    // koffi.view() gives an ArrayBuffer over the native bytes that does not own them.
+    viewsKeepMemory: false,
     addressOf(memory: ArrayBuffer | ArrayBufferView): bigint {
       const isView = ArrayBuffer.isView(memory);
       if (!isView && !(memory instanceof ArrayBuffer)) {

@@ -111,6 +111,8 @@ export function createFakeBindings(state: NetworkState): Bindings {
     lastError: () => lastError,
     addressOf: (memory) => state.memory.addressOf(memory),
     view: (address, length) => state.memory.view(address, length),
+    // Every byte of the fake is JS memory: a view holds its buffer.
+    viewsKeepMemory: true,
 
     LlmDataDist_create(cluster_id: bigint, role: LlmRole) {
       check.uint64('cluster_id', cluster_id);
