@@ -64,6 +64,7 @@ const ADDED = {
   core: '@dd/core pullBlocks same-host 64KiB x1 added us per call over C++ direct',
 };
 const ONE_CPU = ' (client on one CPU)';
+const ASYNC_FLOOR = 'async floor: added us per call when a spinning worker thread does that work and a promise awaits it (no dd, no FFI)';
 const DIRECT_X1 = 'direct C++ pull same-host 64KiB x1 ns/op';
 const DIRECT_X1_FFI = 'direct C++ pull same-host 64KiB x1 us/op (measured by the FFI section)';
 const DIRECT_X64 = 'direct C++ pull same-host 64KiB x64 ns/op';
@@ -98,6 +99,7 @@ const figures = {
   'fake-x1-ops': (f) => `${Math.round(f.value('fake pullBlocks via @dd/core 64KiB x1 ops/s')).toLocaleString('en-US')}`,
   'fake-x64': (f) => gbs(f.value('fake pullBlocks via @dd/core 64KiB x64 GB/s')),
   'core-added': (f) => us(f.value(ADDED.core)),
+  'async-floor-added': (f) => us(f.value(ASYNC_FLOOR)),
   'async-added-one-cpu': (f) => us(f.value(ADDED.async + ONE_CPU)),
   'core-added-one-cpu': (f) => us(f.value(ADDED.core + ONE_CPU)),
   'core-x64-vs-direct': (f) => times(f.ratio('@dd/core pullBlocks same-host 64KiB x64 ns/op')),
@@ -140,6 +142,7 @@ function keyFigures(f) {
     ['`@dd/sys` sync pull, 64 KiB x1', us(f.value(FFI_X1.sync) / 1000), `${direct(FFI_X1.sync)}; **+${us(f.value(ADDED.sync))} per call** over C++ direct (${us(f.value(DIRECT_X1_FFI))} in the FFI section)`],
     ['`@dd/sys` async pull, 64 KiB x1', us(f.value(FFI_X1.async) / 1000), `${direct(FFI_X1.async)}; +${us(f.value(ADDED.async))} per call`],
     ['`@dd/core` `pullBlocks`, 64 KiB x1', us(f.value(FFI_X1.core) / 1000), `${direct(FFI_X1.core)}; **+${us(f.value(ADDED.core))} per call**`],
+    ['async floor: the same work on a spinning worker thread, awaited (no dd, no FFI)', `+${us(f.value(ASYNC_FLOOR))} per call`, `over the work inline (${us(f.value(f.get(ASYNC_FLOOR).baseline))}): the least any async call adds here`],
     ['`@dd/sys` async pull, 64 KiB x1, client on one CPU', us(f.value(FFI_X1.async + ONE_CPU) / 1000), `+${us(f.value(ADDED.async + ONE_CPU))} per call over C++ direct (${us(f.value(f.get(ADDED.async + ONE_CPU).baseline))})`],
     ['`@dd/core` `pullBlocks`, 64 KiB x1, client on one CPU', us(f.value(FFI_X1.core + ONE_CPU) / 1000), `+${us(f.value(ADDED.core + ONE_CPU))} per call`],
     ['`@dd/sys` sync pull, 64 KiB x64', us(f.value('@dd/sys PullKvBlocks (sync) same-host 64KiB x64 ns/op') / 1000), `${times(f.ratio('@dd/sys PullKvBlocks (sync) same-host 64KiB x64 ns/op'))} C++ direct (${us(f.value(DIRECT_X64) / 1000)})`],

@@ -10,10 +10,14 @@
 // The process may use two CPUs: an async call runs on a thread of the completion queue, which
 // needs a CPU of its own to cost little (docs/design/completions.md). `--one-cpu` (run under
 // `taskset -c 1`) measures the one-block figures again with a single CPU for both threads.
+// The async floor (bench/lib/async-floor.mjs) states what any async call adds on this machine,
+// without dd or FFI: the bound under the one-block figures of the async layers.
 import { spawnSync } from 'node:child_process';
+import { measureAsyncFloor } from '../lib/async-floor.mjs';
 import { addedPerCall, againstSectionDirectX64, checkPeerPattern, openDirectRounds } from '../lib/ffi-added.mjs';
 import { importCore, importSys } from '../lib/packages.mjs';
 import { entry } from '../lib/report.mjs';
+import { medianOfLater } from '../lib/rounds.mjs';
 import { note, sectionArgs } from '../lib/section-args.mjs';
 
 const { quick, write } = sectionArgs();
@@ -36,13 +40,6 @@ const roundOps = (batch) => (quick ? Math.max(8, 1024 / batch) : Math.max(32, 40
 // dd_bench reports the median of its rounds.
 const warmupOps = (batch) => Math.max(100, Math.ceil(4096 / batch));
 const ROUNDS = quick ? 3 : 7;
-
-/** The median of every round but the first. */
-function medianOfLater(rounds) {
-  const later = rounds.slice(1).sort((a, b) => a - b);
-  const mid = later.length >> 1;
-  return later.length % 2 === 1 ? later[mid] : (later[mid - 1] + later[mid]) / 2;
-}
 
 /** A fixed pseudo-random permutation of [0, n). */
 function permutation(n, seed) {
@@ -199,6 +196,12 @@ if (!oneCpu) {
     measured.oneCallMs = Math.min(measured.oneCallMs, await timed(() => pull(many)));
   }
 }
+if (!oneCpu) {
+  // What any async call adds here at best (no dd, no FFI): the one-block C++ time of busy work,
+  // inline, and on a spinning worker thread awaited through a promise.
+  note('async floor: the C++ one-block time of busy work inline, and on a worker thread awaited');
+  Object.assign(measured, await measureAsyncFloor({ workNs: direct[1], calls: roundOps(1), rounds: ROUNDS }));
+}
 await engine.unlink(peerClusterId);
 cache.unregister();
 engine.close();
@@ -221,6 +224,13 @@ if (!oneCpu) {
   results.push(
     entry(oneCall, concurrentBytes / measured.oneCallMs / 1e6, 'GB/s'),
     entry(`@dd/core ${CONCURRENT} concurrent one-block pullBlocks same-host 64KiB GB/s`, concurrentBytes / measured.concurrentMs / 1e6, 'GB/s', oneCall),
+  );
+}
+if (!oneCpu) {
+  const inline = 'async floor: busy work at least as long as a one-block C++ direct pull, inline on the JS thread us/op';
+  results.push(
+    entry(inline, measured.inlineNs / 1000, 'us'),
+    entry('async floor: added us per call when a spinning worker thread does that work and a promise awaits it (no dd, no FFI)', (measured.awaitedNs - measured.inlineNs) / 1000, 'us', inline),
   );
 }
 write(results);

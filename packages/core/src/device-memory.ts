@@ -76,8 +76,7 @@ export class AclTensors {
           });
         }
         if (kind === 'device') check(bindings, op, 'aclrtMemset', bindings.aclrtMemset(address, size, 0, size));
-        // Nothing keeps this view: it is gone before anyone could hold it past the free.
-        else bindings.view(address, tensorBytes).fill(0);
+        else zeroHost(bindings, address, tensorBytes);
       }
     } catch (error) {
       tensors.freeQuietly();
@@ -97,10 +96,10 @@ export class AclTensors {
     return this.#views.tensor(index);
   }
 
-  /** Tensor `index` of page-locked host memory, for a copy that ends before the caller returns (not to be kept). */
-  borrow(index: number): Uint8Array {
+  /** `length` bytes of tensor `index` of page-locked host memory from `offset`, for a copy that ends before the caller returns (not to be kept). */
+  borrow(index: number, offset: number, length: number): Uint8Array {
     if (this.#views === undefined) throw new TypeError('device memory has no host view');
-    return this.#views.borrow(index);
+    return this.#views.borrow(index, offset, length);
   }
 
   /**
@@ -149,6 +148,16 @@ export class AclTensors {
     } catch {
       // The allocation already failed; that error is the one the caller needs.
     }
+  }
+}
+
+/** Largest view zeroHost makes at once: a typed array holds at most buffer.constants.MAX_LENGTH bytes. */
+const ZERO_CHUNK = 1 << 30;
+
+/** Zeroes `size` bytes of host memory at `address` through views nobody keeps (gone before any free). */
+function zeroHost(bindings: Bindings, address: bigint, size: number): void {
+  for (let offset = 0; offset < size; offset += ZERO_CHUNK) {
+    bindings.view(address + BigInt(offset), Math.min(ZERO_CHUNK, size - offset)).fill(0);
   }
 }
 

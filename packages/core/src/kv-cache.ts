@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { StatusCode, makeCache, type Bindings, type Cache, type CacheDesc as NativeCacheDesc, type DataType } from '@dd/sys';
 import type { CacheGeometry, Placement } from './cache-desc.js';
 import { readDevice, writeDevice, type AclTensors } from './device-memory.js';
@@ -123,7 +124,8 @@ export class KvCache implements CacheGeometry {
    * FeatureNotEnabledError; use {@link read} and {@link write}. A view of `'pinned'` memory the
    * cache owns keeps that memory allocated until the view is garbage-collected, even after the
    * cache is unregistered (its bytes are then no longer transferred); a view of memory registered
-   * by address is valid while its owner keeps that memory.
+   * by address is valid while its owner keeps that memory. A typed array holds at most
+   * `buffer.constants.MAX_LENGTH` bytes: a larger tensor has no view (read and write it).
    */
   tensor(index: number): Uint8Array {
     const { registration } = stateOf(this);
@@ -136,6 +138,13 @@ export class KvCache implements CacheGeometry {
       });
     }
     this.#assertMemoryLive('viewCache');
+    if (this.tensorBytes > constants.MAX_LENGTH) {
+      throw new DataDistArgumentError(
+        'viewCache',
+        'index',
+        `names a tensor of ${this.tensorBytes} bytes; a view holds at most ${constants.MAX_LENGTH} bytes: copy with cache.read()/cache.write()`,
+      );
+    }
     if (registration.acl !== undefined) return registration.acl.view(index);
     const memory = registration.memory?.[index];
     if (memory === undefined) return registration.owner.bindings.view(registration.addresses[index] as bigint, this.tensorBytes);
@@ -166,7 +175,8 @@ export class KvCache implements CacheGeometry {
       throw new DataDistArgumentError(op, 'range.length', `must be a byte count with offset + length ≤ the tensor's ${this.tensorBytes} bytes`, describe(range.length));
     }
     this.#assertMemoryLive(op);
-    if (this.placement !== 'device') return this.#hostBytes(tensorIndex).slice(offset, offset + length);
+    if (length === 0) return new Uint8Array(0);
+    if (this.placement !== 'device') return this.#hostBytes(tensorIndex, offset, length).slice();
     const { registration } = stateOf(this);
     const into = new Uint8Array(length);
     readDevice(registration.owner.bindings, op, (registration.addresses[tensorIndex] as bigint) + BigInt(offset), into);
@@ -189,8 +199,9 @@ export class KvCache implements CacheGeometry {
       throw new DataDistArgumentError(op, 'bytes', `must fit the tensor: ${offset} + ${source.length} bytes is more than its ${this.tensorBytes}`);
     }
     this.#assertMemoryLive(op);
+    if (source.length === 0) return;
     if (this.placement !== 'device') {
-      this.#hostBytes(tensorIndex).set(source, offset);
+      this.#hostBytes(tensorIndex, offset, source.length).set(source);
       return;
     }
     const { registration } = stateOf(this);
@@ -211,10 +222,15 @@ export class KvCache implements CacheGeometry {
     this.write(tensorIndex, bytes, block * this.bytesPerBlock);
   }
 
-  /** Host bytes of tensor `index` for a copy made here and now (a view of owned memory that no one keeps). */
-  #hostBytes(index: number): Uint8Array {
-    const { acl } = stateOf(this).registration;
-    return acl === undefined ? this.tensor(index) : acl.borrow(index);
+  /**
+   * `length` host bytes of tensor `index` from `offset`, for a copy made here and now: of memory the
+   * cache owns, a view that no one keeps (and that works for tensors too large for one view).
+   */
+  #hostBytes(index: number, offset: number, length: number): Uint8Array {
+    const { registration } = stateOf(this);
+    if (registration.acl !== undefined) return registration.acl.borrow(index, offset, length);
+    if (registration.memory !== undefined) return this.tensor(index).subarray(offset, offset + length);
+    return registration.owner.bindings.view((registration.addresses[index] as bigint) + BigInt(offset), length);
   }
 
   #tensorIndex(op: OperationName, index: number): void {

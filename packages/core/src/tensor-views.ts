@@ -37,13 +37,13 @@ export class TensorViews {
   }
 
   /**
-   * The bytes of tensor `index` for a copy that ends before the caller returns: the view is not
-   * tracked, so it must not be kept (a free would not wait for it).
+   * `length` bytes of tensor `index` from `offset`, for a copy that ends before the caller returns:
+   * the view is not tracked, so it must not be kept (a free would not wait for it).
    */
-  borrow(index: number): Uint8Array {
+  borrow(index: number, offset: number, length: number): Uint8Array {
     const held = this.#buffers[index]?.deref();
-    if (held !== undefined) return new Uint8Array(held, 0, this.tensorBytes);
-    return this.bindings.view(this.addresses[index] as bigint, this.tensorBytes);
+    if (held !== undefined) return new Uint8Array(held, offset, length);
+    return this.bindings.view((this.addresses[index] as bigint) + BigInt(offset), length);
   }
 
   /**
