@@ -4,6 +4,7 @@
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import type { Completed, CompletionRunner, NativeCompletionQueue, OpenCompletions } from './generated/native.js';
 
 /**
@@ -65,6 +66,14 @@ class CompletionQueue implements CompletionRunner {
     this.#wake.on('data', () => this.#woken());
     // The pipe keeps the process alive only while calls are in flight (ref'd in run()).
     this.#wake.unref();
+    // A worker thread's queue would outlive the worker (its pipe and threads); the main thread's
+    // ends with the process. Closing waits for calls still running natively.
+    if (!isMainThread) process.once('exit', () => this.#close());
+  }
+
+  #close(): void {
+    this.#wake.destroy();
+    this.#native.close(this.#handle);
   }
 
   run(submit: (queue: unknown, token: number) => unknown): Promise<Completed> {
