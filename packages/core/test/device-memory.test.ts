@@ -2,6 +2,7 @@ import type { Bindings } from '@dd/sys';
 import { describe, expect, it } from 'vitest';
 import {
   AclError,
+  AclStatusCode,
   CacheNotFoundError,
   DataDistArgumentError,
   DataType,
@@ -278,6 +279,34 @@ describe.each(backends)('device memory over the $name backend', (backend) => {
 const native = backends.find((b) => b.name === 'native') as (typeof backends)[number];
 
 describe.runIf(process.platform === 'linux')('host caches in memory files over the native backend', () => {
+  it('a free that waited for views and then fails is a process warning with the AclError; close leaves a viewed cache to it too', async () => {
+    const inner = native.newBindings();
+    const failing = new Proxy(inner, {
+      get(target, key, receiver) {
+        if (key === 'aclrtFreeHost') return () => AclStatusCode.ACL_ERROR_RT_PARAM_INVALID;
+        const value: unknown = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const engine = LlmDataDist.create({ clusterId: 1n, role: 'prompt', bindings: failing });
+      const cache = engine.registerHostCache({ ...DESC, placement: 'host', numTensors: 1 });
+      const kept = { view: cache.tensor(0) as Uint8Array | undefined };
+      // Closing releases the cache; its free waits for the view, so close itself does not fail.
+      engine.close({ force: true });
+      expect(kept.view?.byteLength).toBe(cache.tensorBytes);
+      kept.view = undefined;
+      await collectUntil(() => warnings.length > 0);
+      expect(warnings[0]).toBeInstanceOf(AclError);
+      expect(warnings[0]).toMatchObject({ aclFunction: 'aclrtFreeHost', operation: 'close', statusName: 'ACL_ERROR_RT_PARAM_INVALID' });
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it(
     'a host cache from registerHostCache is a memory file: a same-host pull maps it and copies the right bytes; unlinking unmaps it',
     async () => {
