@@ -110,22 +110,8 @@ export class AclTensors {
   free(op: OperationName): void {
     if (this.#freed) return;
     this.#freed = true;
-    if (this.#views === undefined) {
-      this.#freeNow(op);
-      return;
-    }
-    let deferred = false;
-    let failure: unknown;
-    this.#views.releaseWhenUnviewed(() => {
-      try {
-        this.#freeNow(op);
-      } catch (error) {
-        if (deferred) process.emitWarning(error as Error);
-        else failure = error;
-      }
-    });
-    deferred = true;
-    if (failure !== undefined) throw failure;
+    if (this.#views === undefined) this.#freeNow(op);
+    else this.#views.releaseWhenUnviewed(() => this.#freeNow(op));
   }
 
   #freeNow(op: OperationName): void {

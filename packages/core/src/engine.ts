@@ -462,21 +462,7 @@ export class LlmDataDist extends EventTarget {
    * {@link registerCache} (`allocateHostTensors` sizes it).
    */
   registerHostCache(desc: SizedCacheDesc): KvCache {
-    const op = 'registerCache';
-    this.#assertOpen(op);
-    const obj = requireObject(op, 'desc', desc);
-    const count = toIntInRange(op, 'desc.numTensors', obj.numTensors, 1, MAX_REGISTERED_ADDRESSES);
-    const resolved = resolveCacheDesc(op, 'desc', desc, count);
-    const { tensorBytes, placement } = resolved.geometry;
-    // Host tensors promise views, and a typed array holds at most MAX_LENGTH bytes.
-    if (placement === 'host' && tensorBytes > constants.MAX_LENGTH) {
-      throw new DataDistArgumentError(
-        op,
-        'desc.shape',
-        `describes ${tensorBytes}-byte tensors; a host tensor has a view of at most ${constants.MAX_LENGTH} bytes (use allocateCache, or register native memory by address)`,
-      );
-    }
-    return this.#allocate(op, resolved, count);
+    return this.#allocate('registerCache', desc, true);
   }
 
   /**
@@ -491,14 +477,23 @@ export class LlmDataDist extends EventTarget {
    *   registerCache otherwise, with nothing left allocated.
    */
   allocateCache(desc: SizedCacheDesc): KvCache {
-    const op = 'allocateCache';
+    return this.#allocate('allocateCache', desc, false);
+  }
+
+  /** ACL memory for every tensor of `desc`, registered; `viewable`: a host tensor must fit one view. */
+  #allocate(op: OperationName, desc: SizedCacheDesc, viewable: boolean): KvCache {
     this.#assertOpen(op);
     const obj = requireObject(op, 'desc', desc);
     const count = toIntInRange(op, 'desc.numTensors', obj.numTensors, 1, MAX_REGISTERED_ADDRESSES);
-    return this.#allocate(op, resolveCacheDesc(op, 'desc', desc, count), count);
-  }
-
-  #allocate(op: OperationName, { geometry, native }: ReturnType<typeof resolveCacheDesc>, count: number): KvCache {
+    const { geometry, native } = resolveCacheDesc(op, 'desc', desc, count);
+    // A typed array holds at most MAX_LENGTH bytes.
+    if (viewable && geometry.placement === 'host' && geometry.tensorBytes > constants.MAX_LENGTH) {
+      throw new DataDistArgumentError(
+        op,
+        'desc.shape',
+        `describes ${geometry.tensorBytes}-byte tensors; a host tensor has a view of at most ${constants.MAX_LENGTH} bytes (use allocateCache, or register native memory by address)`,
+      );
+    }
     this.#checkRegistrable(op, 'desc.numTensors', count);
     const acl = AclTensors.allocate(this.#bindings, op, geometry.placement === 'device' ? 'device' : 'pinned', this.#deviceId, count, geometry.tensorBytes);
     try {

@@ -48,7 +48,8 @@ export class TensorViews {
 
   /**
    * Runs `free` once no view this handed out is reachable: now when there is none (or the
-   * bindings' views hold their own bytes), otherwise after the last one is collected.
+   * bindings' views hold their own bytes), its failure thrown to the caller; otherwise after the
+   * last one is collected, its failure a process warning, there being no caller then.
    */
   releaseWhenUnviewed(free: () => void): void {
     this.#buffers.fill(undefined);
@@ -62,7 +63,11 @@ export class TensorViews {
     const release = this.#release;
     if (this.#live > 0 || release === undefined) return;
     this.#release = undefined;
-    release();
+    try {
+      release();
+    } catch (error) {
+      process.emitWarning(error as Error);
+    }
   }
 }
 
